@@ -1,0 +1,280 @@
+// The manipulation environment: a Gymnasium-shaped reset/step over one Rapier world of the
+// tabletop, the arm and one task family's objects. Pure data in, pure data out.
+
+import { RAPIER, type PrismaticImpulseJoint, type RigidBody, type World } from './rapier.ts';
+import { forwardKinematics, inverseKinematics, type ArmPoses } from './arm.ts';
+import { GRIPPER, fingerTarget, gripperOpening } from './gripper.ts';
+import { type Evaluation, type StepState, type Task, type TaskFamily, sampleTasks } from './family.ts';
+import { getFamily } from './families/index.ts';
+import { type BodySpec, type SceneDescription, createBody, describeScene, robotSpecs, tableSpec, toRotation, toVector } from './scene.ts';
+import { type BoxSpace, box } from './spaces.ts';
+import { type Rng, createRng } from './rng.ts';
+import { type Vec3, clamp } from './vec.ts';
+
+/** Control and episode timing (MetaWorld's): 80 Hz control, 500 steps, 50 settle steps at reset. */
+export const TIMING = {
+  controlDt: 0.0125,
+  /** Physics steps per control step. One 12.5 ms step with Rapier's 4 internal solver substeps holds a grasp through a 400-step carry (test/sim/grasp.test.ts). */
+  physicsSubsteps: 1,
+  solverIterations: 4,
+  maxEpisodeSteps: 500,
+  settleSteps: 50,
+} as const;
+
+export const ACTION_SCALE = 0.01;
+export const HAND_TARGET_LOW: Vec3 = [-0.5, 0.4, 0.05];
+export const HAND_TARGET_HIGH: Vec3 = [0.5, 1.0, 0.5];
+const HAND_OBS_LOW: Vec3 = [-0.525, 0.348, -0.0525];
+const HAND_OBS_HIGH: Vec3 = [0.525, 1.025, 0.7];
+export const OBS_DIM = 39;
+
+export interface EnvOptions {
+  /** Task family name or module. */
+  family: string | TaskFamily;
+  /** Task to start with; defaults to the first task drawn with seed 0. */
+  task?: Task;
+  /** Goal shown in obs[36:39] (MT benchmarks) or zeros (ML benchmarks). Default true. */
+  goalVisible?: boolean;
+}
+
+export interface StepInfo {
+  success: 0 | 1;
+  tcp: [number, number, number];
+  /** The arm's seven joint angles (rad), j0..j6. */
+  jointPositions: number[];
+  /** Finger travel from the hand's centre plane (m), left and right. */
+  fingerPositions: [number, number];
+  /** Named reward terms and distances of the family. */
+  [component: string]: number | number[];
+}
+
+export interface ResetResult { obs: Float32Array; info: StepInfo }
+export interface StepResult { obs: Float32Array; reward: number; terminated: boolean; truncated: boolean; info: StepInfo }
+
+interface Physics {
+  world: World;
+  links: Record<'column' | 'upperArm' | 'forearm' | 'wrist' | 'hand', RigidBody>;
+  fingers: [RigidBody, RigidBody];
+  fingerJoints: [PrismaticImpulseJoint, PrismaticImpulseJoint];
+  objects: RigidBody[];
+}
+
+export class ManipulationEnv {
+  readonly family: TaskFamily;
+  readonly goalVisible: boolean;
+  readonly observationSpace: BoxSpace;
+  readonly actionSpace: BoxSpace = box([-1, -1, -1, -1], [1, 1, 1, 1]);
+  private task: Task;
+  private physics: Physics | null = null;
+  private rng: Rng = createRng(0);
+  private readonly q = new Float64Array(7);
+  private handTarget: Vec3 = [0, 0, 0];
+  private objectsInit: Vec3[] = [];
+  private goal: Vec3 = [0, 0, 0];
+  private initTcp: Vec3 = [0, 0, 0];
+  private previous = new Float32Array(18);
+  private steps = 0;
+  private episodeOver = true;
+
+  constructor(options: EnvOptions) {
+    this.family = typeof options.family === 'string' ? getFamily(options.family) : options.family;
+    this.goalVisible = options.goalVisible ?? true;
+    this.task = options.task ?? defaultTask(this.family);
+    this.checkTask(this.task);
+    const goalLow = this.goalVisible ? this.family.goalBox.low : [0, 0, 0];
+    const goalHigh = this.goalVisible ? this.family.goalBox.high : [0, 0, 0];
+    const objectLow = new Array(14).fill(-Infinity), objectHigh = new Array(14).fill(Infinity);
+    const low = [...HAND_OBS_LOW, -1, ...objectLow], high = [...HAND_OBS_HIGH, 1, ...objectHigh];
+    this.observationSpace = box([...low, ...low, ...goalLow], [...high, ...high, ...goalHigh]);
+  }
+
+  get currentTask(): Task { return this.task; }
+  get elapsedSteps(): number { return this.steps; }
+
+  /** Starts an episode: rebuilds the world for the task and lets it settle for 50 control steps. */
+  reset(options: { seed?: number; task?: Task } = {}): ResetResult {
+    if (options.task !== undefined) {
+      this.checkTask(options.task);
+      this.task = options.task;
+    }
+    if (options.seed !== undefined) this.rng = createRng(options.seed);
+    this.physics?.world.free();
+    const { objects, goal } = this.family.layout(this.task.params);
+    this.goal = goal;
+    this.handTarget = [...this.family.handInit];
+    this.physics = this.build(objects);
+    const hold = [0, 0, 0, -1];
+    for (let i = 0; i < TIMING.settleSteps; i++) this.advance(hold);
+    this.objectsInit = this.physics.objects.map(positionOf);
+    const obs = new Float32Array(OBS_DIM);
+    this.initTcp = this.observe(obs);
+    obs.copyWithin(18, 0, 18);
+    this.previous.set(obs.subarray(0, 18));
+    this.steps = 0;
+    this.episodeOver = false;
+    const evaluation = this.family.evaluate(this.stepState(obs, this.initTcp, hold));
+    return { obs, info: this.info(evaluation, this.initTcp) };
+  }
+
+  /** Advances one control step (12.5 ms). Throws, leaving the state as it was, on a bad action or a call outside an episode. */
+  step(action: ArrayLike<number>): StepResult {
+    if (this.physics === null) throw new Error('step() called before reset(); call reset() to start an episode');
+    if (this.episodeOver) throw new Error(`step() called after the episode ended (truncated at ${TIMING.maxEpisodeSteps} steps); call reset() to start a new one`);
+    checkAction(action);
+    this.advance(action);
+    const obs = new Float32Array(OBS_DIM);
+    const tcp = this.observe(obs);
+    obs.set(this.previous, 18);
+    this.previous.set(obs.subarray(0, 18));
+    this.steps++;
+    const truncated = this.steps >= TIMING.maxEpisodeSteps;
+    this.episodeOver = truncated;
+    const evaluation = this.family.evaluate(this.stepState(obs, tcp, action));
+    return { obs, reward: evaluation.reward, terminated: false, truncated, info: this.info(evaluation, tcp) };
+  }
+
+  /** A uniformly random action from the episode's seeded stream. */
+  sampleAction(): [number, number, number, number] {
+    return [this.rng.uniform(-1, 1), this.rng.uniform(-1, 1), this.rng.uniform(-1, 1), this.rng.uniform(-1, 1)];
+  }
+
+  /** The goal of the current task (known to experts even when hidden from the observation). */
+  get goalPosition(): Vec3 { return this.goal; }
+
+  /** Bodies, shapes and colours of the current scene, for viewers. */
+  describeScene(): SceneDescription {
+    return describeScene(this.sceneSpecs(this.family.layout(this.task.params).objects), this.goal);
+  }
+
+  close(): void {
+    this.physics?.world.free();
+    this.physics = null;
+    this.episodeOver = true;
+  }
+
+  private checkTask(task: Task): void {
+    if (task.family !== this.family.name) throw new Error(`task of family '${task.family}' given to a '${this.family.name}' environment`);
+    if (task.params.length !== this.family.paramNames.length) throw new Error(`${this.family.name} task needs ${this.family.paramNames.length} parameters (${this.family.paramNames.join(', ')}), got ${task.params.length}`);
+  }
+
+  private sceneSpecs(objects: Vec3[]): BodySpec[] {
+    inverseKinematics(this.family.handInit, this.q);
+    const objectSpecs: BodySpec[] = this.family.objects.map((o, i) => ({ name: o.name, type: 'dynamic', pose: { position: objects[i], rotation: [1, 0, 0, 0] }, parts: o.parts }));
+    return [tableSpec(), ...robotSpecs(forwardKinematics(this.q)), ...objectSpecs];
+  }
+
+  private build(objects: Vec3[]): Physics {
+    const world = new RAPIER.World({ x: 0, y: 0, z: -9.81 });
+    world.timestep = TIMING.controlDt / TIMING.physicsSubsteps;
+    world.numSolverIterations = TIMING.solverIterations;
+    const specs = this.sceneSpecs(objects);
+    const bodies = new Map(specs.map((spec) => [spec.name, createBody(world, spec, isRobotPart(spec.name))]));
+    const get = (name: string) => bodies.get(name)!;
+    const hand = get('hand');
+    const fingers: [RigidBody, RigidBody] = [get('leftFinger'), get('rightFinger')];
+    const fingerJoints = fingers.map((finger, i) => {
+      const side = i === 0 ? 1 : -1;
+      const data = RAPIER.JointData.prismatic({ x: 0, y: 0, z: -GRIPPER.fingerDrop }, { x: 0, y: 0, z: 0 }, { x: 0, y: side, z: 0 });
+      data.limitsEnabled = true;
+      data.limits = [GRIPPER.closed, GRIPPER.open];
+      const joint = world.createImpulseJoint(data, hand, finger, true) as PrismaticImpulseJoint;
+      joint.setContactsEnabled(false);
+      return joint;
+    }) as [PrismaticImpulseJoint, PrismaticImpulseJoint];
+    return {
+      world,
+      links: { column: get('column'), upperArm: get('upperArm'), forearm: get('forearm'), wrist: get('wrist'), hand },
+      fingers,
+      fingerJoints,
+      objects: this.family.objects.map((o) => get(o.name)),
+    };
+  }
+
+  /** Moves the hand target, poses the arm by IK and steps the physics for one control step. */
+  private advance(action: ArrayLike<number>): void {
+    const physics = this.physics!;
+    const from = this.handTarget;
+    const to: Vec3 = [0, 1, 2].map((i) => clamp(from[i] + clamp(action[i], -1, 1) * ACTION_SCALE, HAND_TARGET_LOW[i], HAND_TARGET_HIGH[i])) as unknown as Vec3;
+    this.handTarget = to;
+    const target = fingerTarget(action[3]);
+    for (const joint of physics.fingerJoints) {
+      joint.configureMotorPosition(target, GRIPPER.stiffness, GRIPPER.damping);
+      joint.setMotorMaxForce(GRIPPER.maxForce);
+    }
+    for (let k = 1; k <= TIMING.physicsSubsteps; k++) {
+      const f = k / TIMING.physicsSubsteps;
+      inverseKinematics([from[0] + (to[0] - from[0]) * f, from[1] + (to[1] - from[1]) * f, from[2] + (to[2] - from[2]) * f], this.q);
+      const poses = forwardKinematics(this.q);
+      for (const name of LINK_NAMES) {
+        physics.links[name].setNextKinematicTranslation(toVector(poses[name].position));
+        physics.links[name].setNextKinematicRotation(toRotation(poses[name].rotation));
+      }
+      physics.world.step();
+    }
+  }
+
+  /** Writes obs[0:18] (and the goal) and returns the TCP. */
+  private observe(obs: Float32Array): Vec3 {
+    const physics = this.physics!;
+    const hand = forwardKinematics(this.q).hand.position;
+    const left = physics.fingers[0].translation(), right = physics.fingers[1].translation();
+    obs[0] = hand[0]; obs[1] = hand[1]; obs[2] = hand[2];
+    obs[3] = gripperOpening(left.y, right.y);
+    for (let i = 0; i < 2; i++) {
+      const body = physics.objects[i];
+      if (!body) continue;
+      const p = body.translation(), r = body.rotation();
+      obs.set([p.x, p.y, p.z, r.w, r.x, r.y, r.z], 4 + 7 * i);
+    }
+    if (this.goalVisible) obs.set(this.goal, 36);
+    return [(left.x + right.x) / 2, (left.y + right.y) / 2, (left.z + right.z) / 2 - GRIPPER.padDrop];
+  }
+
+  private stepState(obs: Float32Array, tcp: Vec3, action: ArrayLike<number>): StepState {
+    const physics = this.physics!;
+    return {
+      hand: [obs[0], obs[1], obs[2]],
+      tcp,
+      initTcp: this.initTcp,
+      handInit: this.family.handInit,
+      gripperOpening: obs[3],
+      leftPadY: physics.fingers[0].translation().y,
+      rightPadY: physics.fingers[1].translation().y,
+      objects: physics.objects.map(positionOf),
+      objectsInit: this.objectsInit,
+      goal: this.goal,
+      action,
+    };
+  }
+
+  private info(evaluation: Evaluation, tcp: Vec3): StepInfo {
+    const physics = this.physics!;
+    const hand = physics.links.hand.translation();
+    return {
+      ...evaluation.components,
+      success: evaluation.success ? 1 : 0,
+      tcp: [tcp[0], tcp[1], tcp[2]],
+      jointPositions: Array.from(this.q),
+      fingerPositions: [physics.fingers[0].translation().y - hand.y, hand.y - physics.fingers[1].translation().y],
+    };
+  }
+}
+
+const LINK_NAMES = ['column', 'upperArm', 'forearm', 'wrist', 'hand'] as const;
+const ROBOT_PARTS = new Set<string>([...LINK_NAMES, 'leftFinger', 'rightFinger']);
+const isRobotPart = (name: string) => ROBOT_PARTS.has(name);
+const positionOf = (body: RigidBody): Vec3 => { const p = body.translation(); return [p.x, p.y, p.z]; };
+
+const defaultTask = (family: TaskFamily): Task => sampleTasks(family, 0, 1)[0];
+
+/** Throws a message naming the problem when an action is not 4 finite numbers. */
+export function checkAction(action: ArrayLike<number>): void {
+  if (action === null || typeof action !== 'object' || typeof action.length !== 'number') {
+    throw new TypeError(`action must be an array of 4 numbers (dx, dy, dz, gripper), got ${action === null ? 'null' : typeof action}`);
+  }
+  if (action.length !== 4) throw new RangeError(`action must have 4 entries (dx, dy, dz, gripper), got ${action.length}`);
+  for (let i = 0; i < 4; i++) {
+    const v = action[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`action[${i}] is ${String(v)}; every action entry must be a finite number`);
+  }
+}

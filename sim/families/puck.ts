@@ -1,0 +1,50 @@
+// The puck shared by reach, push and pick-place: MetaWorld's object, radius 0.02 m, 0.75 kg, and
+// the random box and rejection rule those three families share.
+
+import type { ObjectSpec } from '../scene.ts';
+import { TCP_BELOW_HAND } from '../gripper.ts';
+import { type Action, moveHandTowards } from '../family.ts';
+import type { Vec3 } from '../vec.ts';
+
+export const PUCK: ObjectSpec = {
+  name: 'puck',
+  parts: [{ shape: { kind: 'cylinder', halfHeight: 0.02, radius: 0.02 }, colour: '#2f6fd6', friction: 1, mass: 0.75 }],
+};
+
+export const PUCK_RADIUS = 0.02;
+
+/** [puck x, y, z] box shared by the puck families. */
+export const PUCK_BOX = { low: [-0.1, 0.6, 0.02], high: [0.1, 0.7, 0.02] } as const;
+
+/** Reject vectors [puck xyz, goal xyz] whose puck and goal are closer than 0.15 m in xy. */
+export const rejectNearGoal = (p: readonly number[]): boolean => Math.hypot(p[3] - p[0], p[4] - p[1]) < 0.15;
+
+export const puckLayout = (p: readonly number[]) => ({ objects: [[p[0], p[1], p[2]] as Vec3], goal: [p[3], p[4], p[5]] as Vec3 });
+
+/**
+ * Scripted grasp shared by the puck experts: go above the puck, descend with the fingers open,
+ * close, and once the puck is held move it so that it ends at `carryTo` (a puck-centre target).
+ */
+export function graspAndCarry(obs: Float32Array, carryTo: Vec3): Action {
+  const hand: Vec3 = [obs[0], obs[1], obs[2]];
+  const opening = obs[3];
+  const puck: Vec3 = [obs[4], obs[5], obs[6]];
+  const tcp: Vec3 = [hand[0], hand[1], hand[2] - TCP_BELOW_HAND];
+  const graspHand: Vec3 = [puck[0], puck[1], puck[2] + TCP_BELOW_HAND];
+  const xyError = Math.hypot(hand[0] - puck[0], hand[1] - puck[1]);
+  const puckBetweenPads = Math.hypot(tcp[0] - puck[0], tcp[1] - puck[1], tcp[2] - puck[2]) < 0.025;
+  if (puckBetweenPads && opening < 0.6) {
+    // Held: carry. Lift first so the puck does not drag on the table.
+    let targetZ = carryTo[2] + TCP_BELOW_HAND;
+    if (puck[2] < 0.035 && Math.hypot(puck[0] - carryTo[0], puck[1] - carryTo[1]) > 0.02) targetZ = Math.max(targetZ, graspHand[2] + 0.03);
+    return moveHandTowards(hand, [carryTo[0], carryTo[1], targetZ], 1);
+  }
+  if (xyError > 0.012) {
+    const above: Vec3 = [puck[0], puck[1], Math.max(hand[2], graspHand[2] + 0.06)];
+    // Rise before moving sideways when low, so the fingers do not knock the puck away.
+    if (hand[2] < graspHand[2] + 0.04) return moveHandTowards(hand, [hand[0], hand[1], graspHand[2] + 0.06], -1);
+    return moveHandTowards(hand, above, -1);
+  }
+  if (hand[2] - graspHand[2] > 0.004) return moveHandTowards(hand, graspHand, -1);
+  return moveHandTowards(hand, graspHand, 1);
+}

@@ -1,0 +1,33 @@
+// reach: bring the TCP within 5 cm of a goal point in the air.
+
+import type { TaskFamily } from '../family.ts';
+import { moveHandTowards } from '../family.ts';
+import { TCP_BELOW_HAND } from '../gripper.ts';
+import { tol } from '../rewards.ts';
+import { distance } from '../vec.ts';
+import { PUCK, PUCK_BOX, puckLayout, rejectNearGoal } from './puck.ts';
+
+const TARGET_RADIUS = 0.05;
+
+export const reach: TaskFamily = {
+  name: 'reach',
+  summary: 'Move the gripper to a goal position in the air.',
+  paramNames: ['puck_x', 'puck_y', 'puck_z', 'goal_x', 'goal_y', 'goal_z'],
+  randomBox: { low: [...PUCK_BOX.low, -0.1, 0.8, 0.05], high: [...PUCK_BOX.high, 0.1, 0.9, 0.3] },
+  reject: rejectNearGoal,
+  handInit: [0, 0.6, 0.2],
+  goalBox: { low: [-0.1, 0.8, 0.05], high: [0.1, 0.9, 0.3] },
+  objects: [PUCK],
+  layout: puckLayout,
+  successThreshold: TARGET_RADIUS,
+  evaluate(s) {
+    const tcpToGoal = distance(s.tcp, s.goal);
+    const inPlace = tol(tcpToGoal, 0, TARGET_RADIUS, distance(s.handInit, s.goal), 'long_tail');
+    return {
+      reward: 10 * inPlace,
+      success: tcpToGoal <= TARGET_RADIUS,
+      components: { tcpToGoal, inPlaceReward: inPlace, nearObject: tcpToGoal <= TARGET_RADIUS ? 1 : 0 },
+    };
+  },
+  expert: (obs, goal) => moveHandTowards(obs, [goal[0], goal[1], goal[2] + TCP_BELOW_HAND], -1),
+};

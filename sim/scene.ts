@@ -1,0 +1,138 @@
+// The tabletop scene: body and shape specifications, built into a Rapier world and published as a
+// plain scene description (names, shapes, sizes, colours) so viewers never re-type geometry.
+
+import { RAPIER, type RigidBody, type World } from './rapier.ts';
+import { ARM, type ArmPoses } from './arm.ts';
+import { GRIPPER } from './gripper.ts';
+import { type Pose, type Quat, type Vec3, IDENTITY_QUAT, quatFromAxisAngle, quatMultiply } from './vec.ts';
+
+/** Shapes in their body's frame. Capsules and cylinders run along local y and z respectively. */
+export type Shape =
+  | { kind: 'box'; halfExtents: Vec3 }
+  | { kind: 'capsule'; halfHeight: number; radius: number }
+  | { kind: 'cylinder'; halfHeight: number; radius: number }
+  | { kind: 'sphere'; radius: number };
+
+export interface PartSpec {
+  shape: Shape;
+  /** Offset of the shape in the body frame. */
+  offset?: Pose;
+  colour: string;
+  friction?: number;
+  /** Mass of this part (kg); dynamic bodies only. */
+  mass?: number;
+  /** Drawn, not simulated. */
+  visualOnly?: boolean;
+}
+
+export interface BodySpec {
+  name: string;
+  type: 'fixed' | 'kinematic' | 'dynamic';
+  pose: Pose;
+  parts: PartSpec[];
+}
+
+/** A free object of a task family (puck, ball, peg...). */
+export interface ObjectSpec {
+  name: string;
+  parts: PartSpec[];
+}
+
+export interface SceneDescription {
+  bodies: Array<{ name: string; type: BodySpec['type']; parts: Array<{ shape: Shape; offset: Pose; colour: string; visualOnly: boolean }> }>;
+  goal: Vec3;
+}
+
+export const TABLE = { halfExtents: [0.7, 0.5, 0.05] as Vec3, centre: [0, 0.6, -0.05] as Vec3 };
+
+const ROBOT_GROUP = 0x0001, WORLD_GROUP = 0x0002;
+/** Robot parts touch the world but not each other; world bodies touch everything. */
+const ROBOT_FILTER = (ROBOT_GROUP << 16) | WORLD_GROUP;
+const WORLD_FILTER = (WORLD_GROUP << 16) | (WORLD_GROUP | ROBOT_GROUP);
+
+const at = (position: Vec3, rotation: Quat = IDENTITY_QUAT): Pose => ({ position, rotation });
+const ALONG_Y_TO_Z = quatFromAxisAngle([1, 0, 0], Math.PI / 2);
+
+export function tableSpec(): BodySpec {
+  return {
+    name: 'table',
+    type: 'fixed',
+    pose: at(TABLE.centre),
+    parts: [
+      { shape: { kind: 'box', halfExtents: TABLE.halfExtents }, colour: '#8a6a4a', friction: 1 },
+      { shape: { kind: 'cylinder', halfHeight: 0.4, radius: 0.09 }, offset: at([0, -0.6, -0.35]), colour: '#3a3a3a', visualOnly: true },
+    ],
+  };
+}
+
+/** The arm's link bodies (kinematic, posed from forward kinematics) and the two dynamic fingers. */
+export function robotSpecs(poses: ArmPoses): BodySpec[] {
+  const red = '#b3262a', dark = '#2b2b2b';
+  const link = (name: keyof ArmPoses, parts: PartSpec[]): BodySpec => ({ name, type: 'kinematic', pose: poses[name], parts });
+  const fingerBox: Shape = { kind: 'box', halfExtents: GRIPPER.fingerHalfExtents };
+  const finger = (name: string, side: 1 | -1): BodySpec => ({
+    name,
+    type: 'dynamic',
+    pose: at([poses.hand.position[0], poses.hand.position[1] + side * GRIPPER.open, poses.hand.position[2] - GRIPPER.fingerDrop]),
+    parts: [{ shape: fingerBox, colour: '#d0d0d0', friction: GRIPPER.padFriction, mass: GRIPPER.fingerMass }],
+  });
+  return [
+    link('column', [{ shape: { kind: 'cylinder', halfHeight: ARM.shoulderHeight / 2, radius: 0.07 }, offset: at([0, 0, ARM.shoulderHeight / 2]), colour: dark }]),
+    link('upperArm', [{ shape: { kind: 'capsule', halfHeight: ARM.upperArm / 2, radius: 0.05 }, offset: at([0, ARM.upperArm / 2, 0]), colour: red }]),
+    link('forearm', [{ shape: { kind: 'capsule', halfHeight: ARM.forearm / 2, radius: 0.04 }, offset: at([0, ARM.forearm / 2, 0]), colour: red }]),
+    link('wrist', [{ shape: { kind: 'capsule', halfHeight: 0.03, radius: 0.03 }, offset: at([0, 0.06, 0]), colour: dark }]),
+    link('hand', [{ shape: { kind: 'box', halfExtents: [0.025, 0.065, 0.012] }, offset: at([0, 0, 0.008]), colour: dark }]),
+    finger('leftFinger', 1),
+    finger('rightFinger', -1),
+  ];
+}
+
+function colliderDesc(shape: Shape) {
+  switch (shape.kind) {
+    case 'box': return RAPIER.ColliderDesc.cuboid(...shape.halfExtents);
+    case 'capsule': return RAPIER.ColliderDesc.capsule(shape.halfHeight, shape.radius);
+    case 'cylinder': return RAPIER.ColliderDesc.cylinder(shape.halfHeight, shape.radius);
+    case 'sphere': return RAPIER.ColliderDesc.ball(shape.radius);
+  }
+}
+
+const toVector = (v: Vec3) => ({ x: v[0], y: v[1], z: v[2] });
+const toRotation = (q: Quat) => ({ w: q[0], x: q[1], y: q[2], z: q[3] });
+
+export function createBody(world: World, spec: BodySpec, isRobot: boolean): RigidBody {
+  const desc = spec.type === 'fixed' ? RAPIER.RigidBodyDesc.fixed()
+    : spec.type === 'kinematic' ? RAPIER.RigidBodyDesc.kinematicPositionBased()
+    : RAPIER.RigidBodyDesc.dynamic();
+  desc.setTranslation(...spec.pose.position).setRotation(toRotation(spec.pose.rotation));
+  // Fingers hang on joints from a kinematic hand; keep them awake so they always follow it.
+  if (isRobot && spec.type === 'dynamic') desc.setCanSleep(false);
+  const body = world.createRigidBody(desc);
+  for (const part of spec.parts) {
+    if (part.visualOnly) continue;
+    const offset = part.offset ?? at([0, 0, 0]);
+    // Rapier's cylinders run along y; ours run along z.
+    const rotation = part.shape.kind === 'cylinder' ? quatMultiply(offset.rotation, ALONG_Y_TO_Z) : offset.rotation;
+    const collider = colliderDesc(part.shape)
+      .setTranslation(...offset.position)
+      .setRotation(toRotation(rotation))
+      .setFriction(part.friction ?? 0.8)
+      .setCollisionGroups(isRobot ? ROBOT_FILTER : WORLD_FILTER);
+    if (part.friction !== undefined && part.friction > 1) collider.setFrictionCombineRule(RAPIER.CoefficientCombineRule.Max);
+    if (spec.type === 'dynamic') collider.setMass(part.mass ?? 0.1);
+    world.createCollider(collider, body);
+  }
+  return body;
+}
+
+export function describeScene(bodies: BodySpec[], goal: Vec3): SceneDescription {
+  return {
+    bodies: bodies.map((b) => ({
+      name: b.name,
+      type: b.type,
+      parts: b.parts.map((p) => ({ shape: p.shape, offset: p.offset ?? at([0, 0, 0]), colour: p.colour, visualOnly: p.visualOnly ?? false })),
+    })),
+    goal,
+  };
+}
+
+export { toVector, toRotation };
