@@ -17,6 +17,8 @@ export const TIMING = {
   /** Physics steps per control step. One 12.5 ms step with Rapier's 4 internal solver substeps holds a grasp through a 400-step carry (test/sim/grasp.test.ts). */
   physicsSubsteps: 1,
   solverIterations: 4,
+  /** Contact stiffness (Hz); Rapier's default of 30 lets a puck squeezed at full force sink about 6 mm into each pad; 100 keeps it near 1 mm. */
+  contactFrequency: 100,
   maxEpisodeSteps: 500,
   settleSteps: 50,
 } as const;
@@ -167,6 +169,7 @@ export class ManipulationEnv {
     const world = new RAPIER.World({ x: 0, y: 0, z: -9.81 });
     world.timestep = TIMING.controlDt / TIMING.physicsSubsteps;
     world.numSolverIterations = TIMING.solverIterations;
+    world.integrationParameters.contact_natural_frequency = TIMING.contactFrequency;
     const specs = this.sceneSpecs(objects);
     const bodies = new Map(specs.map((spec) => [spec.name, createBody(world, spec, isRobotPart(spec.name))]));
     const get = (name: string) => bodies.get(name)!;
@@ -179,6 +182,8 @@ export class ManipulationEnv {
       data.limits = [GRIPPER.closed, GRIPPER.open];
       const joint = world.createImpulseJoint(data, hand, finger, true) as PrismaticImpulseJoint;
       joint.setContactsEnabled(false);
+      // Force-based: the squeeze is stiffness x error capped at maxForce newtons, whatever the finger's mass.
+      joint.configureMotorModel(RAPIER.MotorModel.ForceBased);
       return joint;
     }) as [PrismaticImpulseJoint, PrismaticImpulseJoint];
     return {

@@ -15,12 +15,13 @@ export function box(low: ArrayLike<number>, high: ArrayLike<number>): BoxSpace {
   return { type: 'Box', shape: [low.length], dtype: 'float32', low: Array.from(low, bound), high: Array.from(high, bound) };
 }
 
-/** True when every entry of `x` lies within the space (null bounds are open). */
+/** True when every entry of `x`, as a float32, lies within the float32 bounds (null bounds are open). */
 export function contains(space: BoxSpace, x: ArrayLike<number>): boolean {
   if (x.length !== space.shape[0]) return false;
   for (let i = 0; i < x.length; i++) {
     const lo = space.low[i], hi = space.high[i];
-    if (Number.isNaN(x[i]) || (lo !== null && x[i] < lo) || (hi !== null && x[i] > hi)) return false;
+    const v = Math.fround(x[i]);
+    if (Number.isNaN(v) || (lo !== null && v < Math.fround(lo)) || (hi !== null && v > Math.fround(hi))) return false;
   }
   return true;
 }

@@ -21,9 +21,13 @@ export const rejectNearGoal = (p: readonly number[]): boolean => Math.hypot(p[3]
 
 export const puckLayout = (p: readonly number[]) => ({ objects: [[p[0], p[1], p[2]] as Vec3], goal: [p[3], p[4], p[5]] as Vec3 });
 
+/** Gripper opening (obs[3]) when the fingers squeeze the puck: 0.052 m between finger centres. */
+const CLOSED_ON_PUCK = 0.52;
+
 /**
  * Scripted grasp shared by the puck experts: go above the puck, descend with the fingers open,
- * close, and once the puck is held move it so that it ends at `carryTo` (a puck-centre target).
+ * close, wait for a firm squeeze, lift the first 2 cm gently, then carry the puck so that its
+ * centre ends at `carryTo`.
  */
 export function graspAndCarry(obs: Float32Array, carryTo: Vec3): Action {
   const hand: Vec3 = [obs[0], obs[1], obs[2]];
@@ -32,18 +36,18 @@ export function graspAndCarry(obs: Float32Array, carryTo: Vec3): Action {
   const tcp: Vec3 = [hand[0], hand[1], hand[2] - TCP_BELOW_HAND];
   const graspHand: Vec3 = [puck[0], puck[1], puck[2] + TCP_BELOW_HAND];
   const xyError = Math.hypot(hand[0] - puck[0], hand[1] - puck[1]);
-  const puckBetweenPads = Math.hypot(tcp[0] - puck[0], tcp[1] - puck[1], tcp[2] - puck[2]) < 0.025;
-  if (puckBetweenPads && opening < 0.6) {
-    // Held: carry. Lift first so the puck does not drag on the table.
-    let targetZ = carryTo[2] + TCP_BELOW_HAND;
-    if (puck[2] < 0.035 && Math.hypot(puck[0] - carryTo[0], puck[1] - carryTo[1]) > 0.02) targetZ = Math.max(targetZ, graspHand[2] + 0.03);
-    return moveHandTowards(hand, [carryTo[0], carryTo[1], targetZ], 1);
+  const puckBetweenPads = Math.hypot(tcp[0] - puck[0], tcp[1] - puck[1], tcp[2] - puck[2]) < 0.03;
+  if (puckBetweenPads && opening < 0.75) {
+    // Still closing: hold still until the squeeze builds.
+    if (opening > CLOSED_ON_PUCK + 0.08) return [0, 0, 0, 1];
+    const liftTo = Math.min(carryTo[2], PUCK_BOX.low[2] + 0.02);
+    if (puck[2] < liftTo - 0.005 && Math.hypot(puck[0] - carryTo[0], puck[1] - carryTo[1]) > 0.02) return [0, 0, 0.5, 1];
+    return moveHandTowards(hand, [carryTo[0], carryTo[1], carryTo[2] + TCP_BELOW_HAND], 1);
   }
   if (xyError > 0.012) {
-    const above: Vec3 = [puck[0], puck[1], Math.max(hand[2], graspHand[2] + 0.06)];
     // Rise before moving sideways when low, so the fingers do not knock the puck away.
     if (hand[2] < graspHand[2] + 0.04) return moveHandTowards(hand, [hand[0], hand[1], graspHand[2] + 0.06], -1);
-    return moveHandTowards(hand, above, -1);
+    return moveHandTowards(hand, [puck[0], puck[1], Math.max(hand[2], graspHand[2] + 0.06)], -1);
   }
   if (hand[2] - graspHand[2] > 0.004) return moveHandTowards(hand, graspHand, -1);
   return moveHandTowards(hand, graspHand, 1);

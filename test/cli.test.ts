@@ -1,0 +1,56 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/metamanip.js', ...args], { encoding: 'utf8', timeout: 120_000 });
+
+describe('metamanip CLI', () => {
+  it('prints help with every command and exits 0', () => {
+    const r = cli('--help');
+    expect(r.status).toBe(0);
+    for (const command of ['families', 'expert', 'bench']) expect(r.stdout).toContain(command);
+  });
+
+  it('lists the families', () => {
+    const r = cli('families', '--json');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).map((f: { name: string }) => f.name)).toEqual(['reach', 'push', 'pick-place']);
+  });
+
+  it('runs an expert and reports success rate, mean return and steps/s as JSON', () => {
+    const r = cli('expert', 'reach', '--tasks', '2', '--split', 'train', '--seed', '3', '--json');
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.benchmark).toBe('ML1:reach');
+    expect(report.episodes).toHaveLength(2);
+    expect(report.successRate).toBe(1);
+    expect(report.meanReturn).toBeGreaterThan(1000);
+    expect(report.stepsPerSecond).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('answers usage errors with exit code 2 and a message naming the problem', () => {
+    const unknownCommand = cli('fly');
+    expect(unknownCommand.status).toBe(2);
+    expect(unknownCommand.stderr).toContain("unknown command 'fly'");
+    const unknownFamily = cli('expert', 'juggle');
+    expect(unknownFamily.status).toBe(2);
+    expect(unknownFamily.stderr).toContain("unknown family 'juggle'");
+    const badOption = cli('expert', 'reach', '--tasks', 'many');
+    expect(badOption.status).toBe(2);
+    expect(badOption.stderr).toContain("--tasks must be an integer >= 1, got 'many'");
+    const unknownOption = cli('expert', 'reach', '--fast');
+    expect(unknownOption.status).toBe(2);
+    expect(unknownOption.stderr).toContain("'--fast'");
+  });
+
+  it('runs the simulator benchmark and writes its JSON result', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'metamanip-')), 'sim.json');
+    const r = cli('bench', 'sim', '--steps', '300', '--out', out);
+    expect(r.status).toBe(0);
+    const result = JSON.parse(readFileSync(out, 'utf8'));
+    expect(result.rows).toHaveLength(6);
+    for (const row of result.rows) expect(row.controlStepsPerSec).toBeGreaterThan(0);
+  }, 120_000);
+});

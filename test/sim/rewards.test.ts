@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { graspScore, hamacher, tol } from '../../sim/rewards.ts';
+
+describe('tol', () => {
+  it('is 1 inside the bounds, bounds included', () => {
+    expect(tol(0.03, 0, 0.05, 0.2)).toBe(1);
+    expect(tol(0.05, 0, 0.05, 0.2, 'long_tail')).toBe(1);
+  });
+  it('gives 0.1 one margin outside, for both sigmoids', () => {
+    expect(tol(0.25, 0, 0.05, 0.2, 'gaussian')).toBeCloseTo(0.1, 12);
+    expect(tol(0.25, 0, 0.05, 0.2, 'long_tail')).toBeCloseTo(0.1, 12);
+    expect(tol(-0.2, 0, 0.05, 0.2, 'long_tail')).toBeCloseTo(0.1, 12);
+  });
+  it('matches hand-computed values at half a margin', () => {
+    // d = 0.5: long tail 1 / (1 + 9 * 0.25) = 1 / 3.25; gaussian 0.1^0.25
+    expect(tol(0.15, 0, 0.05, 0.2, 'long_tail')).toBeCloseTo(1 / 3.25, 12);
+    expect(tol(0.15, 0, 0.05, 0.2, 'gaussian')).toBeCloseTo(Math.pow(0.1, 0.25), 12);
+  });
+  it('is a step with a zero margin and rejects a negative one', () => {
+    expect(tol(0.06, 0, 0.05, 0)).toBe(0);
+    expect(() => tol(0.06, 0, 0.05, -1)).toThrow(/margin/);
+  });
+});
+
+describe('hamacher', () => {
+  it('is a soft AND', () => {
+    expect(hamacher(0, 0)).toBe(0);
+    expect(hamacher(1, 0.37)).toBeCloseTo(0.37, 12);
+    expect(hamacher(0.5, 0.5)).toBeCloseTo(1 / 3, 12);
+    expect(hamacher(0.2, 0.6)).toBeCloseTo(0.12 / (0.8 - 0.12), 12);
+  });
+});
+
+describe('graspScore', () => {
+  const base = {
+    initTcp: [0, 0.6, 0.166] as const, objectInit: [0, 0.65, 0.02] as const,
+    tcp: [0, 0.65, 0.02] as const, object: [0, 0.65, 0.02] as const,
+  };
+  const options = { objectRadius: 0.015, padSuccessThreshold: 0.05, xzThreshold: 0.005 };
+  it('is 1 with the pads around the object, the TCP on it and the gripper closing', () => {
+    expect(graspScore({ ...base, leftPadY: 0.676, rightPadY: 0.624, gripperCommand: 1 }, options)).toBeCloseTo(1, 12);
+  });
+  it('is 0 while the gripper opens, even when caged', () => {
+    expect(graspScore({ ...base, leftPadY: 0.676, rightPadY: 0.624, gripperCommand: -1 }, options)).toBe(0);
+  });
+  it('high density averages in the caging score', () => {
+    expect(graspScore({ ...base, leftPadY: 0.676, rightPadY: 0.624, gripperCommand: -1 }, { ...options, density: 'high' })).toBeCloseTo(0.5, 12);
+  });
+  it('is small with the hand far from the object', () => {
+    const far = graspScore({ ...base, tcp: [0.2, 0.6, 0.2], leftPadY: 0.65, rightPadY: 0.55, gripperCommand: 1 }, options);
+    expect(far).toBeLessThan(0.05);
+  });
+});
