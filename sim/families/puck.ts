@@ -3,8 +3,9 @@
 
 import type { ObjectSpec } from '../scene.ts';
 import { TCP_BELOW_HAND } from '../gripper.ts';
-import { type Action, moveHandTowards } from '../family.ts';
-import type { Vec3 } from '../vec.ts';
+import { type Action, type StepState, type TaskFamily, moveHandTowards } from '../family.ts';
+import { type CagingOptions, graspScore, tol } from '../rewards.ts';
+import { type Vec3, distance } from '../vec.ts';
 
 export const PUCK: ObjectSpec = {
   name: 'puck',
@@ -19,7 +20,35 @@ export const PUCK_BOX = { low: [-0.1, 0.6, 0.02], high: [0.1, 0.7, 0.02] } as co
 /** Reject vectors [puck xyz, goal xyz] whose puck and goal are closer than 0.15 m in xy. */
 export const rejectNearGoal = (p: readonly number[]): boolean => Math.hypot(p[3] - p[0], p[4] - p[1]) < 0.15;
 
-export const puckLayout = (p: readonly number[]) => ({ objects: [[p[0], p[1], p[2]] as Vec3], goal: [p[3], p[4], p[5]] as Vec3 });
+/** What reach, push and pick-place share: task vector [puck xyz, goal xyz], hand start, the puck. */
+export const PUCK_FAMILY = {
+  paramNames: ['puck_x', 'puck_y', 'puck_z', 'goal_x', 'goal_y', 'goal_z'],
+  reject: rejectNearGoal,
+  handInit: [0, 0.6, 0.2],
+  objects: [PUCK],
+  layout: (p: readonly number[]) => ({ objects: [[p[0], p[1], p[2]] as Vec3], goal: [p[3], p[4], p[5]] as Vec3 }),
+} satisfies Partial<TaskFamily>;
+
+/** Puck-to-goal distance inside which the in-place reward is full. */
+const IN_PLACE_RADIUS = 0.05;
+
+/** Reward terms of the puck-moving families (push, pick-place), from one step's state. */
+export function puckTerms(s: StepState, grasp: CagingOptions) {
+  const puck = s.objects[0], puckInit = s.objectsInit[0];
+  const tcpToObject = distance(s.tcp, puck);
+  const objectToGoal = distance(puck, s.goal);
+  const inPlace = tol(objectToGoal, 0, IN_PLACE_RADIUS, distance(puckInit, s.goal), 'long_tail');
+  const graspReward = graspScore(
+    { leftPadY: s.leftPadY, rightPadY: s.rightPadY, tcp: s.tcp, initTcp: s.initTcp, object: puck, objectInit: puckInit, gripperCommand: s.action[3] },
+    grasp,
+  );
+  const components = {
+    tcpToObject, objectToGoal, graspReward, inPlaceReward: inPlace,
+    nearObject: tcpToObject <= 0.03 ? 1 : 0,
+    graspSuccess: s.gripperOpening > 0 && puck[2] - 0.02 > puckInit[2] ? 1 : 0,
+  };
+  return { puck, puckInit, tcpToObject, objectToGoal, inPlace, graspReward, components };
+}
 
 /** Gripper opening (obs[3]) when the fingers squeeze the puck: 0.052 m between finger centres. */
 const CLOSED_ON_PUCK = 0.52;

@@ -5,20 +5,16 @@ import { moveHandTowards } from '../family.ts';
 import { TCP_BELOW_HAND } from '../gripper.ts';
 import { tol } from '../rewards.ts';
 import { distance } from '../vec.ts';
-import { PUCK, PUCK_BOX, puckLayout, rejectNearGoal } from './puck.ts';
+import { PUCK_BOX, PUCK_FAMILY } from './puck.ts';
 
 const TARGET_RADIUS = 0.05;
 
 export const reach: TaskFamily = {
+  ...PUCK_FAMILY,
   name: 'reach',
   summary: 'Move the gripper to a goal position in the air.',
-  paramNames: ['puck_x', 'puck_y', 'puck_z', 'goal_x', 'goal_y', 'goal_z'],
   randomBox: { low: [...PUCK_BOX.low, -0.1, 0.8, 0.05], high: [...PUCK_BOX.high, 0.1, 0.9, 0.3] },
-  reject: rejectNearGoal,
-  handInit: [0, 0.6, 0.2],
   goalBox: { low: [-0.1, 0.8, 0.05], high: [0.1, 0.9, 0.3] },
-  objects: [PUCK],
-  layout: puckLayout,
   successThreshold: TARGET_RADIUS,
   evaluate(s) {
     const tcpToGoal = distance(s.tcp, s.goal);
