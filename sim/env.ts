@@ -126,6 +126,11 @@ export class ManipulationEnv {
     this.advance(action);
     const obs = new Float32Array(OBS_DIM);
     const tcp = this.observe(obs);
+    const diverged = obs.findIndex((v) => !Number.isFinite(v));
+    if (diverged >= 0) {
+      this.episodeOver = true;
+      throw new Error(`physics diverged at step ${this.steps + 1}: observation entry ${diverged} is ${obs[diverged]}; call reset() to start a new episode`);
+    }
     obs.set(this.previous, 18);
     this.previous.set(obs.subarray(0, 18));
     this.steps++;
@@ -157,6 +162,8 @@ export class ManipulationEnv {
   private checkTask(task: Task): void {
     if (task.family !== this.family.name) throw new Error(`task of family '${task.family}' given to a '${this.family.name}' environment`);
     if (task.params.length !== this.family.paramNames.length) throw new Error(`${this.family.name} task needs ${this.family.paramNames.length} parameters (${this.family.paramNames.join(', ')}), got ${task.params.length}`);
+    const bad = task.params.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`${this.family.name} task parameter ${this.family.paramNames[bad]} is ${String(task.params[bad])}; task parameters must be finite numbers`);
   }
 
   private sceneSpecs(objects: Vec3[]): BodySpec[] {

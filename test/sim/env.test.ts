@@ -155,5 +155,6 @@ describe('episodes and bad input', () => {
     expect(() => env.reset({ task: ML1('push', 0).train[0] })).toThrow(/family 'push'.*'reach'/);
     expect(() => env.reset({ task: { family: 'reach', params: [0, 0.6] } })).toThrow(/6 parameters/);
     expect(() => new ManipulationEnv({ family: 'dance' })).toThrow(/unknown task family 'dance'/);
+    expect(() => env.reset({ task: { family: 'reach', params: [0, 0.6, 0.02, Number.NaN, 0.85, 0.2] } })).toThrow(/goal_x is NaN/);
   });
 });
