@@ -1,15 +1,15 @@
 // The manipulation environment: a Gymnasium-shaped reset/step over one Rapier world of the
-// tabletop, the arm and one task family's objects. Pure data in, pure data out.
+// tabletop, the arm and one task's objects and fixtures. Pure data in, pure data out.
 
 import { RAPIER, type PrismaticImpulseJoint, type RigidBody, type World } from './rapier.ts';
 import { forwardKinematics, inverseKinematics, type ArmPoses } from './arm.ts';
 import { GRIPPER, fingerTarget, gripperOpening } from './gripper.ts';
 import { type Evaluation, type StepState, type Task, type TaskFamily, sampleTasks } from './family.ts';
 import { getFamily } from './families/index.ts';
-import { type BodySpec, type SceneDescription, createBody, describeScene, robotSpecs, tableSpec, toRotation, toVector } from './scene.ts';
+import { type BodySpec, type JointSpec, type SceneDescription, type TaskScene, createBody, createJoint, describeScene, jointPosition, robotSpecs, tableSpec, toRotation, toVector } from './scene.ts';
 import { type BoxSpace, box } from './spaces.ts';
 import { type Rng, createRng } from './rng.ts';
-import { type Vec3, clamp } from './vec.ts';
+import { type Vec3, clamp, rotate } from './vec.ts';
 
 /** Control and episode timing (MetaWorld's): 80 Hz control, 500 steps, 50 settle steps at reset. */
 export const TIMING = {
@@ -58,7 +58,9 @@ interface Physics {
   links: Record<'column' | 'upperArm' | 'forearm' | 'wrist' | 'hand', RigidBody>;
   fingers: [RigidBody, RigidBody];
   fingerJoints: [PrismaticImpulseJoint, PrismaticImpulseJoint];
-  objects: RigidBody[];
+  /** Bodies and body-frame offsets of the observed points. */
+  observed: Array<{ body: RigidBody; offset: Vec3 }>;
+  fixtureJoints: Array<{ spec: JointSpec; parent: RigidBody; child: RigidBody }>;
 }
 
 export class ManipulationEnv {
@@ -72,6 +74,7 @@ export class ManipulationEnv {
   private readonly q = new Float64Array(7);
   private handTarget: Vec3 = [0, 0, 0];
   private objectsInit: Vec3[] = [];
+  private jointsInit: Record<string, number> = {};
   private goal: Vec3 = [0, 0, 0];
   private initTcp: Vec3 = [0, 0, 0];
   private previous = new Float32Array(18);
@@ -101,21 +104,23 @@ export class ManipulationEnv {
     }
     if (options.seed !== undefined) this.rng = createRng(options.seed);
     this.physics?.world.free();
-    const { objects, goal } = this.family.layout(this.task.params);
-    this.goal = goal;
+    const scene = this.family.scene(this.task.params);
+    this.goal = scene.goal;
     this.handTarget = [...this.family.handInit];
-    this.physics = this.build(objects);
+    this.physics = this.build(scene);
     const hold = [0, 0, 0, -1];
     for (let i = 0; i < TIMING.settleSteps; i++) this.advance(hold);
-    this.objectsInit = this.physics.objects.map(positionOf);
     const obs = new Float32Array(OBS_DIM);
-    this.initTcp = this.observe(obs);
+    const observed = this.observe(obs);
+    this.initTcp = observed.tcp;
+    this.objectsInit = observed.objects;
+    this.jointsInit = this.jointPositions();
     obs.copyWithin(18, 0, 18);
     this.previous.set(obs.subarray(0, 18));
     this.steps = 0;
     this.episodeOver = false;
-    const evaluation = this.family.evaluate(this.stepState(obs, this.initTcp, hold));
-    return { obs, info: this.info(evaluation, this.initTcp) };
+    const evaluation = this.family.evaluate(this.stepState(obs, observed, hold));
+    return { obs, info: this.info(evaluation, observed.tcp) };
   }
 
   /** Advances one control step (12.5 ms). Throws, leaving the state as it was, on a bad action or a call outside an episode. */
@@ -125,7 +130,7 @@ export class ManipulationEnv {
     checkAction(action);
     this.advance(action);
     const obs = new Float32Array(OBS_DIM);
-    const tcp = this.observe(obs);
+    const observed = this.observe(obs);
     const diverged = obs.findIndex((v) => !Number.isFinite(v));
     if (diverged >= 0) {
       this.episodeOver = true;
@@ -136,8 +141,8 @@ export class ManipulationEnv {
     this.steps++;
     const truncated = this.steps >= TIMING.maxEpisodeSteps;
     this.episodeOver = truncated;
-    const evaluation = this.family.evaluate(this.stepState(obs, tcp, action));
-    return { obs, reward: evaluation.reward, terminated: false, truncated, info: this.info(evaluation, tcp) };
+    const evaluation = this.family.evaluate(this.stepState(obs, observed, action));
+    return { obs, reward: evaluation.reward, terminated: false, truncated, info: this.info(evaluation, observed.tcp) };
   }
 
   /** A uniformly random action from the episode's seeded stream. */
@@ -150,7 +155,8 @@ export class ManipulationEnv {
 
   /** Bodies, shapes and colours of the current scene, for viewers. */
   describeScene(): SceneDescription {
-    return describeScene(this.sceneSpecs(this.family.layout(this.task.params).objects), this.goal);
+    const scene = this.family.scene(this.task.params);
+    return describeScene(this.sceneSpecs(scene), scene.goal);
   }
 
   close(): void {
@@ -166,20 +172,27 @@ export class ManipulationEnv {
     if (bad >= 0) throw new Error(`${this.family.name} task parameter ${this.family.paramNames[bad]} is ${String(task.params[bad])}; task parameters must be finite numbers`);
   }
 
-  private sceneSpecs(objects: Vec3[]): BodySpec[] {
+  private sceneSpecs(scene: TaskScene): BodySpec[] {
     inverseKinematics(this.family.handInit, this.q);
-    const objectSpecs: BodySpec[] = this.family.objects.map((o, i) => ({ name: o.name, type: 'dynamic', pose: { position: objects[i], rotation: [1, 0, 0, 0] }, parts: o.parts }));
-    return [tableSpec(), ...robotSpecs(forwardKinematics(this.q)), ...objectSpecs];
+    return [scene.table ?? tableSpec(), ...robotSpecs(forwardKinematics(this.q)), ...scene.bodies];
   }
 
-  private build(objects: Vec3[]): Physics {
+  private build(scene: TaskScene): Physics {
     const world = new RAPIER.World({ x: 0, y: 0, z: -9.81 });
     world.timestep = TIMING.controlDt / TIMING.physicsSubsteps;
     world.numSolverIterations = TIMING.solverIterations;
     world.integrationParameters.contact_natural_frequency = TIMING.contactFrequency;
-    const specs = this.sceneSpecs(objects);
-    const bodies = new Map(specs.map((spec) => [spec.name, createBody(world, spec, isRobotPart(spec.name))]));
-    const get = (name: string) => bodies.get(name)!;
+    const specs = this.sceneSpecs(scene);
+    const bodies = new Map<string, RigidBody>();
+    for (const spec of specs) {
+      if (bodies.has(spec.name)) throw new Error(`${this.family.name}: two bodies are named '${spec.name}'`);
+      bodies.set(spec.name, createBody(world, spec, isRobotPart(spec.name)));
+    }
+    const get = (name: string) => {
+      const body = bodies.get(name);
+      if (!body) throw new Error(`${this.family.name}: the scene has no body named '${name}'`);
+      return body;
+    };
     const hand = get('hand');
     const fingers: [RigidBody, RigidBody] = [get('leftFinger'), get('rightFinger')];
     const fingerJoints = fingers.map((finger, i) => {
@@ -198,7 +211,12 @@ export class ManipulationEnv {
       links: { column: get('column'), upperArm: get('upperArm'), forearm: get('forearm'), wrist: get('wrist'), hand },
       fingers,
       fingerJoints,
-      objects: this.family.objects.map((o) => get(o.name)),
+      observed: scene.observed.map((point) => ({ body: get(point.body), offset: point.offset ?? [0, 0, 0] })),
+      fixtureJoints: (scene.joints ?? []).map((spec) => {
+        const parent = get(spec.parent), child = get(spec.child);
+        createJoint(world, spec, parent, child);
+        return { spec, parent, child };
+      }),
     };
   }
 
@@ -225,24 +243,31 @@ export class ManipulationEnv {
     }
   }
 
-  /** Writes obs[0:18] (and the goal) and returns the TCP. */
-  private observe(obs: Float32Array): Vec3 {
+  /** Writes obs[0:18] (and the goal); returns the TCP and the observed points in full precision. */
+  private observe(obs: Float32Array): { tcp: Vec3; objects: Vec3[] } {
     const physics = this.physics!;
     const hand = forwardKinematics(this.q).hand.position;
     const left = physics.fingers[0].translation(), right = physics.fingers[1].translation();
     obs[0] = hand[0]; obs[1] = hand[1]; obs[2] = hand[2];
     obs[3] = gripperOpening(left.y, right.y);
-    for (let i = 0; i < 2; i++) {
-      const body = physics.objects[i];
-      if (!body) continue;
+    const objects = physics.observed.map(({ body, offset }, i): Vec3 => {
       const p = body.translation(), r = body.rotation();
-      obs.set([p.x, p.y, p.z, r.w, r.x, r.y, r.z], 4 + 7 * i);
-    }
+      const o = rotate([r.w, r.x, r.y, r.z], offset);
+      const position: Vec3 = [p.x + o[0], p.y + o[1], p.z + o[2]];
+      obs.set([...position, r.w, r.x, r.y, r.z], 4 + 7 * i);
+      return position;
+    });
     if (this.goalVisible) obs.set(this.goal, 36);
-    return [(left.x + right.x) / 2, (left.y + right.y) / 2, (left.z + right.z) / 2 - GRIPPER.padDrop];
+    return { tcp: [(left.x + right.x) / 2, (left.y + right.y) / 2, (left.z + right.z) / 2 - GRIPPER.padDrop], objects };
   }
 
-  private stepState(obs: Float32Array, tcp: Vec3, action: ArrayLike<number>): StepState {
+  private jointPositions(): Record<string, number> {
+    const positions: Record<string, number> = {};
+    for (const { spec, parent, child } of this.physics!.fixtureJoints) positions[spec.name] = jointPosition(spec, parent, child);
+    return positions;
+  }
+
+  private stepState(obs: Float32Array, { tcp, objects }: { tcp: Vec3; objects: Vec3[] }, action: ArrayLike<number>): StepState {
     const physics = this.physics!;
     return {
       hand: [obs[0], obs[1], obs[2]],
@@ -252,8 +277,10 @@ export class ManipulationEnv {
       gripperOpening: obs[3],
       leftPadY: physics.fingers[0].translation().y,
       rightPadY: physics.fingers[1].translation().y,
-      objects: physics.objects.map(positionOf),
+      objects,
       objectsInit: this.objectsInit,
+      joints: this.jointPositions(),
+      jointsInit: this.jointsInit,
       goal: this.goal,
       action,
     };
@@ -275,7 +302,6 @@ export class ManipulationEnv {
 const LINK_NAMES = ['column', 'upperArm', 'forearm', 'wrist', 'hand'] as const;
 const ROBOT_PARTS = new Set<string>([...LINK_NAMES, 'leftFinger', 'rightFinger']);
 const isRobotPart = (name: string) => ROBOT_PARTS.has(name);
-const positionOf = (body: RigidBody): Vec3 => { const p = body.translation(); return [p.x, p.y, p.z]; };
 
 const defaultTask = (family: TaskFamily): Task => sampleTasks(family, 0, 1)[0];
 

@@ -1,7 +1,7 @@
-// What a task family is: a small declarative module (objects, random box, goal rule, success rule,
+// What a task family is: a small declarative module (scene, random box, goal rule, success rule,
 // reward, scripted expert), and how tasks (frozen parameter vectors) are drawn from it.
 
-import type { ObjectSpec } from './scene.ts';
+import type { TaskScene } from './scene.ts';
 import { createRng, hashString } from './rng.ts';
 import type { Vec3 } from './vec.ts';
 
@@ -16,9 +16,13 @@ export interface StepState {
   gripperOpening: number;
   leftPadY: number;
   rightPadY: number;
-  /** Positions of the family's objects, in `objects` order. */
+  /** Positions of the scene's observed points (obs[4:7], obs[11:14]). */
   objects: Vec3[];
+  /** The same after the reset's settling. */
   objectsInit: Vec3[];
+  /** Positions of the scene's fixture joints (m or rad), by joint name, and after settling. */
+  joints: Record<string, number>;
+  jointsInit: Record<string, number>;
   goal: Vec3;
   action: ArrayLike<number>;
 }
@@ -44,9 +48,8 @@ export interface TaskFamily {
   handInit: Vec3;
   /** Bounds of the goal, for the observation space. */
   goalBox: { low: Vec3; high: Vec3 };
-  objects: readonly ObjectSpec[];
-  /** Initial object positions and the goal of a task. */
-  layout(params: readonly number[]): { objects: Vec3[]; goal: Vec3 };
+  /** The task's objects, fixtures, observed points and goal. */
+  scene(params: readonly number[]): TaskScene;
   successThreshold: number;
   evaluate(state: StepState): Evaluation;
   /** Scripted controller: reads the observation (and the goal, which an expert may know). */

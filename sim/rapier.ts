@@ -5,4 +5,4 @@ import RAPIER from '@dimforge/rapier3d-simd-compat';
 await RAPIER.init();
 
 export { RAPIER };
-export type { World, RigidBody, ImpulseJoint, PrismaticImpulseJoint } from '@dimforge/rapier3d-simd-compat';
+export type { World, RigidBody, ImpulseJoint, PrismaticImpulseJoint, RevoluteImpulseJoint } from '@dimforge/rapier3d-simd-compat';

@@ -1,10 +1,10 @@
 // The tabletop scene: body and shape specifications, built into a Rapier world and published as a
 // plain scene description (names, shapes, sizes, colours) so viewers never re-type geometry.
 
-import { RAPIER, type RigidBody, type World } from './rapier.ts';
+import { RAPIER, type ImpulseJoint, type PrismaticImpulseJoint, type RevoluteImpulseJoint, type RigidBody, type World } from './rapier.ts';
 import { ARM, type ArmPoses } from './arm.ts';
 import { GRIPPER } from './gripper.ts';
-import { type Pose, type Quat, type Vec3, IDENTITY_QUAT, quatFromAxisAngle, quatMultiply } from './vec.ts';
+import { type Pose, type Quat, type Vec3, IDENTITY_QUAT, quatFromAxisAngle, quatMultiply, rotate } from './vec.ts';
 
 /** Shapes in their body's frame. Capsules and cylinders run along local y and z respectively. */
 export type Shape =
@@ -32,11 +32,54 @@ export interface BodySpec {
   parts: PartSpec[];
 }
 
-/** A free object of a task family (puck, ball, peg...). */
+/** A free object of a task family (puck, ball, peg...), placed by the task. */
 export interface ObjectSpec {
   name: string;
   parts: PartSpec[];
 }
+
+/** A fixture joint (door hinge, drawer slide, button plunger...) between two bodies of the task. */
+export interface JointSpec {
+  name: string;
+  kind: 'revolute' | 'prismatic';
+  /** Body names; the parent is usually a fixed fixture base. Both bodies start unrotated. */
+  parent: string;
+  child: string;
+  /** Joint origin in each body's frame. */
+  parentAnchor: Vec3;
+  childAnchor: Vec3;
+  /** Unit axis, in the parent's frame: the hinge axis or the slide direction. */
+  axis: Vec3;
+  /** Travel limits (m or rad). */
+  limits?: readonly [number, number];
+  /** Viscous resistance (N s/m or N m s/rad), capped by `friction` (N or N m): a velocity motor towards 0. */
+  damping?: number;
+  friction?: number;
+  /** A spring pulling the joint back to `rest` (a button springing back), with its damping and force cap. */
+  spring?: { rest: number; stiffness: number; damping: number; maxForce: number };
+}
+
+/** A point whose position (and its body's quaternion) the observation reports, e.g. a handle. */
+export interface ObservedPoint {
+  body: string;
+  /** In the body's frame; default the body's origin. */
+  offset?: Vec3;
+}
+
+/** Everything a task adds to the robot: bodies and joints, what is observed, and the goal. */
+export interface TaskScene {
+  /** The task's free objects and fixtures. */
+  bodies: BodySpec[];
+  joints?: JointSpec[];
+  /** Replaces the plain table (e.g. one with a hole). */
+  table?: BodySpec;
+  /** What obs[4:11] and obs[11:18] report, at most two. */
+  observed: ObservedPoint[];
+  goal: Vec3;
+}
+
+/** A free object placed upright at `position`. */
+export const placeObject = (object: ObjectSpec, position: Vec3): BodySpec => ({ name: object.name, type: 'dynamic', pose: at(position), parts: object.parts });
 
 export interface SceneDescription {
   bodies: Array<{ name: string; type: BodySpec['type']; parts: Array<{ shape: Shape; offset: Pose; colour: string; visualOnly: boolean }> }>;
@@ -122,6 +165,42 @@ export function createBody(world: World, spec: BodySpec, isRobot: boolean): Rigi
     world.createCollider(collider, body);
   }
   return body;
+}
+
+/** Creates a fixture joint, with its limits, damping/friction or spring as force-based motors. */
+export function createJoint(world: World, spec: JointSpec, parent: RigidBody, child: RigidBody): ImpulseJoint {
+  const anchor1 = toVector(spec.parentAnchor), anchor2 = toVector(spec.childAnchor), axis = toVector(spec.axis);
+  const data = spec.kind === 'revolute' ? RAPIER.JointData.revolute(anchor1, anchor2, axis) : RAPIER.JointData.prismatic(anchor1, anchor2, axis);
+  if (spec.limits) {
+    data.limitsEnabled = true;
+    data.limits = [spec.limits[0], spec.limits[1]];
+  }
+  const joint = world.createImpulseJoint(data, parent, child, true) as RevoluteImpulseJoint | PrismaticImpulseJoint;
+  joint.setContactsEnabled(false);
+  joint.configureMotorModel(RAPIER.MotorModel.ForceBased);
+  if (spec.spring) {
+    joint.configureMotor(spec.spring.rest, 0, spec.spring.stiffness, spec.spring.damping);
+    joint.setMotorMaxForce(spec.spring.maxForce);
+  } else if (spec.damping !== undefined) {
+    joint.configureMotorVelocity(0, spec.damping);
+    joint.setMotorMaxForce(spec.friction ?? Number.MAX_VALUE);
+  }
+  return joint;
+}
+
+/** Current position of a fixture joint (m or rad), from its two bodies' poses. */
+export function jointPosition(spec: JointSpec, parent: RigidBody, child: RigidBody): number {
+  const qp = parent.rotation(), qc = child.rotation();
+  const parentRotation: Quat = [qp.w, qp.x, qp.y, qp.z], inverse: Quat = [qp.w, -qp.x, -qp.y, -qp.z];
+  if (spec.kind === 'prismatic') {
+    const pp = parent.translation(), pc = child.translation();
+    const a1 = rotate(parentRotation, spec.parentAnchor), a2 = rotate([qc.w, qc.x, qc.y, qc.z], spec.childAnchor);
+    const d = rotate(inverse, [pc.x + a2[0] - pp.x - a1[0], pc.y + a2[1] - pp.y - a1[1], pc.z + a2[2] - pp.z - a1[2]]);
+    return d[0] * spec.axis[0] + d[1] * spec.axis[1] + d[2] * spec.axis[2];
+  }
+  const relative = quatMultiply(inverse, [qc.w, qc.x, qc.y, qc.z]);
+  const along = relative[1] * spec.axis[0] + relative[2] * spec.axis[1] + relative[3] * spec.axis[2];
+  return 2 * Math.atan2(along, relative[0]);
 }
 
 export function describeScene(bodies: BodySpec[], goal: Vec3): SceneDescription {

@@ -1,7 +1,7 @@
 // The puck shared by reach, push and pick-place: MetaWorld's object, radius 0.02 m, 0.75 kg, and
 // the random box and rejection rule those three families share.
 
-import type { ObjectSpec } from '../scene.ts';
+import { type ObjectSpec, placeObject } from '../scene.ts';
 import { TCP_BELOW_HAND } from '../gripper.ts';
 import { type Action, type StepState, type TaskFamily, moveHandTowards } from '../family.ts';
 import { type CagingOptions, graspScore, tol } from '../rewards.ts';
@@ -25,8 +25,7 @@ export const PUCK_FAMILY = {
   paramNames: ['puck_x', 'puck_y', 'puck_z', 'goal_x', 'goal_y', 'goal_z'],
   reject: rejectNearGoal,
   handInit: [0, 0.6, 0.2],
-  objects: [PUCK],
-  layout: (p: readonly number[]) => ({ objects: [[p[0], p[1], p[2]] as Vec3], goal: [p[3], p[4], p[5]] as Vec3 }),
+  scene: (p: readonly number[]) => ({ bodies: [placeObject(PUCK, [p[0], p[1], p[2]])], observed: [{ body: PUCK.name }], goal: [p[3], p[4], p[5]] as Vec3 }),
 } satisfies Partial<TaskFamily>;
 
 /** Puck-to-goal distance inside which the in-place reward is full. */

@@ -8,7 +8,7 @@ function state(overrides: Partial<StepState>): StepState {
   return {
     hand: [0, 0.6, 0.2], tcp: [0, 0.6, 0.166], initTcp: [0, 0.6, 0.166], handInit: [0, 0.6, 0.2],
     gripperOpening: 1, leftPadY: 0.65, rightPadY: 0.55, objects: [[0, 0.65, 0.02]], objectsInit: [[0, 0.65, 0.02]],
-    goal, action: [0, 0, 0, -1], ...overrides,
+    joints: {}, jointsInit: {}, goal, action: [0, 0, 0, -1], ...overrides,
   };
 }
 const offset = (p: Vec3, d: number): Vec3 => [p[0] + d, p[1], p[2]];
@@ -57,8 +57,8 @@ describe('tasks and benchmarks', () => {
           expect(v).toBeLessThanOrEqual(family.randomBox.high[i]);
         });
         expect(Math.hypot(task.params[3] - task.params[0], task.params[4] - task.params[1])).toBeGreaterThanOrEqual(0.15);
-        const { objects, goal } = family.layout(task.params);
-        for (const p of [...objects, goal]) {
+        const { bodies, goal } = family.scene(task.params);
+        for (const p of [...bodies.map((b) => b.pose.position), goal]) {
           expect(Math.abs(p[0])).toBeLessThanOrEqual(0.5);
           expect(p[1]).toBeGreaterThanOrEqual(0.4);
           expect(p[1]).toBeLessThanOrEqual(1.0);
