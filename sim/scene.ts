@@ -124,7 +124,7 @@ export function robotSpecs(poses: ArmPoses): BodySpec[] {
     link('upperArm', [{ shape: { kind: 'capsule', halfHeight: ARM.upperArm / 2, radius: 0.05 }, offset: at([0, ARM.upperArm / 2, 0]), colour: red }]),
     link('forearm', [{ shape: { kind: 'capsule', halfHeight: ARM.forearm / 2, radius: 0.04 }, offset: at([0, ARM.forearm / 2, 0]), colour: red }]),
     link('wrist', [{ shape: { kind: 'capsule', halfHeight: 0.03, radius: 0.03 }, offset: at([0, 0.06, 0]), colour: dark }]),
-    link('hand', [{ shape: { kind: 'box', halfExtents: [0.025, 0.065, 0.012] }, offset: at([0, 0, 0.008]), colour: dark }]),
+    link('hand', [{ shape: { kind: 'box', halfExtents: [0.025, 0.058, 0.012] }, offset: at([0, 0, 0.008]), colour: dark }]),
     finger('leftFinger', 1),
     finger('rightFinger', -1),
   ];

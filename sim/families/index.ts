@@ -1,11 +1,13 @@
 // The registry of task families, by name.
 
 import type { TaskFamily } from '../family.ts';
+import { drawerClose } from './drawer-close.ts';
+import { drawerOpen } from './drawer-open.ts';
 import { pickPlace } from './pick-place.ts';
 import { push } from './push.ts';
 import { reach } from './reach.ts';
 
-export const FAMILIES: ReadonlyMap<string, TaskFamily> = new Map([reach, push, pickPlace].map((f) => [f.name, f]));
+export const FAMILIES: ReadonlyMap<string, TaskFamily> = new Map([reach, push, pickPlace, drawerOpen, drawerClose].map((f) => [f.name, f]));
 
 export function getFamily(name: string): TaskFamily {
   const family = FAMILIES.get(name);

@@ -48,7 +48,7 @@ describe('success rules on constructed states', () => {
 
 describe('tasks and benchmarks', () => {
   for (const family of FAMILIES.values()) {
-    it(`${family.name}: 50 distinct tasks inside the random box, rejection rule respected, layout inside the workspace`, () => {
+    it(`${family.name}: 50 distinct tasks inside the random box, rejection rule respected, scene inside the workspace`, () => {
       const tasks = sampleTasks(family, 0, 50);
       expect(new Set(tasks.map((t) => t.params.join(','))).size).toBe(50);
       for (const task of tasks) {
@@ -56,7 +56,7 @@ describe('tasks and benchmarks', () => {
           expect(v).toBeGreaterThanOrEqual(family.randomBox.low[i]);
           expect(v).toBeLessThanOrEqual(family.randomBox.high[i]);
         });
-        expect(Math.hypot(task.params[3] - task.params[0], task.params[4] - task.params[1])).toBeGreaterThanOrEqual(0.15);
+        expect(family.reject?.(task.params) ?? false).toBe(false);
         const { bodies, goal } = family.scene(task.params);
         for (const p of [...bodies.map((b) => b.pose.position), goal]) {
           expect(Math.abs(p[0])).toBeLessThanOrEqual(0.5);
@@ -67,6 +67,12 @@ describe('tasks and benchmarks', () => {
       }
     });
   }
+
+  it('puck families reject tasks whose puck and goal are closer than 0.15 m in xy', () => {
+    const reach = getFamily('reach');
+    expect(reach.reject?.([0, 0.65, 0.02, 0.1, 0.75, 0.2])).toBe(true);
+    expect(reach.reject?.([0, 0.6, 0.02, 0.1, 0.8, 0.2])).toBe(false);
+  });
 
   it('draws the same tasks for the same seed and different ones for another seed or family', () => {
     const a = ML1('reach', 7), b = ML1('reach', 7);
