@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FAMILIES } from '../sim/index.ts';
 
 const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/metamanip.js', ...args], { encoding: 'utf8', timeout: 120_000 });
 
@@ -16,7 +17,7 @@ describe('metamanip CLI', () => {
   it('lists the families', () => {
     const r = cli('families', '--json');
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout).map((f: { name: string }) => f.name)).toEqual(['reach', 'push', 'pick-place']);
+    expect(JSON.parse(r.stdout).map((f: { name: string }) => f.name)).toEqual([...FAMILIES.keys()]);
   });
 
   it('runs an expert and reports success rate, mean return and steps/s as JSON', () => {
@@ -50,7 +51,11 @@ describe('metamanip CLI', () => {
     const r = cli('bench', 'sim', '--steps', '300', '--out', out);
     expect(r.status).toBe(0);
     const result = JSON.parse(readFileSync(out, 'utf8'));
-    expect(result.rows).toHaveLength(6);
-    for (const row of result.rows) expect(row.controlStepsPerSec).toBeGreaterThan(0);
+    for (const family of FAMILIES.keys()) {
+      for (const policy of ['random', 'expert']) {
+        const row = result.rows.find((r: { family: string; policy: string }) => r.family === family && r.policy === policy);
+        expect(row?.controlStepsPerSec).toBeGreaterThan(0);
+      }
+    }
   }, 120_000);
 });
