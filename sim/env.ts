@@ -37,6 +37,8 @@ export interface EnvOptions {
   task?: Task;
   /** Goal shown in obs[36:39] (MT benchmarks) or zeros (ML benchmarks). Default true. */
   goalVisible?: boolean;
+  /** Appends a one-hot family id to the observation (MT10: `{ index, size: 10 }`, 49-D). */
+  oneHot?: { index: number; size: number };
 }
 
 export interface StepInfo {
@@ -67,6 +69,7 @@ export class ManipulationEnv {
   readonly family: TaskFamily;
   readonly goalVisible: boolean;
   readonly observationSpace: BoxSpace;
+  private readonly oneHot: { index: number; size: number } | undefined;
   readonly actionSpace: BoxSpace = box([-1, -1, -1, -1], [1, 1, 1, 1]);
   private task: Task;
   private physics: Physics | null = null;
@@ -84,13 +87,18 @@ export class ManipulationEnv {
   constructor(options: EnvOptions) {
     this.family = typeof options.family === 'string' ? getFamily(options.family) : options.family;
     this.goalVisible = options.goalVisible ?? true;
+    this.oneHot = options.oneHot;
+    if (this.oneHot && !(Number.isInteger(this.oneHot.index) && Number.isInteger(this.oneHot.size) && this.oneHot.index >= 0 && this.oneHot.index < this.oneHot.size)) {
+      throw new RangeError(`oneHot index must be an integer in [0, size), got index ${this.oneHot.index}, size ${this.oneHot.size}`);
+    }
+    const oneHotSize = this.oneHot?.size ?? 0;
     this.task = options.task ?? defaultTask(this.family);
     this.checkTask(this.task);
     const goalLow = this.goalVisible ? this.family.goalBox.low : [0, 0, 0];
     const goalHigh = this.goalVisible ? this.family.goalBox.high : [0, 0, 0];
     const objectLow = new Array(14).fill(-Infinity), objectHigh = new Array(14).fill(Infinity);
     const low = [...HAND_OBS_LOW, -1, ...objectLow], high = [...HAND_OBS_HIGH, 1, ...objectHigh];
-    this.observationSpace = box([...low, ...low, ...goalLow], [...high, ...high, ...goalHigh]);
+    this.observationSpace = box([...low, ...low, ...goalLow, ...new Array(oneHotSize).fill(0)], [...high, ...high, ...goalHigh, ...new Array(oneHotSize).fill(1)]);
   }
 
   get currentTask(): Task { return this.task; }
@@ -110,7 +118,7 @@ export class ManipulationEnv {
     this.physics = this.build(scene);
     const hold = [0, 0, 0, -1];
     for (let i = 0; i < TIMING.settleSteps; i++) this.advance(hold);
-    const obs = new Float32Array(OBS_DIM);
+    const obs = new Float32Array(this.observationSpace.shape[0]);
     const observed = this.observe(obs);
     this.initTcp = observed.tcp;
     this.objectsInit = observed.objects;
@@ -129,7 +137,7 @@ export class ManipulationEnv {
     if (this.episodeOver) throw new Error(`step() called after the episode ended (truncated at ${TIMING.maxEpisodeSteps} steps); call reset() to start a new one`);
     checkAction(action);
     this.advance(action);
-    const obs = new Float32Array(OBS_DIM);
+    const obs = new Float32Array(this.observationSpace.shape[0]);
     const observed = this.observe(obs);
     const diverged = obs.findIndex((v) => !Number.isFinite(v));
     if (diverged >= 0) {
@@ -258,6 +266,7 @@ export class ManipulationEnv {
       return position;
     });
     if (this.goalVisible) obs.set(this.goal, 36);
+    if (this.oneHot) obs[OBS_DIM + this.oneHot.index] = 1;
     return { tcp: [(left.x + right.x) / 2, (left.y + right.y) / 2, (left.z + right.z) / 2 - GRIPPER.padDrop], objects };
   }
 

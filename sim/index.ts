@@ -2,7 +2,7 @@
 export { ManipulationEnv, TIMING, OBS_DIM, ACTION_SCALE, HAND_TARGET_LOW, HAND_TARGET_HIGH, checkAction } from './env.ts';
 export type { EnvOptions, StepInfo, StepResult, ResetResult } from './env.ts';
 export { FAMILIES, getFamily } from './families/index.ts';
-export { MT1, ML1, benchmarkByName, makeEnv, taskTable, TASKS_PER_FAMILY } from './benchmarks.ts';
+export { MT1, ML1, MT10, ML10, MT10_FAMILIES, ML10_TRAIN_FAMILIES, ML10_TEST_FAMILIES, BENCHMARK_NAMES, benchmarkByName, makeEnv, taskTable, TASKS_PER_FAMILY } from './benchmarks.ts';
 export type { Benchmark } from './benchmarks.ts';
 export { sampleTasks } from './family.ts';
 export type { Task, TaskFamily, Action } from './family.ts';
