@@ -1,5 +1,5 @@
-// The puck shared by reach, push and pick-place: MetaWorld's object, radius 0.02 m, 0.75 kg, and
-// the random box and rejection rule those three families share.
+// The puck shared by reach, push, pick-place, sweep, sweep-into and shelf-place (MetaWorld's object,
+// radius 0.02 m, 0.75 kg), and what every free-object family shares: reward terms and the scripted grasp.
 
 import { type ObjectSpec, placeObject } from '../scene.ts';
 import { TCP_BELOW_HAND } from '../gripper.ts';
@@ -31,16 +31,29 @@ export const PUCK_FAMILY = {
 /** Puck-to-goal distance inside which the in-place reward is full. */
 const IN_PLACE_RADIUS = 0.05;
 
-/** Reward terms of the puck-moving families (push, pick-place), from one step's state. */
-export function puckTerms(s: StepState, grasp: CagingOptions) {
-  const puck = s.objects[0], puckInit = s.objectsInit[0];
-  const tcpToObject = distance(s.tcp, puck);
-  const objectToGoal = distance(puck, s.goal);
-  const inPlace = tol(objectToGoal, 0, IN_PLACE_RADIUS, distance(puckInit, s.goal), 'long_tail');
-  const graspReward = graspScore(
-    { leftPadY: s.leftPadY, rightPadY: s.rightPadY, tcp: s.tcp, initTcp: s.initTcp, object: puck, objectInit: puckInit, gripperCommand: s.action[3] },
+/** Distance with each axis's error scaled by `weights` (MetaWorld stresses the axes a task cares most about). */
+export const weightedDistance = (a: Vec3, b: Vec3, weights: Vec3): number =>
+  Math.hypot(weights[0] * (a[0] - b[0]), weights[1] * (a[1] - b[1]), weights[2] * (a[2] - b[2]));
+
+/** Grasp (caging) score of the scene's first observed object. */
+export function objectGraspScore(s: StepState, grasp: CagingOptions): number {
+  return graspScore(
+    { leftPadY: s.leftPadY, rightPadY: s.rightPadY, tcp: s.tcp, initTcp: s.initTcp, object: s.objects[0], objectInit: s.objectsInit[0], gripperCommand: s.action[3] },
     grasp,
   );
+}
+
+/**
+ * Reward terms of the families that move the first observed object to a target (push, pick-place,
+ * sweep, sweep-into, shelf-place), from one step's state. `target` defaults to the goal; sweep-into
+ * passes the goal at the object's own height, so only the xy error counts.
+ */
+export function puckTerms(s: StepState, grasp: CagingOptions, target: Vec3 = s.goal) {
+  const puck = s.objects[0], puckInit = s.objectsInit[0];
+  const tcpToObject = distance(s.tcp, puck);
+  const objectToGoal = distance(puck, target);
+  const inPlace = tol(objectToGoal, 0, IN_PLACE_RADIUS, distance(puckInit, target), 'long_tail');
+  const graspReward = objectGraspScore(s, grasp);
   const components = {
     tcpToObject, objectToGoal, graspReward, inPlaceReward: inPlace,
     nearObject: tcpToObject <= 0.03 ? 1 : 0,
@@ -49,33 +62,43 @@ export function puckTerms(s: StepState, grasp: CagingOptions) {
   return { puck, puckInit, tcpToObject, objectToGoal, inPlace, graspReward, components };
 }
 
-/** Gripper opening (obs[3]) when the fingers squeeze the puck: 0.052 m between finger centres. */
-const CLOSED_ON_PUCK = 0.52;
+/** How the scripted grasp handles one object; the observed point (obs[4:7]) is where the pads close. */
+export interface GraspProfile {
+  /** Gripper opening (obs[3]) once the fingers squeeze the object. */
+  closedOpening: number;
+  /** Below this opening the fingers have closed onto the object (above it they are still open or opening). */
+  closingBelow: number;
+  /** Height of the grasp point while the object rests on the table. */
+  restHeight: number;
+}
+
+/** The puck squeezed between the pads leaves 0.052 m between finger centres. */
+export const PUCK_GRASP: GraspProfile = { closedOpening: 0.52, closingBelow: 0.75, restHeight: PUCK_BOX.low[2] };
 
 /**
- * Scripted grasp shared by the puck experts: go above the puck, descend with the fingers open,
- * close, wait for a firm squeeze, lift the first 2 cm gently, then carry the puck so that its
- * centre ends at `carryTo`.
+ * Scripted grasp shared by the free-object experts: go above the object, descend with the fingers
+ * open, close, wait for a firm squeeze, lift the first 2 cm gently, then carry the object so that its
+ * grasp point ends at `carryTo`.
  */
-export function graspAndCarry(obs: Float32Array, carryTo: Vec3): Action {
+export function graspAndCarry(obs: Float32Array, carryTo: Vec3, profile: GraspProfile = PUCK_GRASP): Action {
   const hand: Vec3 = [obs[0], obs[1], obs[2]];
   const opening = obs[3];
-  const puck: Vec3 = [obs[4], obs[5], obs[6]];
+  const object: Vec3 = [obs[4], obs[5], obs[6]];
   const tcp: Vec3 = [hand[0], hand[1], hand[2] - TCP_BELOW_HAND];
-  const graspHand: Vec3 = [puck[0], puck[1], puck[2] + TCP_BELOW_HAND];
-  const xyError = Math.hypot(hand[0] - puck[0], hand[1] - puck[1]);
-  const puckBetweenPads = Math.hypot(tcp[0] - puck[0], tcp[1] - puck[1], tcp[2] - puck[2]) < 0.03;
-  if (puckBetweenPads && opening < 0.75) {
+  const graspHand: Vec3 = [object[0], object[1], object[2] + TCP_BELOW_HAND];
+  const xyError = Math.hypot(hand[0] - object[0], hand[1] - object[1]);
+  const objectBetweenPads = Math.hypot(tcp[0] - object[0], tcp[1] - object[1], tcp[2] - object[2]) < 0.03;
+  if (objectBetweenPads && opening < profile.closingBelow) {
     // Still closing: hold still until the squeeze builds.
-    if (opening > CLOSED_ON_PUCK + 0.08) return [0, 0, 0, 1];
-    const liftTo = Math.min(carryTo[2], PUCK_BOX.low[2] + 0.02);
-    if (puck[2] < liftTo - 0.005 && Math.hypot(puck[0] - carryTo[0], puck[1] - carryTo[1]) > 0.02) return [0, 0, 0.5, 1];
+    if (opening > profile.closedOpening + 0.08) return [0, 0, 0, 1];
+    const liftTo = Math.min(carryTo[2], profile.restHeight + 0.02);
+    if (object[2] < liftTo - 0.005 && Math.hypot(object[0] - carryTo[0], object[1] - carryTo[1]) > 0.02) return [0, 0, 0.5, 1];
     return moveHandTowards(hand, [carryTo[0], carryTo[1], carryTo[2] + TCP_BELOW_HAND], 1);
   }
   if (xyError > 0.012) {
-    // Rise before moving sideways when low, so the fingers do not knock the puck away.
+    // Rise before moving sideways when low, so the fingers do not knock the object away.
     if (hand[2] < graspHand[2] + 0.04) return moveHandTowards(hand, [hand[0], hand[1], graspHand[2] + 0.06], -1);
-    return moveHandTowards(hand, [puck[0], puck[1], Math.max(hand[2], graspHand[2] + 0.06)], -1);
+    return moveHandTowards(hand, [object[0], object[1], Math.max(hand[2], graspHand[2] + 0.06)], -1);
   }
   if (hand[2] - graspHand[2] > 0.004) return moveHandTowards(hand, graspHand, -1);
   return moveHandTowards(hand, graspHand, 1);
