@@ -147,8 +147,8 @@ export function createBody(world: World, spec: BodySpec, isRobot: boolean): Rigi
     : spec.type === 'kinematic' ? RAPIER.RigidBodyDesc.kinematicPositionBased()
     : RAPIER.RigidBodyDesc.dynamic();
   desc.setTranslation(...spec.pose.position).setRotation(toRotation(spec.pose.rotation));
-  // Fingers hang on joints from a kinematic hand; keep them awake so they always follow it.
-  if (isRobot && spec.type === 'dynamic') desc.setCanSleep(false);
+  // Nothing sleeps: Rapier's kinematic arm links do not wake a sleeping body, they pass through it.
+  if (spec.type === 'dynamic') desc.setCanSleep(false);
   const body = world.createRigidBody(desc);
   for (const part of spec.parts) {
     if (part.visualOnly) continue;
@@ -171,11 +171,9 @@ export function createBody(world: World, spec: BodySpec, isRobot: boolean): Rigi
 export function createJoint(world: World, spec: JointSpec, parent: RigidBody, child: RigidBody): ImpulseJoint {
   const anchor1 = toVector(spec.parentAnchor), anchor2 = toVector(spec.childAnchor), axis = toVector(spec.axis);
   const data = spec.kind === 'revolute' ? RAPIER.JointData.revolute(anchor1, anchor2, axis) : RAPIER.JointData.prismatic(anchor1, anchor2, axis);
-  if (spec.limits) {
-    data.limitsEnabled = true;
-    data.limits = [spec.limits[0], spec.limits[1]];
-  }
   const joint = world.createImpulseJoint(data, parent, child, true) as RevoluteImpulseJoint | PrismaticImpulseJoint;
+  // Set on the joint, not the joint data: Rapier's revolute joint data drops limits.
+  if (spec.limits) joint.setLimits(spec.limits[0], spec.limits[1]);
   joint.setContactsEnabled(false);
   joint.configureMotorModel(RAPIER.MotorModel.ForceBased);
   if (spec.spring) {

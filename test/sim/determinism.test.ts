@@ -23,8 +23,10 @@ describe('determinism', () => {
   it('gives bit-identical observations, rewards and joints for the same benchmark, task, seeds and actions', () => {
     const a = rollout(spec), b = rollout(spec);
     expectIdentical(a, b);
-    // And the rollout really moved things, so equality means something.
-    expect(a.observations[4 + 39 * 300]).not.toBe(a.observations[4]);
+    // And the rollout really moved the object, so equality means something.
+    let moved = 0;
+    for (let t = 1; t <= 300; t++) moved = Math.max(moved, Math.hypot(a.observations[39 * t + 4] - a.observations[4], a.observations[39 * t + 5] - a.observations[5]));
+    expect(moved).toBeGreaterThan(0.02);
   });
 
   it('differs when the actions differ', () => {
