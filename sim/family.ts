@@ -51,6 +51,8 @@ export interface TaskFamily {
   /** The task's objects, fixtures, observed points and goal. */
   scene(params: readonly number[]): TaskScene;
   successThreshold: number;
+  /** Unit of the threshold: metres (default) or radians (lever angle). */
+  successUnit?: 'm' | 'rad';
   evaluate(state: StepState): Evaluation;
   /** Scripted controller: reads the observation (and the goal, which an expert may know). */
   expert(obs: Float32Array, goal: Vec3): Action;

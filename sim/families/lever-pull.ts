@@ -26,6 +26,7 @@ export const leverPull: TaskFamily = {
   goalBox: { low: [0.02, 0.7, 0.45], high: [0.22, 0.8, 0.45] },
   scene: (p) => leverScene([p[0], p[1], p[2]], 0, [p[0] + LEVER.pivot[0], p[1] + LEVER.pivot[1], p[2] + LEVER.pivot[2] + LEVER.length]),
   successThreshold: SUCCESS_ANGLE,
+  successUnit: 'rad',
   evaluate(s) {
     const ball = s.objects[0], ballInit = s.objectsInit[0];
     // MetaWorld's "ready to lift": the hand under the ball, with the y error weighed a quarter of x and z.
