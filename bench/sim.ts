@@ -1,13 +1,19 @@
 // Simulator benchmark: single-thread control steps/s per family with uniform random actions and
-// with the scripted expert, physics steps/s, and a bare-Rapier baseline measured in the same run.
-// Writes a JSON result file; run with `metamanip bench sim` or `npm run bench`.
+// with the scripted expert, physics steps/s, a bare-Rapier baseline measured in the same run, and
+// the vector env's aggregate rate with 1 and 2 worker threads. Writes a JSON result file; run with
+// `metamanip bench sim` or `npm run bench`.
 
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RAPIER } from '../sim/rapier.ts';
 import { ManipulationEnv, TIMING } from '../sim/env.ts';
 import { FAMILIES } from '../sim/families/index.ts';
 import { ML1 } from '../sim/benchmarks.ts';
+import { createRng } from '../sim/rng.ts';
+import { VectorEnv, type VectorEnvSpec } from '../sim/vector-env.ts';
 
 export interface SimBenchOptions {
   /** Control steps timed per family and policy. */
@@ -15,7 +21,45 @@ export interface SimBenchOptions {
   /** Untimed control steps before timing (Node runs wasm unoptimised at first). */
   warmupSteps?: number;
   families?: string[];
+  /** Vector env rows; false skips them. */
+  vector?: false | VectorBenchOptions;
   onProgress?: (line: string) => void;
+}
+
+export interface VectorBenchOptions {
+  /** Envs in the vector; default 2 x F x ceil(8 / F) for F families: each half holds every family, repeated to at least 8 envs. */
+  envs?: number;
+  /** Worker counts to compare; the first is the baseline of the speed-up (default [1, 2]). */
+  workers?: number[];
+  /** Timed rounds per worker count, interleaved so that load from other processes hits all counts alike (default 5). */
+  rounds?: number;
+  /**
+   * Untimed control steps per worker before timing (default 2 x steps). Longer than the
+   * single-thread warm-up: a worker stepping many worlds was still speeding up after 13,000 steps.
+   */
+  warmupStepsPerWorker?: number;
+}
+
+export interface VectorBenchRow {
+  workers: number;
+  /** Control steps (env steps, all envs together) per timed round. */
+  controlSteps: number;
+  /** Aggregate control steps/s of each round. */
+  samples: number[];
+  /** Median of the samples. */
+  controlStepsPerSec: number;
+  /** Cores kept busy by other processes during each round (Linux; empty elsewhere): the shared machine's noise. */
+  otherLoad: number[];
+  /** This row's median over the first row's. */
+  speedup: number;
+}
+
+export interface VectorBenchResult {
+  envs: number;
+  families: string[];
+  cores: number;
+  rounds: number;
+  rows: VectorBenchRow[];
 }
 
 export interface SimBenchRow {
@@ -37,6 +81,7 @@ export interface SimBenchResult {
   physicsSubstepsPerControlStep: number;
   bareRapierStepsPerSec: number;
   rows: SimBenchRow[];
+  vector?: VectorBenchResult;
 }
 
 /** Steps a world holding only the table and a resting puck: the floor under any env step. */
@@ -103,6 +148,7 @@ export function runSimBench(options: SimBenchOptions = {}): SimBenchResult {
       options.onProgress?.(`${family.padEnd(12)} ${policy.padEnd(6)} ${row.controlStepsPerSec.toFixed(0).padStart(7)} control steps/s`);
     }
   }
+  const vector = options.vector === false ? undefined : vectorBenchInChild({ steps, families, ...options.vector }, options.onProgress);
   return {
     name: 'sim',
     date: new Date().toISOString(),
@@ -111,8 +157,111 @@ export function runSimBench(options: SimBenchOptions = {}): SimBenchResult {
     physicsSubstepsPerControlStep: TIMING.physicsSubsteps,
     bareRapierStepsPerSec: bare,
     rows,
+    vector,
   };
 }
+
+type VectorRunOptions = VectorBenchOptions & { steps: number; families: string[] };
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * Aggregate control steps/s of one vector env per worker count, with uniform random actions
+ * (episode autoresets included). Every count gets its own VectorEnv, warmed up until each of its
+ * workers has run `warmupStepsPerWorker` control steps, then timed rounds alternate between the counts.
+ */
+export async function runVectorBench(options: VectorRunOptions, onProgress?: (line: string) => void): Promise<VectorBenchResult> {
+  const families = options.families;
+  // Both halves of the vector hold the same family mix (different tasks), so that two workers
+  // carry equal work: the speed-up then measures the vector env, not how the families fell.
+  const numEnvs = options.envs ?? 2 * families.length * Math.ceil(8 / families.length);
+  const counts = options.workers ?? [1, 2], rounds = options.rounds ?? 5;
+  const warmup = options.warmupStepsPerWorker ?? 2 * options.steps;
+  const half = Math.ceil(numEnvs / 2);
+  const envs: VectorEnvSpec[] = Array.from({ length: numEnvs }, (_, i) => {
+    const tasks = ML1(families[(i % half) % families.length], 0).train;
+    return { task: tasks[i % tasks.length], goalVisible: true };
+  });
+  // All envs end their episodes together and reset at the next step (next-step autoreset), once
+  // per 501 vector steps: a round long enough covers whole periods, so that every round, of
+  // either worker count, carries the same share of resets.
+  const period = TIMING.maxEpisodeSteps + 1;
+  const wanted = Math.ceil(options.steps / numEnvs);
+  const vectorSteps = wanted >= period / 2 ? Math.max(1, Math.round(wanted / period)) * period : wanted;
+  const rng = createRng(0);
+  const run = (venv: VectorEnv, count: number) => {
+    const actions = venv.actions;
+    for (let s = 0; s < count; s++) {
+      for (let j = 0; j < actions.length; j++) actions[j] = rng.uniform(-1, 1);
+      venv.step(actions);
+    }
+  };
+  const venvs: VectorEnv[] = [];
+  try {
+    for (const workers of counts) {
+      const venv = await VectorEnv.create({ envs, workers, seed: 0 });
+      venvs.push(venv);
+      venv.reset();
+      run(venv, Math.ceil((warmup * workers) / numEnvs));
+    }
+    const samples = counts.map((): number[] => []);
+    const otherLoad = counts.map((): number[] => []);
+    for (let round = 0; round < rounds; round++) {
+      venvs.forEach((venv, k) => {
+        const before = cpuClock();
+        const started = performance.now();
+        run(venv, vectorSteps);
+        samples[k].push((vectorSteps * numEnvs) / ((performance.now() - started) / 1000));
+        const after = cpuClock();
+        if (before && after) otherLoad[k].push(Math.max(0, (after.machine - before.machine - (after.own - before.own)) / (after.wall - before.wall)));
+        const load = otherLoad[k].length > round ? ` (other processes: ${otherLoad[k][round].toFixed(2)} cores)` : '';
+        onProgress?.(`vector env, ${counts[k]} worker${counts[k] > 1 ? 's' : ''}, round ${round + 1}/${rounds}: ${samples[k][round].toFixed(0)} control steps/s${load}`);
+      });
+    }
+    const base = median(samples[0]);
+    const rows = counts.map((workers, k): VectorBenchRow => ({
+      workers, controlSteps: vectorSteps * numEnvs, samples: samples[k], controlStepsPerSec: median(samples[k]), otherLoad: otherLoad[k], speedup: median(samples[k]) / base,
+    }));
+    return { envs: numEnvs, families, cores: availableParallelism(), rounds, rows };
+  } finally {
+    await Promise.all(venvs.map((venv) => venv.close()));
+  }
+}
+
+/**
+ * Runs runVectorBench in a fresh Node process and waits for it: runSimBench is synchronous (the
+ * CLI calls it so) while VectorEnv.create is async, and a fresh process keeps the vector rows from
+ * sharing a heap and JIT state with the single-thread rows. Progress lines are passed on at the end.
+ */
+function vectorBenchInChild(options: VectorRunOptions, onProgress?: (line: string) => void): VectorBenchResult {
+  const child = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), fileURLToPath(import.meta.url), VECTOR_CHILD_FLAG, JSON.stringify(options)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  for (const line of child.stderr.split('\n')) if (line.startsWith(PROGRESS_PREFIX)) onProgress?.(line.slice(PROGRESS_PREFIX.length));
+  if (child.status !== 0) throw new Error(`vector env benchmark failed (${child.error?.message ?? `exit code ${child.status}`}): ${child.stderr.trim()}`);
+  return JSON.parse(child.stdout) as VectorBenchResult;
+}
+
+/**
+ * CPU seconds spent by the whole machine (/proc/stat, all cores) and by this process (all its
+ * threads), and the wall clock: their differences tell other processes' load apart. Null off Linux.
+ */
+function cpuClock(): { machine: number; own: number; wall: number } | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = fields[3] + fields[4];
+    const total = fields.reduce((a, b) => a + b, 0);
+    const own = process.cpuUsage();
+    // /proc/stat counts in USER_HZ ticks, 100 per second on Linux.
+    return { machine: (total - idle) / 100, own: (own.user + own.system) / 1e6, wall: performance.now() / 1000 };
+  } catch {
+    return null;
+  }
+}
+
+const VECTOR_CHILD_FLAG = '--vector-bench-child';
+const PROGRESS_PREFIX = 'progress: ';
 
 export function formatSimBench(result: SimBenchResult): string {
   const lines = [
@@ -122,6 +271,15 @@ export function formatSimBench(result: SimBenchResult): string {
     'family        policy   control steps/s   physics steps/s   vs bare Rapier',
     ...result.rows.map((r) => `${r.family.padEnd(13)} ${r.policy.padEnd(8)} ${r.controlStepsPerSec.toFixed(0).padStart(15)}   ${r.physicsStepsPerSec.toFixed(0).padStart(15)}   ${r.ratioToBareRapier.toFixed(2).padStart(14)}`),
   ];
+  const v = result.vector;
+  if (v) {
+    lines.push(
+      '',
+      `Vector env: ${v.envs} envs (${v.families.join(', ')} in turn, the same mix in each half), random actions, ${v.cores} cores; median of ${v.rounds} interleaved rounds`,
+      'workers   control steps/s   per worker   speed-up   rounds (control steps/s; cores busy with other processes)',
+      ...v.rows.map((r) => `${String(r.workers).padStart(7)}   ${r.controlStepsPerSec.toFixed(0).padStart(15)}   ${(r.controlStepsPerSec / r.workers).toFixed(0).padStart(10)}   ${(r.speedup.toFixed(2) + 'x').padStart(8)}   ${r.samples.map((x, k) => x.toFixed(0) + (r.otherLoad.length > k ? ` (${r.otherLoad[k].toFixed(2)})` : '')).join(', ')}`),
+    );
+  }
   return lines.join('\n');
 }
 
@@ -130,7 +288,10 @@ export function writeResult(path: string, result: unknown): void {
   writeFileSync(path, JSON.stringify(result, null, 2) + '\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === VECTOR_CHILD_FLAG) {
+  const result = await runVectorBench(JSON.parse(process.argv[3]) as VectorRunOptions, (line) => process.stderr.write(PROGRESS_PREFIX + line + '\n'));
+  process.stdout.write(JSON.stringify(result));
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   const result = runSimBench({ onProgress: (line) => process.stderr.write(line + '\n') });
   writeResult('bench/results/sim.json', result);
   console.log(formatSimBench(result));

@@ -7,3 +7,4 @@ export type { Benchmark } from './benchmarks.ts';
 export { sampleTasks } from './family.ts';
 export type { Task, TaskFamily, Action } from './family.ts';
 export { runExpert } from './rollout.ts';
+export { VectorEnv, VectorEnvError, type VectorEnvOptions, type VectorEnvSpec, type VectorResetOptions, type VectorStepResult, type VectorResetResult, type AutoresetMode, type EnvFailure } from './vector-env.ts';

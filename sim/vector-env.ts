@@ -1,0 +1,307 @@
+// VectorEnv: N manipulation envs (any mix of families and tasks) stepped in lock-step across W
+// worker threads, with observations, actions, rewards and flags in shared memory. See docs/VECTOR_ENV.md.
+
+import { availableParallelism } from 'node:os';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { ManipulationEnv } from './env.ts';
+import type { Task } from './family.ts';
+import {
+  ACTION_SIZE, COMMAND, CONTROL, allocateBuffers, viewBuffers,
+  type AutoresetMode, type EnvFailure, type SharedViews, type TaskMessage, type VectorEnvSpec, type WorkerInit,
+} from './vector-worker.ts';
+
+export type { AutoresetMode, EnvFailure, VectorEnvSpec } from './vector-worker.ts';
+
+export interface VectorEnvOptions {
+  envs: readonly VectorEnvSpec[];
+  /** Worker threads; default: the number of cores (os.availableParallelism()), at most one per env. */
+  workers?: number;
+  /** Default 'next-step', Gymnasium's default. */
+  autoreset?: AutoresetMode;
+  /** Env i's first episode uses seed + i; later episodes: see docs/VECTOR_ENV.md. */
+  seed: number;
+}
+
+export interface VectorResetOptions {
+  /** New base seed: env i's next episode uses seed + i (and its episode count restarts). */
+  seed?: number;
+  /** Which envs to reset (N entries, truthy = reset); default all. */
+  mask?: ArrayLike<boolean | number>;
+  /**
+   * New tasks (N entries, undefined = keep), of any family; the env keeps its other options
+   * (goalVisible, oneHot). An env with a one-hot family id only takes tasks of its family.
+   */
+  tasks?: ReadonlyArray<Task | undefined>;
+}
+
+/**
+ * Views over the shared buffers, valid until the next reset/step call overwrites them. Copy what
+ * must outlive the call.
+ */
+export interface VectorStepResult {
+  /** N x observationSize, env-major. */
+  obs: Float32Array;
+  rewards: Float64Array;
+  /** 0/1 per env. */
+  terminated: Uint8Array;
+  truncated: Uint8Array;
+  success: Uint8Array;
+  /** Same-step autoreset only: the final observation of env i, valid where terminated[i] or truncated[i] is 1. */
+  finalObs: Float32Array | null;
+}
+
+export interface VectorResetResult {
+  obs: Float32Array;
+  success: Uint8Array;
+}
+
+/** A reset/step call in which some envs failed; the other envs' results of the call are valid. */
+export class VectorEnvError extends Error {
+  readonly failures: readonly EnvFailure[];
+  /** The call's results (the views step() returns): valid for every env not in `failures`, NaN rows for those. */
+  readonly result: VectorStepResult;
+  constructor(call: string, failures: EnvFailure[], result: VectorStepResult) {
+    const describe = (f: EnvFailure) => `env ${f.env} (${f.family}): ${f.message}`;
+    const head = failures.length === 1 ? `${call}: ${describe(failures[0])}` : `${call}: ${failures.length} envs failed: ${failures.map(describe).join('; ')}`;
+    super(`${head} (the other envs' results are valid; reset a failed env to use it again)`);
+    this.name = 'VectorEnvError';
+    this.failures = failures;
+    this.result = result;
+  }
+}
+
+const WORKER_ENTRY = new URL('./vector-worker.mjs', import.meta.url);
+
+export class VectorEnv {
+  readonly numEnvs: number;
+  readonly numWorkers: number;
+  readonly observationSize: number;
+  readonly autoreset: AutoresetMode;
+  /**
+   * The shared action buffer (N x 4). A policy may write here and pass it to step(), which then
+   * skips the copy.
+   */
+  readonly actions: Float32Array;
+  /** Seed of each env's current episode (seed + i at the first reset; see docs/VECTOR_ENV.md), for logs and replays. */
+  readonly episodeSeeds: Float64Array;
+  private readonly views: SharedViews;
+  private readonly workers: Worker[];
+  private readonly ports: MessagePort[];
+  /** [first, end) env range of each worker. */
+  private readonly slices: Array<[number, number]>;
+  private readonly result: VectorStepResult;
+  private readonly resetResult: VectorResetResult;
+  private started = false;
+  private closed = false;
+  private deadWorker: string | null = null;
+
+  /** Starts the workers and builds the envs; resolves once every worker is ready. */
+  static async create(options: VectorEnvOptions): Promise<VectorEnv> {
+    const { envs, seed } = options;
+    const autoreset = options.autoreset ?? 'next-step';
+    if (!Array.isArray(envs) || envs.length === 0) throw new RangeError('VectorEnv needs at least one env spec in envs');
+    if (autoreset !== 'next-step' && autoreset !== 'same-step') throw new RangeError(`autoreset must be 'next-step' or 'same-step', got '${String(autoreset)}'`);
+    checkSeed(seed);
+    const numEnvs = envs.length;
+    const numWorkers = options.workers ?? Math.min(availableParallelism(), numEnvs);
+    if (!Number.isSafeInteger(numWorkers) || numWorkers < 1 || numWorkers > numEnvs) {
+      throw new RangeError(`workers must be an integer from 1 to the number of envs (${numEnvs}), got ${numWorkers}`);
+    }
+    const observationSize = commonObservationSize(envs);
+    const buffers = allocateBuffers(numEnvs, observationSize, autoreset);
+    // Contiguous, balanced slices: worker w owns envs floor(w N / W) .. floor((w + 1) N / W) - 1.
+    const slices = Array.from({ length: numWorkers }, (_, w): [number, number] => [Math.floor((w * numEnvs) / numWorkers), Math.floor(((w + 1) * numEnvs) / numWorkers)]);
+    const workers: Worker[] = [];
+    const ports: MessagePort[] = [];
+    const startups: Promise<void>[] = [];
+    for (const [w, [first, end]] of slices.entries()) {
+      const channel = new MessageChannel();
+      const init: WorkerInit = { buffers, numEnvs, numWorkers, observationSize, autoreset, seed, first, specs: envs.slice(first, end), port: channel.port2 };
+      const worker = new Worker(WORKER_ENTRY, { workerData: init, transferList: [channel.port2] });
+      workers.push(worker);
+      ports.push(channel.port1);
+      startups.push(new Promise<void>((resolve, reject) => {
+        const failed = (why: string) => reject(new Error(`VectorEnv worker ${w} (envs ${first}..${end - 1}) failed to start: ${why}`));
+        worker.once('message', () => resolve());
+        worker.once('error', (error) => failed(error.message));
+        worker.once('exit', (code) => failed(`exited with code ${code}`));
+      }));
+    }
+    try {
+      await Promise.all(startups);
+    } catch (error) {
+      await Promise.all(workers.map((worker) => worker.terminate()));
+      for (const port of ports) port.close();
+      throw error;
+    }
+    const venv = new VectorEnv({ numEnvs, numWorkers, observationSize, autoreset, views: viewBuffers(buffers), workers, ports, slices });
+    workers.forEach((worker, w) => {
+      worker.removeAllListeners();
+      // A worker catches every env's error itself; one that dies anyway (out of memory) is
+      // reported by the next call rather than crashing the process.
+      const died = (why: string) => { if (!venv.closed) venv.deadWorker ??= `VectorEnv worker ${w} died (${why}); close() this vector env and create a new one`; };
+      worker.on('error', (error) => died(error.message));
+      worker.on('exit', (code) => died(`exit code ${code}`));
+      // Idle workers sleep in Atomics.wait; they must not keep the process alive on their own.
+      worker.unref();
+    });
+    return venv;
+  }
+
+  private constructor(parts: {
+    numEnvs: number; numWorkers: number; observationSize: number; autoreset: AutoresetMode;
+    views: SharedViews; workers: Worker[]; ports: MessagePort[]; slices: Array<[number, number]>;
+  }) {
+    this.numEnvs = parts.numEnvs;
+    this.numWorkers = parts.numWorkers;
+    this.observationSize = parts.observationSize;
+    this.autoreset = parts.autoreset;
+    this.views = parts.views;
+    this.workers = parts.workers;
+    this.ports = parts.ports;
+    this.slices = parts.slices;
+    this.actions = this.views.actions;
+    this.episodeSeeds = this.views.episodeSeeds;
+    const v = this.views;
+    this.result = { obs: v.obs, rewards: v.rewards, terminated: v.terminated, truncated: v.truncated, success: v.success, finalObs: this.autoreset === 'same-step' ? v.finalObs : null };
+    this.resetResult = { obs: v.obs, success: v.success };
+  }
+
+  /**
+   * Resets all envs (or those in `mask`), optionally with a new base seed and new tasks. Rewards
+   * and flags of the reset envs become 0. Throws VectorEnvError naming each env that failed; the
+   * others are reset.
+   */
+  reset(options: VectorResetOptions = {}): VectorResetResult {
+    this.checkOpen('reset');
+    const n = this.numEnvs;
+    const { seed, mask, tasks } = options;
+    // Validate everything before touching shared state, so a bad call changes nothing.
+    if (seed !== undefined) checkSeed(seed);
+    if (mask !== undefined && (mask === null || typeof mask.length !== 'number' || mask.length !== n)) {
+      throw new RangeError(`reset: mask must have one entry per env (${n}), got ${mask === null ? 'null' : mask.length}`);
+    }
+    let taskMessages: TaskMessage[] | null = null;
+    if (tasks !== undefined) {
+      if (!Array.isArray(tasks) || tasks.length !== n) throw new RangeError(`reset: tasks must have one entry (a task or undefined) per env (${n}), got ${Array.isArray(tasks) ? tasks.length : typeof tasks}`);
+      taskMessages = this.slices.map(() => []);
+      for (let i = 0; i < n; i++) {
+        const task = tasks[i];
+        if (task === undefined) continue;
+        if (mask !== undefined && !mask[i]) throw new RangeError(`reset: tasks[${i}] is given but env ${i} is outside the mask`);
+        if (task === null || typeof task !== 'object' || typeof task.family !== 'string' || !Array.isArray(task.params)) {
+          throw new TypeError(`reset: tasks[${i}] must be a task { family: string, params: number[] } or undefined`);
+        }
+        taskMessages[this.workerOf(i)].push([i, task]);
+      }
+      // Cloned here so that a task that cannot cross to a worker fails before any worker is sent anything.
+      try {
+        taskMessages = structuredClone(taskMessages);
+      } catch (error) {
+        throw new TypeError(`reset: tasks cannot be sent to the workers: ${(error as Error).message}`);
+      }
+    }
+    const v = this.views;
+    for (let i = 0; i < n; i++) v.resetMask[i] = mask === undefined || mask[i] ? 1 : 0;
+    v.seed[0] = seed ?? 0;
+    Atomics.store(v.control, CONTROL.seeded, seed === undefined ? 0 : 1);
+    Atomics.store(v.control, CONTROL.withTasks, taskMessages === null ? 0 : 1);
+    // Each worker reads exactly one task message per reset that carries tasks.
+    if (taskMessages !== null) taskMessages.forEach((message, w) => this.ports[w].postMessage(message));
+    this.started = true;
+    this.run(COMMAND.reset, 'reset');
+    return this.resetResult;
+  }
+
+  /**
+   * Advances every env by one control step. `actions` holds N x 4 finite numbers (dx, dy, dz,
+   * gripper per env), stored as float32. Throws before doing anything on bad actions, and
+   * VectorEnvError naming each env that failed (its row holds NaN); the others' results are valid.
+   */
+  step(actions: ArrayLike<number>): VectorStepResult {
+    this.checkOpen('step');
+    if (!this.started) throw new Error('step() called before reset(); call reset() first');
+    const expected = this.numEnvs * ACTION_SIZE;
+    if (actions === null || typeof actions !== 'object' || typeof actions.length !== 'number') throw new TypeError(`step: actions must be a Float32Array of ${expected} numbers, got ${actions === null ? 'null' : typeof actions}`);
+    if (actions.length !== expected) throw new RangeError(`step: actions must hold ${this.numEnvs} envs x 4 = ${expected} entries (dx, dy, dz, gripper per env), got ${actions.length}`);
+    for (let j = 0; j < expected; j++) {
+      const value = actions[j];
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new RangeError(`step: env ${Math.floor(j / ACTION_SIZE)}: action[${j % ACTION_SIZE}] is ${String(value)}; every action entry must be a finite number`);
+      }
+    }
+    if (actions !== this.actions) this.actions.set(actions);
+    this.run(COMMAND.step, 'step');
+    return this.result;
+  }
+
+  /** Stops the workers and frees the envs. Further calls throw. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.deadWorker === null) this.run(COMMAND.close, 'close');
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+    for (const port of this.ports) port.close();
+  }
+
+  /** Wakes the workers for one command and sleeps until the last one is done. */
+  private run(command: number, call: string): void {
+    const control = this.views.control;
+    Atomics.store(control, CONTROL.failures, 0);
+    Atomics.store(control, CONTROL.command, command);
+    Atomics.store(control, CONTROL.pending, this.numWorkers);
+    Atomics.add(control, CONTROL.generation, 1);
+    Atomics.notify(control, CONTROL.generation);
+    for (let pending = Atomics.load(control, CONTROL.pending); pending !== 0; pending = Atomics.load(control, CONTROL.pending)) {
+      Atomics.wait(control, CONTROL.pending, pending);
+    }
+    if (Atomics.load(control, CONTROL.failures) === 0) return;
+    // Rare path: each failed env posted its message before its worker signed off.
+    const failures: EnvFailure[] = [];
+    for (const port of this.ports) {
+      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) failures.push(m.message as EnvFailure);
+    }
+    failures.sort((a, b) => a.env - b.env);
+    throw new VectorEnvError(call, failures, this.result);
+  }
+
+  private workerOf(env: number): number {
+    return this.slices.findIndex(([first, end]) => env >= first && env < end);
+  }
+
+  private checkOpen(call: string): void {
+    if (this.closed) throw new Error(`${call}() called after close()`);
+    if (this.deadWorker !== null) throw new Error(`${call}(): ${this.deadWorker}`);
+  }
+}
+
+function checkSeed(seed: unknown): asserts seed is number {
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${String(seed)}`);
+}
+
+/**
+ * The observation size of env i's spec, from its observation space (not assumed to be 39). Built
+ * with the family's default task (no physics until reset): a bad task of the spec is the worker's
+ * to report, from the reset that needs the env.
+ */
+function observationSizeOf(spec: VectorEnvSpec, i: number): number {
+  if (spec === null || typeof spec !== 'object' || spec.task === null || typeof spec.task !== 'object' || !Array.isArray(spec.task.params)) {
+    throw new TypeError(`env ${i}: a spec must be { task: { family, params }, goalVisible?, oneHot? }`);
+  }
+  const { task, ...options } = spec;
+  try {
+    return new ManipulationEnv({ ...options, family: task.family }).observationSpace.shape[0];
+  } catch (error) {
+    throw new Error(`env ${i}: ${(error as Error).message}`);
+  }
+}
+
+/** The one observation size all envs share. */
+function commonObservationSize(envs: readonly VectorEnvSpec[]): number {
+  const size = observationSizeOf(envs[0], 0);
+  envs.forEach((spec, i) => {
+    const n = observationSizeOf(spec, i);
+    if (n !== size) throw new RangeError(`env ${i} (${spec.task.family}) has ${n}-entry observations, env 0 has ${size}; all envs of a vector must share one observation size`);
+  });
+  return size;
+}

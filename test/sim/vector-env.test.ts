@@ -1,0 +1,227 @@
+// VectorEnv on real worker threads: bit-identical results for any worker count, both autoreset
+// modes against single envs stepped in this thread, per-env error reporting, input validation.
+
+import { availableParallelism } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { ManipulationEnv, ML1, MT1, VectorEnv, VectorEnvError, type AutoresetMode, type VectorEnvSpec } from '../../sim/index.ts';
+import { createRng } from '../../sim/rng.ts';
+
+const SEED = 40;
+const SPECS: VectorEnvSpec[] = [
+  { task: MT1('reach', 0).train[3] },
+  { task: ML1('push', 0).train[5], goalVisible: false },
+  { task: MT1('pick-place', 0).train[1] },
+  { task: ML1('reach', 2).test[7], goalVisible: false },
+];
+const N = SPECS.length;
+const OBS = 39;
+// Past the 500-step episode, so every env ends one episode and starts the next.
+const STEPS = 520;
+
+const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/** Seeded random actions for `steps` steps of `n` envs, low over the table so the arm meets the puck. */
+function randomActions(steps: number, n: number, seed: number): Float32Array {
+  const rng = createRng(seed);
+  const actions = new Float32Array(steps * n * 4);
+  for (let k = 0; k < actions.length; k += 4) {
+    actions[k] = rng.uniform(-1, 1);
+    actions[k + 1] = rng.uniform(-1, 1);
+    actions[k + 2] = rng.uniform(-1, 0.2);
+    actions[k + 3] = rng.uniform(-1, 1);
+  }
+  return actions;
+}
+
+/** Everything a run returns, step by step, in one layout for the vector and the reference. */
+interface Log { obs: Float32Array; finalObs: Float32Array; rewards: Float64Array; flags: Uint8Array; seeds: Float64Array }
+const newLog = (steps: number, n: number): Log => ({
+  obs: new Float32Array((steps + 1) * n * OBS), finalObs: new Float32Array(steps * n * OBS), rewards: new Float64Array(steps * n),
+  flags: new Uint8Array(steps * n * 3), seeds: new Float64Array((steps + 1) * n),
+});
+const logBytes = (log: Log) => Buffer.concat([log.obs, log.finalObs, log.rewards, log.flags, log.seeds].map(bytes));
+
+async function runVector(workers: number, autoreset: AutoresetMode, actions: Float32Array): Promise<Log> {
+  const venv = await VectorEnv.create({ envs: SPECS, workers, autoreset, seed: SEED });
+  try {
+    expect(venv.numWorkers).toBe(workers);
+    const log = newLog(STEPS, N);
+    log.obs.set(venv.reset().obs, 0);
+    log.seeds.set(venv.episodeSeeds, 0);
+    for (let t = 0; t < STEPS; t++) {
+      const r = venv.step(actions.subarray(t * N * 4, (t + 1) * N * 4));
+      log.obs.set(r.obs, (t + 1) * N * OBS);
+      log.rewards.set(r.rewards, t * N);
+      for (let i = 0; i < N; i++) {
+        log.flags.set([r.terminated[i], r.truncated[i], r.success[i]], (t * N + i) * 3);
+        // finalObs rows are defined only where an episode ended.
+        if (r.finalObs && (r.terminated[i] || r.truncated[i])) log.finalObs.set(r.finalObs.subarray(i * OBS, (i + 1) * OBS), (t * N + i) * OBS);
+      }
+      log.seeds.set(venv.episodeSeeds, (t + 1) * N);
+    }
+    return log;
+  } finally {
+    await venv.close();
+  }
+}
+
+/** What the vector must return, from one ManipulationEnv per spec stepped here by the documented rules. */
+function reference(autoreset: AutoresetMode, actions: Float32Array): Log {
+  const log = newLog(STEPS, N);
+  SPECS.forEach((spec, i) => {
+    const env = new ManipulationEnv({ family: spec.task.family, task: spec.task, goalVisible: spec.goalVisible });
+    let episode = 0, autoresetDue = false;
+    const reset = () => env.reset({ seed: SEED + i + episode++ * N }).obs;
+    log.obs.set(reset(), i * OBS);
+    log.seeds[i] = SEED + i;
+    for (let t = 0; t < STEPS; t++) {
+      const row = (t + 1) * N + i;
+      if (autoresetDue) {
+        log.obs.set(reset(), row * OBS);
+        autoresetDue = false;
+      } else {
+        const r = env.step(actions.subarray((t * N + i) * 4, (t * N + i + 1) * 4));
+        const ended = r.terminated || r.truncated;
+        log.rewards[t * N + i] = r.reward;
+        log.flags.set([r.terminated ? 1 : 0, r.truncated ? 1 : 0, r.info.success], (t * N + i) * 3);
+        if (ended && autoreset === 'same-step') {
+          log.finalObs.set(r.obs, (t * N + i) * OBS);
+          log.obs.set(reset(), row * OBS);
+        } else {
+          log.obs.set(r.obs, row * OBS);
+          autoresetDue = ended;
+        }
+      }
+      log.seeds[row] = SEED + i + (episode - 1) * N;
+    }
+    env.close();
+  });
+  return log;
+}
+
+describe('VectorEnv', () => {
+  const actions = randomActions(STEPS, N, 9);
+
+  for (const autoreset of ['next-step', 'same-step'] as const) {
+    // Every run must equal the single-env reference bit for bit, hence each other; the same-step
+    // mode shares the cross-worker code path, so one worker count is enough there.
+    const counts = autoreset === 'next-step' ? [1, 2, 3] : [2];
+    it(`matches single envs bit for bit with W = ${counts.join(', ')} workers (${autoreset} autoreset)`, async () => {
+      const logs = await Promise.all(counts.map((w) => runVector(w, autoreset, actions)));
+      const expected = reference(autoreset, actions);
+      for (const log of logs) expect(logBytes(log).equals(logBytes(expected))).toBe(true);
+      // The run really ended episodes and moved things, so equality means something.
+      const log = logs[0];
+      const truncatedAt = (i: number) => Array.from({ length: STEPS }, (_, t) => log.flags[(t * N + i) * 3 + 1]).indexOf(1);
+      for (let i = 0; i < N; i++) expect(truncatedAt(i)).toBe(499);
+      expect(log.seeds[STEPS * N + 2]).toBe(SEED + 2 + N);
+      expect(log.obs[(400 * N + 1) * OBS]).not.toBe(log.obs[OBS]); // env 1's hand x, step 400 vs reset
+      if (autoreset === 'next-step') {
+        // The step after the end resets: reward 0, flags 0, the first observation of the next episode.
+        expect(log.rewards[500 * N]).toBe(0);
+        expect(Array.from(log.flags.subarray(500 * N * 3, 501 * N * 3)).every((f) => f === 0)).toBe(true);
+      } else {
+        // The final step keeps its reward and flag; its observation went to finalObs.
+        expect(log.rewards[499 * N]).not.toBe(0);
+        expect(log.finalObs[(499 * N) * OBS]).not.toBe(0);
+      }
+    }, 60_000);
+  }
+
+  it('reports a failing env by index and cause, keeps the others valid, and lets the failed env be reset', async () => {
+    const diverging = { family: 'reach', params: [0, 0.65, 1e39, 0, 0.85, 0.1] }; // puck beyond float32 range
+    const nanTask = { family: 'push', params: [0, 0.65, NaN, 0, 0.85, 0.02] };
+    const specs: VectorEnvSpec[] = [SPECS[0], { task: diverging }, { task: nanTask }, SPECS[2]];
+    // Two workers: each has a broken env beside a healthy one.
+    const venv = await VectorEnv.create({ envs: specs, workers: 2, seed: SEED });
+    try {
+      const healthy = [0, 3].map((i) => {
+        const env = new ManipulationEnv({ family: specs[i].task.family, task: specs[i].task });
+        return { i, env, obs: env.reset({ seed: SEED + i }).obs };
+      });
+      const row = (obs: Float32Array, i: number) => obs.subarray(i * OBS, (i + 1) * OBS);
+      const expectHealthyRows = (obs: Float32Array) => {
+        for (const h of healthy) expect(bytes(row(obs, h.i)).equals(bytes(h.obs))).toBe(true);
+      };
+
+      const failureOf = (call: () => unknown): VectorEnvError => {
+        try { call(); } catch (error) { expect(error).toBeInstanceOf(VectorEnvError); return error as VectorEnvError; }
+        throw new Error('expected the call to throw');
+      };
+      const onReset = failureOf(() => venv.reset());
+      expect(onReset.failures.map((f) => f.env)).toEqual([2]);
+      expect(onReset.message).toMatch(/env 2 \(push\): push task parameter puck_z is NaN/);
+      expectHealthyRows(onReset.result.obs);
+      expect(Number.isNaN(onReset.result.obs[2 * OBS])).toBe(true);
+
+      const step = actions.subarray(0, N * 4);
+      const stepHealthy = () => { for (const h of healthy) h.obs = h.env.step(step.subarray(h.i * 4, h.i * 4 + 4)).obs; };
+      const onStep = failureOf(() => venv.step(step));
+      stepHealthy();
+      expect(onStep.failures.map((f) => f.env)).toEqual([1, 2]);
+      expect(onStep.message).toMatch(/env 1 \(reach\): physics diverged at step 1/);
+      expect(onStep.failures[1].message).toMatch(/out of service .*puck_z is NaN/);
+      const { obs, rewards } = onStep.result;
+      expectHealthyRows(obs);
+      expect(Number.isNaN(obs[OBS]) && Number.isNaN(rewards[1])).toBe(true);
+
+      // Still broken until reset; still no harm to the others.
+      expect(failureOf(() => venv.step(step)).failures.map((f) => f.env)).toEqual([1, 2]);
+      stepHealthy();
+      expectHealthyRows(obs);
+
+      const fixed = [undefined, SPECS[0].task, ML1('push', 0).train[0], undefined];
+      venv.reset({ mask: [0, 1, 1, 0], tasks: fixed });
+      // Env 1's second episode; env 2's first (its failed reset did not count).
+      expect(Array.from(venv.episodeSeeds)).toEqual([SEED, SEED + 1 + N, SEED + 2, SEED + 3]);
+      const r = venv.step(step);
+      stepHealthy();
+      expectHealthyRows(r.obs);
+      expect(r.obs.every(Number.isFinite)).toBe(true);
+      for (const h of healthy) h.env.close();
+    } finally {
+      await venv.close();
+    }
+  }, 60_000);
+
+  it('rejects bad input naming the env and the problem, leaving the state as it was', async () => {
+    await expect(VectorEnv.create({ envs: [SPECS[0], { task: { family: 'juggle', params: [] } }], seed: 0 })).rejects.toThrow(/env 1: unknown task family 'juggle'/);
+    await expect(VectorEnv.create({ envs: [SPECS[0], { ...SPECS[1], oneHot: { index: 0, size: 10 } }], seed: 0 })).rejects.toThrow(/env 1 \(push\) has 49-entry observations, env 0 has 39/);
+    await expect(VectorEnv.create({ envs: SPECS, workers: N + 1, seed: 0 })).rejects.toThrow(/workers must be an integer from 1 to the number of envs \(4\)/);
+    await expect(VectorEnv.create({ envs: SPECS, seed: -1 })).rejects.toThrow(/seed must be a non-negative integer/);
+    await expect(VectorEnv.create({ envs: [], seed: 0 })).rejects.toThrow(/at least one env/);
+
+    // MT10-style envs: the observation size comes from the envs (39 + a 10-entry one-hot family id).
+    const specs: VectorEnvSpec[] = [{ ...SPECS[0], oneHot: { index: 0, size: 10 } }, { ...SPECS[1], oneHot: { index: 1, size: 10 } }];
+    const venv = await VectorEnv.create({ envs: specs, seed: SEED });
+    const size = venv.observationSize;
+    expect(size).toBe(49);
+    expect(venv.numWorkers).toBe(Math.min(availableParallelism(), 2));
+    expect(venv.autoreset).toBe('next-step');
+    expect(() => venv.step(new Float32Array(8))).toThrow(/before reset/);
+    const first = venv.reset().obs.slice();
+    expect([first[39], first[size + 40]]).toEqual([1, 1]);
+    expect(() => venv.step(new Float32Array(7))).toThrow(/2 envs x 4 = 8 entries .* got 7/);
+    const bad = new Float32Array(8);
+    bad[6] = NaN;
+    expect(() => venv.step(bad)).toThrow(/env 1: action\[2\] is NaN/);
+    expect(() => venv.reset({ mask: [true] })).toThrow(/mask must have one entry per env \(2\)/);
+    expect(() => venv.reset({ mask: [true, false], tasks: [undefined, SPECS[0].task] })).toThrow(/tasks\[1\] is given but env 1 is outside the mask/);
+    expect(bytes(venv.reset({ mask: [0, 0] }).obs).equals(bytes(first))).toBe(true);
+
+    // Nothing stepped: the next step is the first step of the episode.
+    const action = actions.subarray(0, 8);
+    const r = venv.step(action);
+    specs.forEach((spec, i) => {
+      const env = new ManipulationEnv({ family: spec.task.family, task: spec.task, goalVisible: spec.goalVisible, oneHot: spec.oneHot });
+      env.reset({ seed: SEED + i });
+      expect(bytes(r.obs.subarray(i * size, (i + 1) * size)).equals(bytes(env.step(action.subarray(i * 4, i * 4 + 4)).obs))).toBe(true);
+      env.close();
+    });
+
+    // A task of another family would leave the one-hot id wrong: refused, naming the env.
+    expect(() => venv.reset({ tasks: [ML1('push', 0).train[0], undefined] })).toThrow(/env 0 \(push\): a push task cannot go to an env whose one-hot family id \(0\) is that of reach/);
+    await venv.close();
+    expect(() => venv.step(action)).toThrow(/after close/);
+  }, 60_000);
+});
