@@ -2,7 +2,7 @@
 // (0 ok, 1 failure, 2 usage error).
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { FAMILIES, ML1, runExpert, type Benchmark } from '../sim/index.ts';
+import { BENCHMARK_NAMES, FAMILIES, ML1, ML10_TEST_FAMILIES, ML10_TRAIN_FAMILIES, MT10_FAMILIES, benchmarkByName, runExpert, taskTable, type Benchmark } from '../sim/index.ts';
 import { formatSimBench, runSimBench, writeResult } from '../bench/sim.ts';
 
 class UsageError extends Error {}
@@ -26,6 +26,14 @@ function integerOption(values: Record<string, unknown>, name: string, fallback: 
   return value;
 }
 
+const BACKENDS = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
+function backendOption(values: Record<string, unknown>): string | undefined {
+  const raw = values.backend;
+  if (raw === undefined) return undefined;
+  if (!BACKENDS.includes(String(raw))) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got '${String(raw)}'`);
+  return String(raw);
+}
+
 const COMMANDS: Record<string, Command> = {
   families: {
     summary: 'list the task families',
@@ -34,10 +42,54 @@ const COMMANDS: Record<string, Command> = {
     options: { json: { type: 'boolean' } },
     run(values) {
       const rows = [...FAMILIES.values()].map((f) => ({
-        name: f.name, summary: f.summary, params: f.paramNames, low: f.randomBox.low, high: f.randomBox.high, successThreshold: f.successThreshold,
+        name: f.name, summary: f.summary, params: f.paramNames, low: f.randomBox.low, high: f.randomBox.high,
+        successThreshold: f.successThreshold, successUnit: f.successUnit ?? 'm',
       }));
+      const width = Math.max(...rows.map((r) => r.name.length));
       if (values.json) console.log(JSON.stringify(rows, null, 2));
-      else for (const r of rows) console.log(`${r.name.padEnd(12)} ${r.summary} (success within ${r.successThreshold} m)`);
+      else for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.summary} (success within ${Number(r.successThreshold.toFixed(3))} ${r.successUnit})`);
+      return 0;
+    },
+  },
+  benchmarks: {
+    summary: 'list the benchmarks, or print one\'s task table',
+    usage: 'metamanip benchmarks [<name>] [--seed S] [--json]',
+    help: [
+      'Without a name, lists the benchmarks. With one (MT1:<family>, ML1:<family>, MT10, ML10),',
+      'prints its task table: every train and test task with its family and parameter vector.',
+      'Task lists are a pure function of the seed.',
+      '',
+      'Options:',
+      '  --seed S    benchmark seed (default 0)',
+      '  --json      print JSON (the task table is always JSON)',
+      '',
+      'Examples:',
+      '  metamanip benchmarks',
+      '  metamanip benchmarks ML10 --seed 3 > ml10-seed3.json',
+    ].join('\n'),
+    options: { seed: { type: 'string' }, json: { type: 'boolean' } },
+    run(values, positionals) {
+      const [name, ...extra] = positionals;
+      if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+      const seed = integerOption(values, 'seed', 0, 0);
+      if (name !== undefined) {
+        let benchmark: Benchmark;
+        try {
+          benchmark = benchmarkByName(name, seed);
+        } catch (error) {
+          throw new UsageError((error as Error).message);
+        }
+        console.log(JSON.stringify(taskTable(benchmark), null, 2));
+        return 0;
+      }
+      const rows = [
+        { name: 'MT1:<family>', train: '50 tasks of one family (seed)', test: '50 tasks (seed + 1)', goal: 'visible', obs: 39 },
+        { name: 'ML1:<family>', train: '50 tasks of one family (seed)', test: '50 tasks (seed + 1)', goal: 'hidden', obs: 39 },
+        { name: 'MT10', train: `${MT10_FAMILIES.length} families x 50 (seed): ${MT10_FAMILIES.join(', ')}`, test: 'none', goal: 'visible', obs: 39 + MT10_FAMILIES.length },
+        { name: 'ML10', train: `${ML10_TRAIN_FAMILIES.length} families x 50 (seed): ${ML10_TRAIN_FAMILIES.join(', ')}`, test: `${ML10_TEST_FAMILIES.length} families x 50 (seed + 1): ${ML10_TEST_FAMILIES.join(', ')}`, goal: 'hidden', obs: 39 },
+      ];
+      if (values.json) console.log(JSON.stringify({ names: BENCHMARK_NAMES, families: [...FAMILIES.keys()], benchmarks: rows }, null, 2));
+      else for (const r of rows) console.log(`${r.name.padEnd(13)} train: ${r.train}\n${''.padEnd(13)} test:  ${r.test}\n${''.padEnd(13)} goal ${r.goal}, ${r.obs}-D observation\n`);
       return 0;
     },
   },
@@ -80,8 +132,9 @@ const COMMANDS: Record<string, Command> = {
         console.log(JSON.stringify(families.length === 1 ? reports[0] : reports, null, 2));
       } else {
         console.log(`scripted experts on ML1 ${split} tasks (seed ${seed}, ${tasks} tasks each)`);
-        console.log('family        success   mean return   control steps/s');
-        for (const r of reports) console.log(`${r.family.padEnd(13)} ${(100 * r.successRate).toFixed(1).padStart(6)} %   ${r.meanReturn.toFixed(1).padStart(11)}   ${r.stepsPerSecond.toFixed(0).padStart(15)}`);
+        const width = Math.max(6, ...reports.map((r) => r.family.length));
+        console.log(`${'family'.padEnd(width)}  success   mean return   control steps/s`);
+        for (const r of reports) console.log(`${r.family.padEnd(width)} ${(100 * r.successRate).toFixed(1).padStart(7)} %   ${r.meanReturn.toFixed(1).padStart(11)}   ${r.stepsPerSecond.toFixed(0).padStart(15)}`);
       }
       return 0;
     },
@@ -107,6 +160,125 @@ const COMMANDS: Record<string, Command> = {
       const result = runSimBench({ steps, onProgress: (line) => process.stderr.write(line + '\n') });
       writeResult(out, result);
       console.log(values.json ? JSON.stringify(result, null, 2) : `${formatSimBench(result)}\n\nwrote ${out}`);
+      return 0;
+    },
+  },
+  train: {
+    summary: 'train a meta-RL agent from a scenario file (resumable)',
+    usage: 'metamanip train <scenario.yaml> [--run-dir DIR] [--resume] [--iterations N] [--max-iterations N] [--backend B] [--quiet] [--json]',
+    help: [
+      'Trains the agent a scenario file describes (benchmark, algorithm and its settings, seed,',
+      'evaluation and checkpoint schedule) into a run folder: config.json, metadata.json,',
+      'progress.csv, metrics.jsonl and checkpoints/ (the last few and best.json). A killed run',
+      'continues from its last checkpoint with --resume and gives the same numbers as a run that',
+      'was never stopped.',
+      '',
+      'Options:',
+      '  --run-dir DIR         the run folder (default runs/<scenario name>)',
+      '  --resume              continue the run in the run folder from its last checkpoint',
+      '  --iterations N        total iterations, overriding the scenario (e.g. to extend a run)',
+      '  --max-iterations N    stop this session after N iterations (the run stays resumable)',
+      '  --backend B           TensorFlow.js backend to start from: auto, node-gpu, node, wasm, cpu',
+      '                        (default: $METAMANIP_BACKEND or auto; a backend that fails falls back)',
+      '  --quiet               no progress bar or log lines (CI)',
+      '  --json                print the result as JSON',
+      '',
+      'Examples:',
+      '  metamanip train scenarios/bandit.yaml',
+      '  metamanip train scenarios/ml1-reach.yaml --resume',
+      '  METAMANIP_BACKEND=cpu metamanip train scenarios/tabular-mdp.yaml --run-dir runs/mdp-cpu --quiet',
+    ].join('\n'),
+    options: {
+      'run-dir': { type: 'string' }, resume: { type: 'boolean' }, iterations: { type: 'string' }, 'max-iterations': { type: 'string' },
+      backend: { type: 'string' }, quiet: { type: 'boolean' }, json: { type: 'boolean' },
+    },
+    async run(values, positionals) {
+      const [scenario, ...extra] = positionals;
+      if (!scenario) throw new UsageError('train needs a scenario file (e.g. scenarios/bandit.yaml)');
+      if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+      // Loaded on demand: the agent pulls in TensorFlow.js, which the other commands do not need.
+      const { formatTrainResult, trainCommand } = await import('./train.ts');
+      const result = await trainCommand(scenario, {
+        runDir: values['run-dir'] as string | undefined,
+        resume: Boolean(values.resume),
+        iterations: values.iterations === undefined ? undefined : integerOption(values, 'iterations', 1, 1),
+        maxIterations: values['max-iterations'] === undefined ? undefined : integerOption(values, 'max-iterations', 1, 1),
+        backend: backendOption(values),
+        quiet: Boolean(values.quiet || values.json),
+      });
+      console.log(values.json ? JSON.stringify({ ...result, lastEvaluation: result.lastEvaluation && { ...result.lastEvaluation, perTask: undefined } }, null, 2) : formatTrainResult(result));
+      return 0;
+    },
+  },
+  eval: {
+    summary: 'evaluate a trained checkpoint with the meta-test protocol',
+    usage: 'metamanip eval <checkpoint|run-dir> [--benchmark NAME] [--tasks N] [--seed S] [--deterministic] [--workers W] [--backend B] [--json]',
+    help: [
+      "Runs MetaWorld's meta-test protocol on a benchmark's test tasks: per task, adaptation",
+      'episodes with the exploration policy, adapt, then evaluation episodes; an episode succeeds',
+      'if the success flag was set at any step. Prints before/after-adaptation returns and success',
+      "and the mean trial return (the RL2 paper's score for bandits and tabular MDPs). A run",
+      'folder stands for its checkpoints/best.json (else its latest checkpoint).',
+      '',
+      'Options:',
+      '  --benchmark NAME   ML1:<family>, bandit:k<arms>n<pulls> or tabular-mdp:n<episodes>',
+      '                     (default: the benchmark the checkpoint was trained on)',
+      '  --tasks N          test tasks (default: all 50 of ML1, 1000 freshly sampled otherwise)',
+      "  --seed S           benchmark seed: which test tasks (default: the checkpoint's seed)",
+      '  --deterministic    act with the policy mode instead of sampling',
+      '  --workers W        worker threads stepping robot envs (default 0: main thread)',
+      '  --backend B        TensorFlow.js backend to start from (default: $METAMANIP_BACKEND or auto)',
+      '  --json             print the full report (per task) as JSON',
+      '',
+      'Examples:',
+      '  metamanip eval checkpoints/tabular-mdp-n10.json',
+      '  metamanip eval runs/ml1-reach --tasks 10',
+      '  metamanip eval checkpoints/bandit-k5n10.json --benchmark bandit:k5n10 --tasks 1000 --json',
+    ].join('\n'),
+    options: {
+      benchmark: { type: 'string' }, tasks: { type: 'string' }, seed: { type: 'string' }, deterministic: { type: 'boolean' },
+      workers: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
+    },
+    async run(values, positionals) {
+      const [path, ...extra] = positionals;
+      if (!path) throw new UsageError('eval needs a checkpoint file or a run folder');
+      if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+      const { evalCommand, formatEvalResult } = await import('./eval.ts');
+      const result = await evalCommand(path, {
+        benchmark: values.benchmark as string | undefined,
+        tasks: values.tasks === undefined ? undefined : integerOption(values, 'tasks', 1, 1),
+        seed: values.seed === undefined ? undefined : integerOption(values, 'seed', 0, 0),
+        deterministic: Boolean(values.deterministic),
+        workers: integerOption(values, 'workers', 0, 0),
+        backend: backendOption(values),
+        onProgress: values.json ? undefined : (done, total) => progress(`episode ${done}/${total}`),
+      });
+      endProgress();
+      console.log(values.json ? JSON.stringify(result, null, 2) : formatEvalResult(result));
+      return 0;
+    },
+  },
+  export: {
+    summary: "write a checkpoint's policy (no optimiser state) to a file",
+    usage: 'metamanip export <checkpoint|run-dir> <out.json>',
+    help: [
+      "Copies a checkpoint without its optimiser state (about a third of the size): what evaluation",
+      'and serving a policy need, not what resuming training needs. A run folder stands for its',
+      'checkpoints/best.json (else its latest checkpoint).',
+      '',
+      'Examples:',
+      '  metamanip export runs/bandit-k5n10 checkpoints/bandit-k5n10.json',
+    ].join('\n'),
+    options: {},
+    async run(_values, positionals) {
+      const [from, to, ...extra] = positionals;
+      if (!from || !to) throw new UsageError('export needs a checkpoint (or run folder) and an output file');
+      if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+      const { exportPolicy } = await import('../agent/checkpoint.ts');
+      const { resolveCheckpointPath } = await import('../agent/run.ts');
+      const source = resolveCheckpointPath(from);
+      const policy = exportPolicy(source, to);
+      console.log(`wrote ${to}: ${policy.benchmark} policy from ${source} (iteration ${policy.iteration}, ${policy.envSteps} env steps)`);
       return 0;
     },
   },

@@ -20,6 +20,20 @@ describe('metamanip CLI', () => {
     expect(JSON.parse(r.stdout).map((f: { name: string }) => f.name)).toEqual([...FAMILIES.keys()]);
   });
 
+  it('lists the benchmarks and prints a task table as JSON', () => {
+    const list = cli('benchmarks', '--json');
+    expect(list.status).toBe(0);
+    expect(JSON.parse(list.stdout).names).toEqual(['MT1:<family>', 'ML1:<family>', 'MT10', 'ML10']);
+    const table = cli('benchmarks', 'ML10', '--seed', '2');
+    expect(table.status).toBe(0);
+    const parsed = JSON.parse(table.stdout);
+    expect(parsed.tasks.filter((t: { split: string }) => t.split === 'train')).toHaveLength(500);
+    expect(parsed.tasks.filter((t: { split: string }) => t.split === 'test')).toHaveLength(250);
+    const unknown = cli('benchmarks', 'ML11');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("unknown benchmark 'ML11'");
+  });
+
   it('runs an expert and reports success rate, mean return and steps/s as JSON', () => {
     const r = cli('expert', 'reach', '--tasks', '2', '--split', 'train', '--seed', '3', '--json');
     expect(r.status).toBe(0);

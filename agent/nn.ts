@@ -1,0 +1,356 @@
+// Network building blocks on TensorFlow.js: named parameters with seeded initialisation, a matMul whose
+// gradient is written with explicit transposes (5x faster training on wasm), dense and GRU layers, Adam.
+
+import * as tf from '@tensorflow/tfjs';
+import { type Rng, createRng, hashString } from '../sim/rng.ts';
+
+type MatMul = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+
+/**
+ * a·b whose gradient uses plain matMuls after explicit tf.transpose. Autograd's own gradient calls
+ * matMul with transposeA/transposeB, which the wasm backend runs about 10x slower than a transpose
+ * followed by a plain matMul (../shared/spec/platform.md); the gradients are the same.
+ */
+export const matMul: MatMul = tf.customGrad((a, b, save) => {
+  const [x, w] = [a as tf.Tensor2D, b as tf.Tensor2D];
+  (save as tf.GradSaveFunc)([x, w]);
+  return {
+    value: tf.matMul(x, w),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+      tf.matMul(dy as tf.Tensor2D, tf.transpose(saved[1] as tf.Tensor2D)),
+      tf.matMul(tf.transpose(saved[0] as tf.Tensor2D), dy as tf.Tensor2D),
+    ],
+  };
+}) as MatMul;
+
+/** tf.matMul with autograd's gradient: kept for the benchmark that shows what `matMul` buys. */
+export const autogradMatMul: MatMul = (a, b) => tf.matMul(a, b);
+
+/**
+ * Concatenates [B, n] tensors along rows. Its gradient reads dy once and cuts it up in JavaScript: the
+ * wasm backend's slice (which tf.concat's own gradient uses) copies its whole input on every call, which
+ * makes splitting a long sequence quadratic in its length.
+ */
+export const concatRows = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  args.pop(); // the save function; the gradient needs only the parts' shapes
+  const parts = args as tf.Tensor2D[];
+  return {
+    value: tf.concat(parts, 0),
+    gradFunc: (dy: tf.Tensor) => {
+      const d = dy.dataSync() as Float32Array;
+      let offset = 0;
+      return parts.map((part) => {
+        const piece = tf.tensor(d.slice(offset, offset + part.size), part.shape, 'float32');
+        offset += part.size;
+        return piece;
+      });
+    },
+  };
+}) as (...parts: tf.Tensor2D[]) => tf.Tensor2D;
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+
+export interface TensorJSON { shape: number[]; /** float32 little-endian, base64 */ data: string }
+
+/** Named trainable variables in a fixed order, serialisable bit-exactly. */
+export class Params {
+  readonly vars = new Map<string, tf.Variable>();
+
+  add(name: string, shape: number[], values: Float32Array): tf.Variable {
+    if (this.vars.has(name)) throw new Error(`parameter '${name}' defined twice`);
+    const v = tf.variable(tf.tensor(values, shape, 'float32'), true, `${name}_${uniqueSuffix++}`);
+    this.vars.set(name, v);
+    return v;
+  }
+
+  get(name: string): tf.Variable {
+    const v = this.vars.get(name);
+    if (!v) throw new Error(`no parameter '${name}'`);
+    return v;
+  }
+
+  get count(): number { let n = 0; for (const v of this.vars.values()) n += v.size; return n; }
+
+  toJSON(): Record<string, TensorJSON> {
+    return Object.fromEntries([...this.vars].map(([name, v]) => [name, encodeTensor(v)]));
+  }
+
+  /** Overwrites every parameter from `json`; the names and shapes must match. */
+  load(json: Record<string, TensorJSON>): void {
+    const missing = [...this.vars.keys()].filter((k) => !(k in json));
+    const extra = Object.keys(json).filter((k) => !this.vars.has(k));
+    if (missing.length || extra.length) throw new Error(`parameters do not match the network: missing ${missing.join(', ') || 'none'}, unexpected ${extra.join(', ') || 'none'}`);
+    for (const [name, v] of this.vars) {
+      const t = json[name];
+      if (t.shape.join('x') !== v.shape.join('x')) throw new Error(`parameter '${name}' has shape ${t.shape.join('x')} in the checkpoint, ${v.shape.join('x')} in the network`);
+      v.assign(tf.tensor(decodeFloats(t.data, v.size), v.shape, 'float32'));
+    }
+  }
+
+  dispose(): void { for (const v of this.vars.values()) v.dispose(); this.vars.clear(); }
+}
+
+// tf.variable names are global to the engine; a suffix lets several networks coexist (tests, evaluation).
+let uniqueSuffix = 0;
+
+export function encodeTensor(t: tf.Tensor): TensorJSON {
+  const data = t.dataSync() as Float32Array;
+  return { shape: [...t.shape], data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') };
+}
+
+export function decodeFloats(base64: string, size: number): Float32Array {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.byteLength !== size * 4) throw new Error(`tensor data has ${bytes.byteLength / 4} values, expected ${size}`);
+  // Copy into a fresh, aligned buffer: Buffer's pool offset need not be a multiple of 4.
+  const out = new Float32Array(size);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeded initialisation (independent of the backend, so every backend starts from the same bits)
+
+/** A stream named by labels, e.g. rngFor(seed, 'init', 'gru/wh'): no state to save or restore. */
+export function rngFor(seed: number, ...labels: Array<string | number>): Rng {
+  return createRng(seed, hashString(labels.join('/')));
+}
+
+export function uniformValues(rng: Rng, size: number, bound: number): Float32Array {
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = rng.uniform(-bound, bound);
+  return out;
+}
+
+export function normalValues(rng: Rng, size: number, std: number): Float32Array {
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = std * gaussian(rng);
+  return out;
+}
+
+/** Standard normal by Box-Muller (one draw per call keeps the stream position easy to reason about). */
+export function gaussian(rng: Rng): number {
+  const u = 1 - rng.next(); // (0, 1]
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layers
+
+export interface DenseWeights { w: tf.Variable; b: tf.Variable }
+
+/** A dense layer's parameters, weights N(0, gain^2 / fanIn) (LeCun-style, so tanh layers keep unit scale). */
+export function addDense(params: Params, rng: Rng, name: string, inputs: number, outputs: number, gain = 1): DenseWeights {
+  return {
+    w: params.add(`${name}/w`, [inputs, outputs], normalValues(rng, inputs * outputs, gain / Math.sqrt(inputs))),
+    b: params.add(`${name}/b`, [outputs], new Float32Array(outputs)),
+  };
+}
+
+export function dense(x: tf.Tensor2D, layer: DenseWeights, mm: MatMul = matMul): tf.Tensor2D {
+  return tf.add(mm(x, layer.w as tf.Tensor2D), layer.b);
+}
+
+/**
+ * GRU weights, PyTorch's layout: gates in the order reset, update, new along the last axis. Input and
+ * hidden biases are separate because the new gate applies the reset to (h·Wh + bh) only.
+ */
+export interface GruWeights { wx: tf.Variable; bx: tf.Variable; wh: tf.Variable; bh: tf.Variable; size: number }
+
+/**
+ * `updateBias` is added to the update gate's input bias: a positive value starts the GRU keeping most of
+ * its state each step (z = sigmoid(bias) near 1), which long trials need before it has learned to.
+ * `timescale` > 2 replaces it with chrono initialisation over that many steps.
+ */
+export function addGru(params: Params, rng: Rng, name: string, inputs: number, size: number, updateBias = 0, timescale = 0): GruWeights {
+  const bound = 1 / Math.sqrt(size);
+  const bx = uniformValues(rng, 3 * size, bound);
+  // Chrono initialisation (Tallec & Ollivier 2018): update-gate biases log(U(1, T - 1)) give the units
+  // memory time constants spread up to T steps, instead of all forgetting within a few steps.
+  for (let i = size; i < 2 * size; i++) bx[i] += timescale > 2 ? Math.log(1 + rng.next() * (timescale - 2)) : updateBias;
+  return {
+    wx: params.add(`${name}/wx`, [inputs, 3 * size], uniformValues(rng, inputs * 3 * size, bound)),
+    bx: params.add(`${name}/bx`, [3 * size], bx),
+    wh: params.add(`${name}/wh`, [size, 3 * size], uniformValues(rng, size * 3 * size, bound)),
+    bh: params.add(`${name}/bh`, [3 * size], uniformValues(rng, 3 * size, bound)),
+    size,
+  };
+}
+
+/** Input projection x·Wx + bx for many steps at once (one big matMul instead of one per step). */
+export function gruInputs(x: tf.Tensor2D, gru: GruWeights, mm: MatMul = matMul): tf.Tensor2D {
+  return tf.add(mm(x, gru.wx as tf.Tensor2D), gru.bx);
+}
+
+/** One GRU step from the projected input xp = x·Wx + bx ([B, 3H]) and the hidden state h ([B, H]). */
+export function gruStep(xp: tf.Tensor2D, h: tf.Tensor2D, gru: GruWeights, mm: MatMul = matMul): tf.Tensor2D {
+  const H = gru.size;
+  const hp = tf.add(mm(h, gru.wh as tf.Tensor2D), gru.bh);
+  const [xrz, xn] = tf.split(xp, [2 * H, H], 1);
+  const [hrz, hn] = tf.split(hp, [2 * H, H], 1);
+  const [r, z] = tf.split(tf.sigmoid(tf.add(xrz, hrz)), 2, 1);
+  const n = fastTanh(tf.add(xn, tf.mul(r, hn)));
+  // h' = (1 - z) n + z h = n + z (h - n)
+  return tf.add(n, tf.mul(z, tf.sub(h, n)));
+}
+
+/**
+ * tanh(x) as 2 sigmoid(2x) - 1: the wasm backend's Tanh kernel runs about 10x slower per element than
+ * its Sigmoid, and the GRU's new gate is the largest elementwise op of a training step.
+ */
+export function fastTanh(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1);
+}
+
+/**
+ * A whole GRU sequence as one differentiable op with a hand-written backward pass (BPTT): `x` is
+ * time-major ([length * batch, inputs]), h0 [batch, H]; returns every hidden state, time-major
+ * ([length * batch, H]). Same maths as gruStep, about half the kernel calls of autograd through a
+ * loop of gruSteps (no tape, transposes hoisted out of the loop, weight gradients as one matMul over
+ * all steps), and per-step pieces cut in JavaScript rather than by slicing big tensors.
+ */
+export function gruSequence(x: tf.Tensor2D, h0: tf.Tensor2D, gru: GruWeights, length: number): tf.Tensor2D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [xIn, h0In, wx, bx, wh, bh] = args as tf.Tensor2D[];
+    const H = gru.size, B = h0In.shape[0];
+    const xp = tf.add(tf.matMul(xIn, wx), bx) as tf.Tensor2D;
+    const gates = gateBlocks(xp, length, H);
+    xp.dispose();
+    // Per-gate weights, cut once per sequence: per-step splits of [B, 3H] tensors copy on wasm.
+    const [whr, whz, whn] = tf.split(wh, 3, 1) as tf.Tensor2D[];
+    const [bhr, bhz, bhn] = tf.split(bh, 3, 0) as tf.Tensor1D[];
+    let h = h0In;
+    // What the backward pass needs per step: h_{t-1}, r, z, n and the hidden part of the new gate.
+    const kept: tf.Tensor[] = [];
+    const hs: tf.Tensor2D[] = [];
+    for (let t = 0; t < length; t++) {
+      const [xr, xz, xn] = gates[t];
+      const r = tf.sigmoid(tf.add(xr, tf.fused.matMul({ a: h, b: whr, bias: bhr })));
+      const z = tf.sigmoid(tf.add(xz, tf.fused.matMul({ a: h, b: whz, bias: bhz })));
+      const hn = tf.fused.matMul({ a: h, b: whn, bias: bhn });
+      const n = fastTanh(tf.add(xn, tf.mul(r, hn)) as tf.Tensor2D);
+      const next = tf.add(n, tf.mul(z, tf.sub(h, n))) as tf.Tensor2D;
+      kept.push(h, r, z, n, hn);
+      hs.push(next);
+      h = next;
+    }
+    // Tensors made in the forward pass survive to the backward pass only through save().
+    save([xIn, wx, wh, ...kept]);
+    return {
+      value: tf.concat(hs, 0),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xIn, wx, wh] = saved as tf.Tensor2D[];
+        const step = (t: number) => saved.slice(3 + 5 * t, 8 + 5 * t) as tf.Tensor2D[];
+        const dHs = rowBlocks(dy as tf.Tensor2D, length);
+        const whT = tf.transpose(wh);
+        let dhNext: tf.Tensor2D = tf.zeros([B, H]);
+        const dxps: tf.Tensor2D[] = new Array(length), dhps: tf.Tensor2D[] = new Array(length);
+        for (let t = length - 1; t >= 0; t--) {
+          const [hPrev, r, z, n, hn] = step(t);
+          const dh = tf.add(dHs[t], dhNext) as tf.Tensor2D;
+          // h = n + z (hPrev - n)
+          const dn = tf.mul(dh, tf.sub(1, z));
+          const dz = tf.mul(dh, tf.sub(hPrev, n));
+          // n = tanh(xn + r hn), r = sigmoid(xr + hr), z = sigmoid(xz + hz)
+          const dnPre = tf.mul(dn, tf.sub(1, tf.square(n)));
+          const drPre = tf.mul(tf.mul(dnPre, hn), tf.mul(r, tf.sub(1, r)));
+          const dzPre = tf.mul(dz, tf.mul(z, tf.sub(1, z)));
+          dxps[t] = tf.concat([drPre, dzPre, dnPre], 1) as tf.Tensor2D;
+          dhps[t] = tf.concat([drPre, dzPre, tf.mul(dnPre, r)], 1) as tf.Tensor2D;
+          dhNext = tf.add(tf.mul(dh, z), tf.matMul(dhps[t], whT)) as tf.Tensor2D;
+        }
+        const dxp = tf.concat(dxps, 0), dhp = tf.concat(dhps, 0);
+        const hPrevAll = tf.concat(Array.from({ length }, (_, t) => step(t)[0]), 0);
+        return [
+          tf.matMul(dxp, tf.transpose(wx)),
+          dhNext,
+          tf.matMul(tf.transpose(xIn), dxp),
+          tf.sum(dxp, 0),
+          tf.matMul(tf.transpose(hPrevAll), dhp),
+          tf.sum(dhp, 0),
+        ];
+      },
+    };
+  });
+  return op(x, h0, gru.wx, gru.bx, gru.wh, gru.bh) as tf.Tensor2D;
+}
+
+/** Cuts a [length * B, n] tensor into `length` [B, n] tensors with one read (see concatRows for why). */
+function rowBlocks(x: tf.Tensor2D, length: number): tf.Tensor2D[] {
+  const data = x.dataSync() as Float32Array;
+  const rows = x.shape[0] / length, cols = x.shape[1];
+  return Array.from({ length }, (_, t) => tf.tensor2d(data.subarray(t * rows * cols, (t + 1) * rows * cols), [rows, cols]));
+}
+
+/** Cuts the projected inputs [length * B, 3H] into per-step (reset, update, new) gate inputs, each [B, H]. */
+function gateBlocks(xp: tf.Tensor2D, length: number, H: number): Array<[tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]> {
+  const data = xp.dataSync() as Float32Array;
+  const rows = xp.shape[0] / length;
+  return Array.from({ length }, (_, t) => {
+    const parts = [new Float32Array(rows * H), new Float32Array(rows * H), new Float32Array(rows * H)];
+    for (let b = 0; b < rows; b++) {
+      const from = (t * rows + b) * 3 * H;
+      for (let g = 0; g < 3; g++) parts[g].set(data.subarray(from + g * H, from + (g + 1) * H), b * H);
+    }
+    return parts.map((p) => tf.tensor2d(p, [rows, H])) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adam with global-norm gradient clipping, its state held in variables we can save and restore
+
+export interface AdamConfig { learningRate: number; beta1: number; beta2: number; epsilon: number; maxGradNorm: number }
+
+export class Adam {
+  private t = 0;
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+
+  constructor(private readonly params: Params, private readonly config: AdamConfig) {
+    for (const [name, p] of params.vars) {
+      this.m.set(name, tf.variable(tf.zerosLike(p), false));
+      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+    }
+  }
+
+  /** Applies one update from gradients keyed by parameter name; returns the gradient norm before clipping. */
+  apply(grads: Map<string, tf.Tensor>, learningRate = this.config.learningRate): number {
+    const { beta1, beta2, epsilon, maxGradNorm } = this.config;
+    const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+    const scale = Number.isFinite(maxGradNorm) && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6) : 1;
+    this.t++;
+    const stepSize = learningRate * Math.sqrt(1 - beta2 ** this.t) / (1 - beta1 ** this.t);
+    tf.tidy(() => {
+      for (const [name, p] of this.params.vars) {
+        const grad = grads.get(name);
+        if (!grad) continue;
+        const g = scale === 1 ? grad : tf.mul(grad, scale);
+        const m = this.m.get(name)!, v = this.v.get(name)!;
+        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+        p.assign(tf.sub(p, tf.mul(tf.div(m, tf.add(tf.sqrt(v), epsilon)), stepSize)));
+      }
+    });
+    return norm;
+  }
+
+  get steps(): number { return this.t; }
+
+  toJSON(): { t: number; m: Record<string, TensorJSON>; v: Record<string, TensorJSON> } {
+    const dump = (map: Map<string, tf.Variable>) => Object.fromEntries([...map].map(([k, x]) => [k, encodeTensor(x)]));
+    return { t: this.t, m: dump(this.m), v: dump(this.v) };
+  }
+
+  load(state: { t: number; m: Record<string, TensorJSON>; v: Record<string, TensorJSON> }): void {
+    this.t = state.t;
+    for (const [key, map, json] of [['m', this.m, state.m], ['v', this.v, state.v]] as const) {
+      for (const [name, x] of map) {
+        if (!json[name]) throw new Error(`optimizer state has no '${key}' for parameter '${name}'`);
+        x.assign(tf.tensor(decodeFloats(json[name].data, x.size), x.shape, 'float32'));
+      }
+    }
+  }
+
+  dispose(): void { for (const x of [...this.m.values(), ...this.v.values()]) x.dispose(); }
+}

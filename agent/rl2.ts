@@ -1,0 +1,473 @@
+// RL2 (Duan et al. 2016, arXiv:1611.02779): a GRU policy fed (observation, previous action, previous
+// reward, done flag) whose hidden state runs through all episodes of a trial (one task) and is reset
+// between trials. Trained with PPO on whole trials (truncated BPTT); it adapts in its hidden state, so
+// `adapt` needs no gradient step.
+
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../sim/rng.ts';
+import type { EnvBatch } from './batch-env.ts';
+import type { ActionSpace, EnvSpec, Task, TaskDistribution } from './envs.ts';
+import { actionWidth } from './envs.ts';
+import type { LanePolicy, MetaAlgorithm } from './meta.ts';
+import {
+  Adam, type DenseWeights, type GruWeights, Params, type TensorJSON,
+  addDense, addGru, dense, gaussian, gruInputs, gruSequence, gruStep, rngFor,
+} from './nn.ts';
+import { runTrials, seedFor } from './rollout.ts';
+import { PPO_DEFAULTS, type PpoBatch, type PpoConfig, type PpoStats, computeGae, ppoUpdate } from './ppo.ts';
+
+export interface Rl2Config {
+  /** Trials (one task each) sampled per iteration. */
+  tasksPerIteration: number;
+  /** Episodes per training trial; the hidden state spans them. */
+  episodesPerTrial: number;
+  /** GRU units. */
+  hidden: number;
+  /** Dense tanh layers between the input and the GRU (empty: the GRU reads the input directly). */
+  mlp: number[];
+  /**
+   * Dense tanh layers between the GRU and the policy/value heads, fed the GRU state and the step's input
+   * (empty: linear heads on the GRU state). They let the policy read its memory for the current state.
+   */
+  headMlp: number[];
+  /** Truncated BPTT length in steps; must divide the trial length. */
+  bpttSteps: number;
+  /** Rewards are multiplied by this for returns and values (keeps value targets near 1). */
+  rewardScale: number;
+  /** The previous reward is multiplied by this in the network input. */
+  rewardInputScale: number;
+  /** Initial log standard deviation of the Gaussian policy (box actions). */
+  initLogStd: number;
+  /** Initial bias of the GRU's update gate: > 0 starts it remembering across many steps (see addGru). */
+  gruUpdateBias: number;
+  /** > 2: chrono-initialise the update gate for memories up to this many steps (overrides gruUpdateBias). */
+  gruTimescale: number;
+  /**
+   * Also feed the previous observation, so the previous (observation, action, reward) arrive together.
+   * The GRU could remember it itself; handing it over makes credit assignment in tabular MDPs easier.
+   */
+  previousObservation: boolean;
+  ppo: PpoConfig;
+}
+
+export const RL2_DEFAULTS: Rl2Config = {
+  tasksPerIteration: 20,
+  episodesPerTrial: 10,
+  hidden: 256,
+  mlp: [],
+  headMlp: [],
+  bpttSteps: 250,
+  rewardScale: 1,
+  rewardInputScale: 1,
+  initLogStd: -0.5,
+  gruUpdateBias: 0,
+  gruTimescale: 0,
+  previousObservation: false,
+  ppo: PPO_DEFAULTS,
+};
+
+/**
+ * Fills settings missing from a saved config (a run or checkpoint written before the setting existed)
+ * with today's defaults, which are chosen to reproduce the behaviour from before they existed.
+ */
+export function withRl2Defaults(config: Partial<Omit<Rl2Config, 'ppo'>> & { ppo?: Partial<PpoConfig> }): Rl2Config {
+  return { ...RL2_DEFAULTS, ...config, ppo: { ...PPO_DEFAULTS, ...(config.ppo ?? {}) } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The network: input -> [dense tanh]* -> GRU -> (policy head, value head)
+
+/** Size of the RL2 input: observation, [previous observation,] previous action (one-hot when discrete), previous reward, done flag. */
+export const inputSize = (spec: EnvSpec, previousObservation = false): number =>
+  spec.obsSize * (previousObservation ? 2 : 1) + (spec.action.kind === 'discrete' ? spec.action.n : spec.action.size) + 2;
+
+export class Rl2Network {
+  readonly params = new Params();
+  readonly inputs: number;
+  readonly hidden: number;
+  readonly action: ActionSpace;
+  private readonly mlp: DenseWeights[] = [];
+  private readonly headMlp: DenseWeights[] = [];
+  private readonly gru: GruWeights;
+  private readonly policyHead: DenseWeights;
+  private readonly valueHead: DenseWeights;
+  /** State-independent log std of a Gaussian policy (box actions only). */
+  readonly logStd: tf.Variable | null;
+
+  readonly previousObservation: boolean;
+
+  constructor(spec: EnvSpec, config: Pick<Rl2Config, 'hidden' | 'mlp' | 'headMlp' | 'initLogStd' | 'gruUpdateBias' | 'gruTimescale' | 'previousObservation'>, seed: number) {
+    this.inputs = inputSize(spec, config.previousObservation);
+    this.previousObservation = config.previousObservation;
+    this.hidden = config.hidden;
+    this.action = spec.action;
+    const rng = rngFor(seed, 'rl2-init');
+    let width = this.inputs;
+    config.mlp.forEach((units, i) => { this.mlp.push(addDense(this.params, rng, `mlp${i}`, width, units, 5 / 3)); width = units; });
+    this.gru = addGru(this.params, rng, 'gru', width, config.hidden, config.gruUpdateBias, config.gruTimescale);
+    let features = config.hidden;
+    if (config.headMlp.length) features += this.inputs;
+    config.headMlp.forEach((units, i) => { this.headMlp.push(addDense(this.params, rng, `head${i}`, features, units, 5 / 3)); features = units; });
+    const outputs = spec.action.kind === 'discrete' ? spec.action.n : spec.action.size;
+    // A small policy head starts near-uniform (discrete) or near-zero mean (box), as in CleanRL.
+    this.policyHead = addDense(this.params, rng, 'policy', features, outputs, 0.01);
+    this.valueHead = addDense(this.params, rng, 'value', features, 1, 1);
+    this.logStd = spec.action.kind === 'box' ? this.params.add('logStd', [spec.action.size], new Float32Array(spec.action.size).fill(config.initLogStd)) : null;
+  }
+
+  private embed(x: tf.Tensor2D): tf.Tensor2D {
+    for (const layer of this.mlp) x = tf.tanh(dense(x, layer));
+    return x;
+  }
+
+  /** Policy head output and value from GRU states (and the raw inputs, when there is a head MLP). */
+  private heads(h: tf.Tensor2D, x: tf.Tensor2D): { head: tf.Tensor2D; value: tf.Tensor1D } {
+    let features = h;
+    if (this.headMlp.length) {
+      features = tf.concat([h, x], 1);
+      for (const layer of this.headMlp) features = tf.tanh(dense(features, layer));
+    }
+    return { head: dense(features, this.policyHead), value: tf.reshape(dense(features, this.valueHead), [-1]) as tf.Tensor1D };
+  }
+
+  /** One step for acting: inputs [B, in], hidden [B, H] -> new hidden, policy head output [B, A], value [B]. */
+  step(x: tf.Tensor2D, h: tf.Tensor2D): { h: tf.Tensor2D; head: tf.Tensor2D; value: tf.Tensor1D } {
+    return tf.tidy(() => {
+      const next = gruStep(gruInputs(this.embed(x), this.gru), h, this.gru);
+      return { h: next, ...this.heads(next, x) };
+    });
+  }
+
+  /**
+   * A differentiable pass over `length` steps of `batch` sequences. `inputs` is time-major
+   * ([length][batch][inputs]); h0 is [batch][hidden]. Outputs are time-major, [length * batch, ...].
+   */
+  sequence(inputs: Float32Array, length: number, batch: number, h0: Float32Array): { head: tf.Tensor2D; value: tf.Tensor1D } {
+    const x = tf.tensor2d(inputs, [length * batch, this.inputs]);
+    const hs = gruSequence(this.embed(x), tf.tensor2d(h0, [batch, this.hidden]), this.gru, length);
+    return this.heads(hs, x);
+  }
+
+  /** Log-probabilities and entropies of `actions` (time-major, actionWidth each) under the head outputs. */
+  logProbAndEntropy(head: tf.Tensor2D, actions: Float32Array): { logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
+    if (this.action.kind === 'discrete') {
+      const n = this.action.n;
+      const logp = tf.logSoftmax(head);
+      const picked = tf.oneHot(tf.tensor1d(Int32Array.from(actions), 'int32'), n);
+      return {
+        logProb: tf.sum(tf.mul(logp, picked), 1) as tf.Tensor1D,
+        entropy: tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), 1)) as tf.Tensor1D,
+      };
+    }
+    const size = this.action.size;
+    const logStd = this.logStd!;
+    const a = tf.tensor2d(actions, [actions.length / size, size]);
+    const z = tf.div(tf.sub(a, head), tf.exp(logStd));
+    const perDim = tf.add(tf.mul(-0.5, tf.square(z)), tf.sub(tf.neg(logStd), 0.5 * Math.log(2 * Math.PI)));
+    const logProb = tf.sum(perDim, 1) as tf.Tensor1D;
+    // A Gaussian's entropy does not depend on the state: the same value for every sample.
+    const entropy = tf.sum(tf.add(logStd, 0.5 * Math.log(2 * Math.PI * Math.E)));
+    return { logProb, entropy: tf.mul(tf.onesLike(logProb), entropy) as tf.Tensor1D };
+  }
+
+  dispose(): void { this.params.dispose(); }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Acting: one lane per task, hidden state kept across episodes until the policy is dropped
+
+/** What a trial recorder keeps for learning, per lane and step (lane-major: lane * steps + t). */
+export interface TrialRecord {
+  lanes: number;
+  steps: number;
+  inputs: Float32Array;
+  actions: Float32Array;
+  logProbs: Float32Array;
+  values: Float32Array;
+  rewards: Float32Array;
+  /** Hidden state before step k * bpttSteps, per lane and chunk: [lane][chunk][hidden]. */
+  chunkStarts: Float32Array;
+}
+
+export class Rl2LanePolicy implements LanePolicy {
+  private h: tf.Tensor2D;
+  private readonly width: number;
+  private readonly prevAction: Float32Array;
+  private prevObs: Float32Array | null = null;
+  private readonly prevReward: Float32Array;
+  private readonly prevDone: Float32Array;
+  private readonly input: Float32Array;
+  private readonly actions: Float32Array;
+  private readonly logProbs: Float32Array;
+  private readonly values: Float32Array;
+  private t = 0;
+
+  constructor(
+    private readonly net: Rl2Network,
+    readonly lanes: number,
+    private readonly rngs: Rng[],
+    private readonly options: { deterministic?: boolean; rewardInputScale: number; record?: TrialRecord; bpttSteps?: number },
+  ) {
+    const spec = net.action;
+    this.width = actionWidth(spec);
+    this.h = tf.zeros([lanes, net.hidden]);
+    this.prevAction = new Float32Array(lanes * (spec.kind === 'discrete' ? spec.n : spec.size));
+    this.prevReward = new Float32Array(lanes);
+    this.prevDone = new Float32Array(lanes);
+    this.input = new Float32Array(lanes * net.inputs);
+    this.actions = new Float32Array(lanes * this.width);
+    this.logProbs = new Float32Array(lanes);
+    this.values = new Float32Array(lanes);
+  }
+
+  act(obs: Float32Array): Float32Array {
+    const { net, lanes, input } = this;
+    const obsSize = obs.length / lanes;
+    const actionIn = this.prevAction.length / lanes;
+    const obsIn = net.previousObservation ? 2 * obsSize : obsSize;
+    for (let i = 0; i < lanes; i++) {
+      const row = i * net.inputs;
+      input.set(obs.subarray(i * obsSize, (i + 1) * obsSize), row);
+      if (net.previousObservation) {
+        if (this.prevObs) input.set(this.prevObs.subarray(i * obsSize, (i + 1) * obsSize), row + obsSize);
+        else input.fill(0, row + obsSize, row + 2 * obsSize);
+      }
+      input.set(this.prevAction.subarray(i * actionIn, (i + 1) * actionIn), row + obsIn);
+      input[row + obsIn + actionIn] = this.prevReward[i] * this.options.rewardInputScale;
+      input[row + obsIn + actionIn + 1] = this.prevDone[i];
+    }
+    // The env may reuse its observation buffer: keep a copy for the next step's input.
+    if (net.previousObservation) this.prevObs = obs.slice();
+    const record = this.options.record;
+    if (record && this.options.bpttSteps && this.t % this.options.bpttSteps === 0) {
+      const chunk = this.t / this.options.bpttSteps, chunks = record.steps / this.options.bpttSteps;
+      const h = this.h.dataSync();
+      for (let i = 0; i < lanes; i++) record.chunkStarts.set(h.subarray(i * net.hidden, (i + 1) * net.hidden), (i * chunks + chunk) * net.hidden);
+    }
+    const x = tf.tensor2d(input, [lanes, net.inputs]);
+    const out = net.step(x, this.h);
+    x.dispose();
+    this.h.dispose();
+    this.h = out.h;
+    const head = out.head.dataSync() as Float32Array;
+    this.values.set(out.value.dataSync());
+    out.head.dispose();
+    out.value.dispose();
+    const A = head.length / lanes;
+    const logStd = net.logStd ? (net.logStd.dataSync() as Float32Array) : null;
+    for (let i = 0; i < lanes; i++) {
+      const rng = this.rngs[i];
+      const h = head.subarray(i * A, (i + 1) * A);
+      if (net.action.kind === 'discrete') {
+        const { action, logProb } = sampleCategorical(h, rng, this.options.deterministic ?? false);
+        this.actions[i] = action;
+        this.logProbs[i] = logProb;
+      } else {
+        let logProb = 0;
+        for (let k = 0; k < A; k++) {
+          const std = Math.exp(logStd![k]);
+          const noise = this.options.deterministic ? 0 : gaussian(rng);
+          this.actions[i * A + k] = h[k] + std * noise;
+          logProb += -0.5 * noise * noise - logStd![k] - 0.5 * Math.log(2 * Math.PI);
+        }
+        this.logProbs[i] = logProb;
+      }
+    }
+    if (record) {
+      const T = record.steps;
+      for (let i = 0; i < lanes; i++) {
+        const at = i * T + this.t;
+        record.inputs.set(input.subarray(i * net.inputs, (i + 1) * net.inputs), at * net.inputs);
+        record.actions.set(this.actions.subarray(i * this.width, (i + 1) * this.width), at * this.width);
+        record.logProbs[at] = this.logProbs[i];
+        record.values[at] = this.values[i];
+      }
+    }
+    return envActions(this.actions, net.action);
+  }
+
+  observe(rewards: ArrayLike<number>, dones: ArrayLike<number>): void {
+    const spec = this.net.action;
+    for (let i = 0; i < this.lanes; i++) {
+      this.prevReward[i] = rewards[i];
+      this.prevDone[i] = dones[i] ? 1 : 0;
+      if (spec.kind === 'discrete') {
+        this.prevAction.fill(0, i * spec.n, (i + 1) * spec.n);
+        this.prevAction[i * spec.n + this.actions[i]] = 1;
+      } else {
+        for (let k = 0; k < spec.size; k++) this.prevAction[i * spec.size + k] = clamp(this.actions[i * spec.size + k], spec.low, spec.high);
+      }
+    }
+    if (this.options.record) for (let i = 0; i < this.lanes; i++) this.options.record.rewards[i * this.options.record.steps + this.t] = rewards[i];
+    this.t++;
+  }
+
+  /** The lanes' hidden states (lanes x hidden), for tests and viewers. */
+  hiddenState(): Float32Array { return this.h.dataSync() as Float32Array; }
+
+  /** The critic's value estimate of each lane at the last act(). */
+  get lastValues(): Float32Array { return this.values; }
+
+  dispose(): void { this.h.dispose(); }
+}
+
+const clamp = (x: number, lo: number, hi: number) => (x < lo ? lo : x > hi ? hi : x);
+
+/** The env sees box actions clipped to the space (the policy's log-probability is of the unclipped draw). */
+function envActions(actions: Float32Array, space: ActionSpace): Float32Array {
+  if (space.kind === 'discrete') return actions;
+  const out = new Float32Array(actions.length);
+  for (let i = 0; i < actions.length; i++) out[i] = clamp(actions[i], space.low, space.high);
+  return out;
+}
+
+function sampleCategorical(logits: Float32Array, rng: Rng, deterministic: boolean): { action: number; logProb: number } {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  let total = 0;
+  for (const v of logits) total += Math.exp(v - max);
+  const logTotal = Math.log(total) + max;
+  let action = logits.length - 1;
+  if (deterministic) {
+    action = logits.indexOf(max);
+  } else {
+    let u = rng.next() * total;
+    for (let k = 0; k < logits.length; k++) {
+      u -= Math.exp(logits[k] - max);
+      if (u < 0) { action = k; break; }
+    }
+  }
+  return { action, logProb: logits[action] - logTotal };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Learning
+
+export interface Rl2IterationStats extends PpoStats {
+  envSteps: number;
+  meanTrialReturn: number;
+  /** Mean return and success rate of the first and the last episode of the training trials. */
+  firstEpisodeReturn: number;
+  lastEpisodeReturn: number;
+  firstEpisodeSuccess: number;
+  lastEpisodeSuccess: number;
+  samplingSeconds: number;
+  learningSeconds: number;
+}
+
+/** RL2 as a meta-algorithm plus its PPO learner; one instance per run. */
+export class Rl2 implements MetaAlgorithm {
+  readonly name = 'rl2';
+  readonly net: Rl2Network;
+  readonly optimizer: Adam;
+  readonly config: Rl2Config;
+  readonly adaptUsesEpisodes = false;
+
+  constructor(readonly spec: EnvSpec, config: Rl2Config, readonly seed: number) {
+    this.config = config;
+    const trialSteps = config.episodesPerTrial * spec.episodeSteps;
+    if (trialSteps % config.bpttSteps !== 0) throw new Error(`rl2: bpttSteps (${config.bpttSteps}) must divide the trial length (${config.episodesPerTrial} episodes x ${spec.episodeSteps} steps = ${trialSteps})`);
+    this.net = new Rl2Network(spec, config, seed);
+    this.optimizer = new Adam(this.net.params, {
+      learningRate: config.ppo.learningRate, beta1: 0.9, beta2: 0.999, epsilon: config.ppo.adamEpsilon, maxGradNorm: config.ppo.maxGradNorm,
+    });
+  }
+
+  explorationPolicy(lanes: number, options: { seed: number; deterministic?: boolean }): Rl2LanePolicy {
+    const rngs = Array.from({ length: lanes }, (_, i) => rngFor(options.seed, 'actions', i));
+    return new Rl2LanePolicy(this.net, lanes, rngs, { deterministic: options.deterministic, rewardInputScale: this.config.rewardInputScale });
+  }
+
+  /** RL2 has adapted in its hidden state while it explored: the adapted policy is the same policy, state kept. */
+  adapt(policy: LanePolicy): LanePolicy { return policy; }
+
+  /**
+   * One training iteration: sample a trial on each of this iteration's tasks, then a PPO update on the
+   * trials (GAE over each whole trial, no bootstrapping across its end).
+   */
+  iterate(envs: EnvBatch, distribution: TaskDistribution, iteration: number, totalIterations: number): Rl2IterationStats {
+    const { config, net } = this;
+    const lanes = config.tasksPerIteration;
+    const steps = config.episodesPerTrial * this.spec.episodeSteps;
+    const width = actionWidth(this.spec.action);
+    const chunks = steps / config.bpttSteps;
+    const record: TrialRecord = {
+      lanes, steps,
+      inputs: new Float32Array(lanes * steps * net.inputs),
+      actions: new Float32Array(lanes * steps * width),
+      logProbs: new Float32Array(lanes * steps),
+      values: new Float32Array(lanes * steps),
+      rewards: new Float32Array(lanes * steps),
+      chunkStarts: new Float32Array(lanes * chunks * net.hidden),
+    };
+    const started = performance.now();
+    const tasks = distribution.trainTasks(iteration, lanes);
+    const rngs = Array.from({ length: lanes }, (_, i) => rngFor(this.seed, 'actions', iteration, i));
+    const policy = new Rl2LanePolicy(net, lanes, rngs, { rewardInputScale: config.rewardInputScale, record, bpttSteps: config.bpttSteps });
+    const trials = runTrials(envs, policy, tasks, config.episodesPerTrial, seedFor(this.seed, 'train', iteration));
+    policy.dispose();
+    const sampled = performance.now();
+
+    // Returns and advantages over each whole trial (the hidden state makes it one trajectory).
+    const advantages = new Float32Array(lanes * steps), returns = new Float32Array(lanes * steps);
+    const ends = new Uint8Array(steps);
+    ends[steps - 1] = 1;
+    const scaled = record.rewards.map((r) => r * config.rewardScale);
+    for (let i = 0; i < lanes; i++) {
+      const span = [i * steps, (i + 1) * steps] as const;
+      const gae = computeGae(scaled.subarray(...span), record.values.subarray(...span), ends, 0, config.ppo.gamma, config.ppo.lambda);
+      advantages.set(gae.advantages, span[0]);
+      returns.set(gae.returns, span[0]);
+    }
+    const batch: PpoBatch = { sequences: lanes * chunks, length: config.bpttSteps, oldLogProb: record.logProbs, advantages, returns };
+    const L = config.bpttSteps;
+    const ppoPolicy = {
+      params: net.params,
+      evaluate: (ids: readonly number[]) => {
+        const B = ids.length;
+        // Sequence id c is chunk c of the lane-major record: steps c * L .. c * L + L - 1.
+        const inputs = new Float32Array(L * B * net.inputs), actions = new Float32Array(L * B * width), h0 = new Float32Array(B * net.hidden);
+        ids.forEach((c, b) => {
+          h0.set(record.chunkStarts.subarray(c * net.hidden, (c + 1) * net.hidden), b * net.hidden);
+          for (let t = 0; t < L; t++) {
+            const at = c * L + t;
+            inputs.set(record.inputs.subarray(at * net.inputs, (at + 1) * net.inputs), (t * B + b) * net.inputs);
+            actions.set(record.actions.subarray(at * width, (at + 1) * width), (t * B + b) * width);
+          }
+        });
+        const out = net.sequence(inputs, L, B, h0);
+        return { ...net.logProbAndEntropy(out.head, actions), value: out.value };
+      },
+    };
+    const progress = totalIterations > 1 ? iteration / (totalIterations - 1) : 0;
+    const learningRate = config.ppo.learningRate * (1 - (1 - config.ppo.finalLearningRateFraction) * Math.min(1, progress));
+    const ppo = ppoUpdate(ppoPolicy, this.optimizer, batch, config.ppo, rngFor(this.seed, 'minibatches', iteration), learningRate);
+    const learned = performance.now();
+
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const E = config.episodesPerTrial;
+    return {
+      ...ppo,
+      envSteps: lanes * steps,
+      meanTrialReturn: mean(trials.trialReturns),
+      firstEpisodeReturn: mean(trials.episodeReturns.map((r) => r[0])),
+      lastEpisodeReturn: mean(trials.episodeReturns.map((r) => r[E - 1])),
+      firstEpisodeSuccess: mean(trials.episodeSuccess.map((s) => (s[0] ? 1 : 0))),
+      lastEpisodeSuccess: mean(trials.episodeSuccess.map((s) => (s[E - 1] ? 1 : 0))),
+      samplingSeconds: (sampled - started) / 1000,
+      learningSeconds: (learned - sampled) / 1000,
+    };
+  }
+
+  /** Everything needed to continue training bit-exactly: weights and optimiser state. */
+  state(): { params: Record<string, TensorJSON>; optimizer: ReturnType<Adam['toJSON']> } {
+    return { params: this.net.params.toJSON(), optimizer: this.optimizer.toJSON() };
+  }
+
+  load(state: { params: Record<string, TensorJSON>; optimizer?: ReturnType<Adam['toJSON']> }): void {
+    this.net.params.load(state.params);
+    if (state.optimizer) this.optimizer.load(state.optimizer);
+  }
+
+  dispose(): void { this.optimizer.dispose(); this.net.dispose(); }
+}

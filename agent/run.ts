@@ -1,0 +1,128 @@
+// A training run is a folder: config.json (resolved), metadata.json (versions, backend, seeds, git
+// commit), progress.csv and metrics.jsonl (one row per iteration), checkpoints/ (last K and the best).
+
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Checkpoint, readCheckpoint, writeCheckpoint, writeFileAtomic } from './checkpoint.ts';
+
+/** One row of progress.csv / metrics.jsonl. Numbers only, so both files carry the same thing. */
+export type MetricsRow = Record<string, number | null>;
+
+/** Columns of progress.csv, in order (metrics.jsonl has every field of the row). */
+export const PROGRESS_COLUMNS = [
+  'iteration', 'envSteps', 'meanTrialReturn', 'firstEpisodeReturn', 'lastEpisodeReturn', 'firstEpisodeSuccess', 'lastEpisodeSuccess',
+  'evalBeforeReturn', 'evalBeforeSuccess', 'evalAfterReturn', 'evalAfterSuccess', 'evalTrialReturn',
+  'policyLoss', 'valueLoss', 'entropy', 'approxKl', 'clipFraction', 'gradNorm', 'learningRate',
+  'stepsPerSecond', 'samplingSeconds', 'learningSeconds', 'evaluationSeconds', 'wallSeconds',
+] as const;
+
+const CHECKPOINT_NAME = /^iter-(\d+)\.json$/;
+
+export class RunDir {
+  readonly checkpoints: string;
+  constructor(readonly path: string) { this.checkpoints = join(path, 'checkpoints'); }
+
+  get configPath(): string { return join(this.path, 'config.json'); }
+  get metadataPath(): string { return join(this.path, 'metadata.json'); }
+  get progressPath(): string { return join(this.path, 'progress.csv'); }
+  get metricsPath(): string { return join(this.path, 'metrics.jsonl'); }
+  get bestPath(): string { return join(this.checkpoints, 'best.json'); }
+
+  exists(): boolean { return existsSync(this.configPath); }
+
+  /** Starts a new run folder; refuses to overwrite an existing run. */
+  create(config: unknown, metadata: unknown): void {
+    if (this.exists()) throw new Error(`${this.path} already holds a run; resume it with --resume or choose another --run-dir`);
+    mkdirSync(this.checkpoints, { recursive: true });
+    writeFileAtomic(this.configPath, JSON.stringify(config, null, 2) + '\n');
+    writeFileAtomic(this.metadataPath, JSON.stringify(metadata, null, 2) + '\n');
+    writeFileAtomic(this.progressPath, PROGRESS_COLUMNS.join(',') + '\n');
+    writeFileAtomic(this.metricsPath, '');
+  }
+
+  readConfig<T>(): T { return JSON.parse(readFileSync(this.configPath, 'utf8')) as T; }
+
+  /** Adds the session's metadata (a resumed run keeps a list of its sessions). */
+  recordSession(session: Record<string, unknown>): void {
+    const metadata = JSON.parse(readFileSync(this.metadataPath, 'utf8')) as { sessions?: unknown[] };
+    metadata.sessions = [...(metadata.sessions ?? []), session];
+    writeFileAtomic(this.metadataPath, JSON.stringify(metadata, null, 2) + '\n');
+  }
+
+  append(row: MetricsRow): void {
+    appendFileSync(this.metricsPath, JSON.stringify(row) + '\n');
+    appendFileSync(this.progressPath, PROGRESS_COLUMNS.map((c) => formatCell(row[c])).join(',') + '\n');
+  }
+
+  /** Rows logged so far (metrics.jsonl). */
+  rows(): MetricsRow[] {
+    if (!existsSync(this.metricsPath)) return [];
+    return readFileSync(this.metricsPath, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as MetricsRow);
+  }
+
+  /**
+   * Forgets rows after `iteration`: a run killed between a log line and its checkpoint logged
+   * iterations the resumed run will redo; both files are rewritten atomically.
+   */
+  truncateAfter(iteration: number): void {
+    const kept = this.rows().filter((r) => (r.iteration ?? -1) <= iteration);
+    writeFileAtomic(this.metricsPath, kept.map((r) => JSON.stringify(r) + '\n').join(''));
+    writeFileAtomic(this.progressPath, [PROGRESS_COLUMNS.join(','), ...kept.map((r) => PROGRESS_COLUMNS.map((c) => formatCell(r[c])).join(','))].join('\n') + '\n');
+  }
+
+  /** Checkpoint files iter-NNNNNN.json, oldest first. */
+  checkpointFiles(): string[] {
+    if (!existsSync(this.checkpoints)) return [];
+    return readdirSync(this.checkpoints).filter((f) => CHECKPOINT_NAME.test(f)).sort().map((f) => join(this.checkpoints, f));
+  }
+
+  latestCheckpoint(): string | null { return this.checkpointFiles().at(-1) ?? null; }
+
+  /** Writes iteration's checkpoint atomically, copies it to best.json when it is the best, keeps the last `keepLast`. */
+  saveCheckpoint(checkpoint: Checkpoint, options: { keepLast: number; isBest: boolean }): string {
+    const path = join(this.checkpoints, `iter-${String(checkpoint.iteration).padStart(6, '0')}.json`);
+    writeCheckpoint(path, checkpoint);
+    if (options.isBest) {
+      // Copy, then rename: best.json is never half-written either.
+      const temporary = `${this.bestPath}.tmp-${process.pid}`;
+      copyFileSync(path, temporary);
+      renameSync(temporary, this.bestPath);
+    }
+    const files = this.checkpointFiles();
+    for (const old of files.slice(0, Math.max(0, files.length - options.keepLast))) rmSync(old, { force: true });
+    return path;
+  }
+
+  readLatest(): Checkpoint | null {
+    const path = this.latestCheckpoint();
+    return path ? readCheckpoint(path) : null;
+  }
+}
+
+function formatCell(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return '';
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(7)));
+}
+
+/** The git commit of the working tree (and whether it has uncommitted changes), or null outside git. */
+export function gitCommit(cwd = process.cwd()): { commit: string; dirty: boolean } | null {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return { commit, dirty: status.trim().length > 0 };
+  } catch {
+    return null;
+  }
+}
+
+/** Resolves a path given to `eval`: a checkpoint file, or a run folder (its best checkpoint, else its latest). */
+export function resolveCheckpointPath(path: string): string {
+  if (!existsSync(path)) throw new Error(`no such checkpoint or run folder: ${path}`);
+  if (path.endsWith('.json')) return path;
+  const run = new RunDir(path);
+  if (existsSync(run.bestPath)) return run.bestPath;
+  const latest = run.latestCheckpoint();
+  if (latest) return latest;
+  throw new Error(`${path} holds no checkpoints (expected ${run.checkpoints}/best.json or iter-*.json)`);
+}

@@ -1,0 +1,42 @@
+// Schemas of the agent's settings (zod), shared by scenario files and checkpoints so both are checked
+// against the same rules and a bad value is reported by name.
+
+import { z } from 'zod';
+
+const int = (min: number) => z.number().int().min(min);
+const positive = z.number().positive();
+
+export const ppoConfigSchema = z.object({
+  gamma: z.number().min(0).max(1),
+  lambda: z.number().min(0).max(1),
+  clip: positive,
+  epochs: int(1),
+  minibatches: int(1),
+  learningRate: positive,
+  finalLearningRateFraction: z.number().min(0).max(1),
+  adamEpsilon: positive,
+  maxGradNorm: positive,
+  entropyCoef: z.number().min(0),
+  valueCoef: z.number().min(0),
+  normalizeAdvantages: z.boolean(),
+  targetKl: positive.nullable(),
+}).strict();
+
+export const rl2ConfigSchema = z.object({
+  tasksPerIteration: int(1),
+  episodesPerTrial: int(1),
+  hidden: int(1),
+  mlp: z.array(int(1)),
+  headMlp: z.array(int(1)),
+  bpttSteps: int(1),
+  rewardScale: positive,
+  rewardInputScale: positive,
+  initLogStd: z.number(),
+  gruUpdateBias: z.number(),
+  gruTimescale: z.number().min(0),
+  previousObservation: z.boolean(),
+  ppo: ppoConfigSchema,
+}).strict();
+
+/** What a scenario may set: any subset, nested PPO settings included. */
+export const rl2OverridesSchema = rl2ConfigSchema.extend({ ppo: ppoConfigSchema.partial() }).partial();

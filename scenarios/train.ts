@@ -1,0 +1,39 @@
+// `metamanip train <scenario.yaml>`: runs (or resumes) a training run described by a scenario file and
+// prints where it went and how it ended.
+
+import { join } from 'node:path';
+import { describeBackend } from '../agent/backend.ts';
+import { type TrainResult, train } from '../agent/trainer.ts';
+import { loadScenario } from './scenario.ts';
+
+export interface TrainCommandOptions {
+  runDir?: string;
+  resume?: boolean;
+  iterations?: number;
+  maxIterations?: number;
+  quiet?: boolean;
+  backend?: string;
+  json?: boolean;
+}
+
+export async function trainCommand(scenarioPath: string, options: TrainCommandOptions): Promise<TrainResult> {
+  const config = loadScenario(scenarioPath);
+  if (options.iterations !== undefined) config.iterations = options.iterations;
+  const runDir = options.runDir ?? join('runs', config.name);
+  return train(config, { runDir, resume: options.resume, quiet: options.quiet, backend: options.backend, maxIterations: options.maxIterations });
+}
+
+export function formatTrainResult(result: TrainResult): string {
+  const lines = [
+    `run ${result.runDir}: ${result.finished ? 'finished' : 'stopped'} after ${result.iterations} iterations, ${result.envSteps} env steps (${describeBackend(result.backend)})`,
+  ];
+  const e = result.lastEvaluation;
+  if (e) {
+    const phase = (name: string, p: { meanReturn: number; successRate: number } | null) =>
+      p ? `${name}: return ${p.meanReturn.toFixed(2)}, success ${(100 * p.successRate).toFixed(1)} %` : null;
+    lines.push(`last evaluation (${e.benchmark}, ${e.tasks} test tasks): trial return ${e.meanTrialReturn.toFixed(2)} ± ${e.trialReturnStdError.toFixed(2)}`);
+    for (const line of [phase('  before adaptation', e.before), phase('  after adaptation', e.after)]) if (line) lines.push(line);
+  }
+  if (result.best) lines.push(`best score ${result.best.score.toFixed(4)} at iteration ${result.best.iteration} (${join(result.runDir, 'checkpoints', 'best.json')})`);
+  return lines.join('\n');
+}

@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { chooseBackend } from '../../agent/backend.ts';
+import { computeGae, gatherTimeMajor, ppoLoss } from '../../agent/ppo.ts';
+
+beforeAll(async () => { await chooseBackend('wasm'); });
+
+const close = (actual: ArrayLike<number>, expected: number[], digits = 5) => {
+  expect(actual.length).toBe(expected.length);
+  expected.forEach((e, i) => expect(actual[i]).toBeCloseTo(e, digits));
+};
+
+describe('GAE', () => {
+  // gamma 0.9, lambda 0.8 (gamma lambda = 0.72); rewards [1, 0, 2], values [0.5, 1, 0.5].
+  const rewards = [1, 0, 2], values = [0.5, 1, 0.5], gamma = 0.9, lambda = 0.8;
+
+  it('matches hand-computed advantages and returns when the sequence ends', () => {
+    // delta_2 = 2 - 0.5 = 1.5; delta_1 = 0 + 0.9 * 0.5 - 1 = -0.55; delta_0 = 1 + 0.9 * 1 - 0.5 = 1.4
+    // A_2 = 1.5; A_1 = -0.55 + 0.72 * 1.5 = 0.53; A_0 = 1.4 + 0.72 * 0.53 = 1.7816
+    const { advantages, returns } = computeGae(rewards, values, [0, 0, 1], 123, gamma, lambda);
+    close(advantages, [1.7816, 0.53, 1.5]);
+    close(returns, [2.2816, 1.53, 2.0]);
+  });
+
+  it('bootstraps from the value after the last step when the sequence is cut, not ended', () => {
+    // delta_2 = 2 + 0.9 * 2 - 0.5 = 3.3; A_1 = -0.55 + 0.72 * 3.3 = 1.826; A_0 = 1.4 + 0.72 * 1.826 = 2.71472
+    close(computeGae(rewards, values, [0, 0, 0], 2, gamma, lambda).advantages, [2.71472, 1.826, 3.3]);
+  });
+
+  it('does not carry advantages or values across an episode end inside the sequence', () => {
+    // ends after step 0: delta_0 = 1 - 0.5 = 0.5 and nothing flows back from steps 1..2.
+    close(computeGae(rewards, values, [1, 0, 1], 0, gamma, lambda).advantages, [0.5, 0.53, 1.5]);
+  });
+
+  it('lays out minibatches time-major', () => {
+    // Two sequences of length 3: [0, 1, 2] and [10, 11, 12]; ids [1, 0] -> t0: 10, 0; t1: 11, 1; t2: 12, 2.
+    expect(Array.from(gatherTimeMajor(Float32Array.from([0, 1, 2, 10, 11, 12]), [1, 0], 3))).toEqual([10, 0, 11, 1, 12, 2]);
+  });
+});
+
+describe('PPO loss', () => {
+  it('matches hand-computed clipped surrogate, value loss, entropy bonus, KL and clip fraction', () => {
+    const terms = tf.tidy(() => {
+      const loss = ppoLoss({
+        logProb: tf.tensor1d([0, Math.log(2), -0.5]),
+        oldLogProb: tf.tensor1d([0, 0, 0]),
+        advantages: tf.tensor1d([1, 1, -2]),
+        value: tf.tensor1d([1, 2, 3]),
+        returns: tf.tensor1d([1, 1, 1]),
+        entropy: tf.tensor1d([1, 1, 1]),
+      }, { clip: 0.2, valueCoef: 0.5, entropyCoef: 0.01 });
+      return Object.fromEntries(Object.entries(loss).map(([k, v]) => [k, (v as tf.Scalar).dataSync()[0]]));
+    });
+    // ratios [1, 2, e^-0.5 = 0.6065]; clipped [1, 1.2, 0.8]; min(r A, clip(r) A) = [1, 1.2, -1.6] -> policy loss -0.2
+    expect(terms.policyLoss).toBeCloseTo(-0.2, 5);
+    // 0.5 * mean([0, 1, 4]) = 5/6
+    expect(terms.valueLoss).toBeCloseTo(5 / 6, 5);
+    expect(terms.entropy).toBeCloseTo(1, 6);
+    expect(terms.total).toBeCloseTo(-0.2 + 0.5 * (5 / 6) - 0.01, 5);
+    // mean(old - new) = (0 - 0.6931 + 0.5) / 3
+    expect(terms.approxKl).toBeCloseTo((-Math.log(2) + 0.5) / 3, 5);
+    // |ratio - 1| > 0.2 for the 2nd and 3rd samples
+    expect(terms.clipFraction).toBeCloseTo(2 / 3, 6);
+  });
+});

@@ -1,0 +1,96 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { chooseBackend } from '../../agent/backend.ts';
+import { LocalEnvBatch } from '../../agent/batch-env.ts';
+import { banditDistribution, tabularMdpDistribution } from '../../agent/tabular.ts';
+import { RL2_DEFAULTS, Rl2, Rl2LanePolicy, type TrialRecord, inputSize } from '../../agent/rl2.ts';
+import { rngFor } from '../../agent/nn.ts';
+import { runTrials } from '../../agent/rollout.ts';
+
+beforeAll(async () => { await chooseBackend('wasm'); });
+
+const bandit = banditDistribution({ arms: 3, pulls: 4, seed: 0 });
+const small = { ...RL2_DEFAULTS, hidden: 8, tasksPerIteration: 2, episodesPerTrial: 4, bpttSteps: 4 };
+const zeros = (x: Float32Array) => x.every((v) => v === 0);
+
+describe('RL2 hidden state', () => {
+  it('starts every trial from a zero hidden state: two fresh policies act identically', () => {
+    const rl2 = new Rl2(bandit.spec, small, 5);
+    const a = rl2.explorationPolicy(1, { seed: 9 }), b = rl2.explorationPolicy(1, { seed: 9 });
+    expect(zeros(a.hiddenState())).toBe(true);
+    const obs = new Float32Array(1);
+    expect(Array.from(a.act(obs))).toEqual(Array.from(b.act(obs)));
+    expect(Array.from(a.hiddenState())).toEqual(Array.from(b.hiddenState()));
+    rl2.dispose();
+  });
+
+  it('keeps the hidden state across episode ends within a trial, so what a lane earned changes what it does next', () => {
+    const rl2 = new Rl2(bandit.spec, small, 5);
+    const obs = new Float32Array(1);
+    const won = rl2.explorationPolicy(1, { seed: 9 }), lost = rl2.explorationPolicy(1, { seed: 9 });
+    won.act(obs); lost.act(obs);
+    // A bandit episode is one pull: done = 1 after every step. The state must survive it.
+    won.observe([1], [1]); lost.observe([0], [1]);
+    const stateAfterEpisode = won.hiddenState().slice();
+    expect(zeros(stateAfterEpisode)).toBe(false);
+    won.act(obs); lost.act(obs);
+    expect(Array.from(won.hiddenState())).not.toEqual(Array.from(lost.hiddenState()));
+    expect(won.lastValues[0]).not.toBe(lost.lastValues[0]);
+    // A new trial forgets: a fresh policy is back at zero.
+    expect(zeros(rl2.explorationPolicy(1, { seed: 9 }).hiddenState())).toBe(true);
+    rl2.dispose();
+  });
+
+  it('feeds (observation, previous action one-hot, previous reward, done flag), zeros at the trial start', async () => {
+    const mdp = tabularMdpDistribution({ episodes: 2, horizon: 3, seed: 0 });
+    const rl2 = new Rl2(mdp.spec, { ...small, episodesPerTrial: 2, bpttSteps: 3, rewardInputScale: 0.5 }, 1);
+    const width = inputSize(mdp.spec);
+    expect(width).toBe(10 + 5 + 2);
+    const record = newRecord(1, 6, width, 1, 2, 8);
+    const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { rewardInputScale: 0.5, record, bpttSteps: 3 });
+    const envs = new LocalEnvBatch(mdp, 1);
+    runTrials(envs, policy, mdp.trainTasks(0, 1), 2, 7);
+    const row = (t: number) => Array.from(record.inputs.subarray(t * width, (t + 1) * width));
+    // Step 0: state 0 one-hot, no previous action, reward or done.
+    expect(row(0)).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    for (let t = 1; t < 6; t++) {
+      const r = row(t);
+      expect(r.slice(10, 15).reduce((a, b) => a + b, 0)).toBe(1);
+      expect(r[10 + record.actions[t - 1]]).toBe(1);
+      expect(r[15]).toBeCloseTo(0.5 * record.rewards[t - 1], 6);
+      // The done flag marks the first step of the second episode (after 3 steps), which starts in state 0 again.
+      expect(r[16]).toBe(t === 3 ? 1 : 0);
+    }
+    expect(row(3)[0]).toBe(1);
+    rl2.dispose();
+  });
+
+  it('replays a trial in truncated-BPTT chunks from the recorded chunk-start states exactly as it acted', () => {
+    const mdp = tabularMdpDistribution({ episodes: 2, horizon: 5, seed: 0 });
+    const config = { ...small, episodesPerTrial: 2, bpttSteps: 5 };
+    const rl2 = new Rl2(mdp.spec, config, 2);
+    const width = inputSize(mdp.spec), lanes = 3, steps = 10;
+    const record = newRecord(lanes, steps, width, 1, 2, config.hidden);
+    const rngs = Array.from({ length: lanes }, (_, i) => rngFor(2, 'a', i));
+    const policy = new Rl2LanePolicy(rl2.net, lanes, rngs, { rewardInputScale: 1, record, bpttSteps: 5 });
+    runTrials(new LocalEnvBatch(mdp, lanes), policy, mdp.trainTasks(0, lanes), 2, 3);
+    // The second chunk of lane 1 (steps 5..9) from its recorded start state.
+    const lane = 1, chunk = 1, L = 5;
+    const inputs = new Float32Array(L * width);
+    for (let t = 0; t < L; t++) inputs.set(record.inputs.subarray((lane * steps + chunk * L + t) * width, (lane * steps + chunk * L + t + 1) * width), t * width);
+    const h0 = record.chunkStarts.subarray((lane * 2 + chunk) * config.hidden, (lane * 2 + chunk + 1) * config.hidden);
+    expect(zeros(h0)).toBe(false);
+    const out = rl2.net.sequence(inputs, L, 1, h0);
+    const values = out.value.dataSync();
+    for (let t = 0; t < L; t++) expect(values[t]).toBeCloseTo(record.values[lane * steps + chunk * L + t], 5);
+    rl2.dispose();
+  });
+});
+
+function newRecord(lanes: number, steps: number, width: number, actionWidth: number, chunks: number, hidden: number): TrialRecord {
+  return {
+    lanes, steps,
+    inputs: new Float32Array(lanes * steps * width), actions: new Float32Array(lanes * steps * actionWidth),
+    logProbs: new Float32Array(lanes * steps), values: new Float32Array(lanes * steps), rewards: new Float32Array(lanes * steps),
+    chunkStarts: new Float32Array(lanes * chunks * hidden),
+  };
+}

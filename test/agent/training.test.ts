@@ -1,0 +1,104 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { chooseBackend } from '../../agent/backend.ts';
+import { createEnvBatch } from '../../agent/batch-env.ts';
+import { readCheckpoint } from '../../agent/checkpoint.ts';
+import { evaluate } from '../../agent/evaluate.ts';
+import { PPO_DEFAULTS } from '../../agent/ppo.ts';
+import { RL2_DEFAULTS, Rl2 } from '../../agent/rl2.ts';
+import { RunDir } from '../../agent/run.ts';
+import { banditDistribution } from '../../agent/tabular.ts';
+import { train } from '../../agent/trainer.ts';
+import { resolveScenario } from '../../scenarios/scenario.ts';
+
+beforeAll(async () => { await chooseBackend('wasm'); });
+
+const temporary = () => mkdtempSync(join(tmpdir(), 'metamanip-agent-'));
+
+describe('RL2 training', () => {
+  it('learns to beat random play on 5-armed bandits within a short run', async () => {
+    const bandit = banditDistribution({ arms: 5, pulls: 10, seed: 0 });
+    const config = { ...RL2_DEFAULTS, tasksPerIteration: 100, episodesPerTrial: 10, hidden: 16, bpttSteps: 10, ppo: { ...PPO_DEFAULTS, epochs: 8, minibatches: 2, learningRate: 0.01, entropyCoef: 0.001, lambda: 0.3 } };
+    const rl2 = new Rl2(bandit.spec, config, 1);
+    const envs = await createEnvBatch(bandit, config.tasksPerIteration);
+    const before = await evaluate(rl2, bandit, { tasks: 500 });
+    for (let i = 0; i < 35; i++) rl2.iterate(envs, bandit, i, 35);
+    const after = await evaluate(rl2, bandit, { tasks: 500 });
+    // Random play scores 0.5 per pull (5.0); the standard error over 500 tasks is about 0.08.
+    expect(before.meanTrialReturn).toBeLessThan(5.3);
+    expect(after.meanTrialReturn).toBeGreaterThan(5.5);
+    rl2.dispose();
+  }, 60_000);
+});
+
+const tinyScenario = (iterations: number) => ({
+  name: 'tiny', benchmark: 'bandit:k5n10', seed: 3, iterations,
+  rl2: { tasksPerIteration: 200, hidden: 24, ppo: { epochs: 2, minibatches: 2 } },
+  evaluation: { every: 4, tasks: 200 },
+  checkpoints: { keepLast: 2 },
+});
+
+describe('runs and checkpoints', () => {
+  it('writes a run folder and a checkpoint that reloads into the same policy', async () => {
+    const dir = join(temporary(), 'run');
+    const config = resolveScenario(tinyScenario(4));
+    const result = await train(config, { runDir: dir, quiet: true, backend: 'wasm' });
+    expect(result.finished).toBe(true);
+    const run = new RunDir(dir);
+    expect(run.rows().map((r) => r.iteration)).toEqual([0, 1, 2, 3]);
+    expect(readFileSync(run.progressPath, 'utf8').split('\n')[0]).toContain('stepsPerSecond,samplingSeconds,learningSeconds,evaluationSeconds');
+    const metadata = JSON.parse(readFileSync(run.metadataPath, 'utf8'));
+    expect(metadata.backend.backend).toBe('wasm');
+    expect(metadata.versions.tfjs).toBe('4.22.0');
+    expect(run.checkpointFiles().map((f) => f.slice(-16))).toEqual(['iter-000002.json', 'iter-000003.json']);
+    const checkpoint = readCheckpoint(run.bestPath);
+    expect(checkpoint.iteration).toBe(3);
+    // Reload into a fresh network: the same weights give the same evaluation, number for number.
+    const bandit = banditDistribution({ arms: 5, pulls: 10, seed: 3 });
+    const reloaded = new Rl2(checkpoint.spec, checkpoint.config, checkpoint.seed);
+    reloaded.load(checkpoint.state);
+    const report = await evaluate(reloaded, bandit, { tasks: 200 });
+    expect(report.meanTrialReturn).toBe(result.lastEvaluation!.meanTrialReturn);
+    expect(reloaded.net.params.toJSON()).toEqual(checkpoint.state.params);
+    reloaded.dispose();
+    // A corrupt file is refused with a message naming it.
+    writeFileSync(join(dir, 'bad.json'), '{"format": "something else"}');
+    expect(() => readCheckpoint(join(dir, 'bad.json'))).toThrow(/bad\.json is not a metamanip checkpoint/);
+  }, 60_000);
+
+  it('resumes a killed training process and ends with the numbers of a run that was never stopped', async () => {
+    const root = temporary();
+    const scenario = join(root, 'tiny.yaml');
+    writeFileSync(scenario, JSON.stringify(tinyScenario(12)));
+    const cli = (...args: string[]) => [join(process.cwd(), 'bin/metamanip.js'), 'train', scenario, '--quiet', ...args];
+    const straight = join(root, 'straight'), killed = join(root, 'killed');
+    // The reference run, in parallel with the one we kill.
+    const reference = new Promise<number | null>((resolve) => spawn(process.execPath, cli('--run-dir', straight), { stdio: 'ignore' }).on('exit', resolve));
+    const child = spawn(process.execPath, cli('--run-dir', killed), { stdio: 'ignore' });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    const victim = new RunDir(killed);
+    // Kill it for real (SIGKILL: no chance to tidy up) once a few iterations are checkpointed.
+    while (!existsSync(join(victim.checkpoints, 'iter-000004.json'))) {
+      if (child.exitCode !== null) throw new Error('the run finished before it could be killed');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const lastBefore = victim.readLatest()!.iteration;
+    expect(lastBefore).toBeLessThan(11);
+    const resumed = spawnSync(process.execPath, cli('--run-dir', killed, '--resume'), { encoding: 'utf8' });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(await reference).toBe(0);
+    const timing = new Set(['stepsPerSecond', 'samplingSeconds', 'learningSeconds', 'evaluationSeconds', 'wallSeconds']);
+    const numbers = (dir: string) => new RunDir(dir).rows().map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => !timing.has(k))));
+    const a = numbers(straight), b = numbers(killed);
+    expect(b.map((r) => r.iteration)).toEqual([...Array(12).keys()]);
+    expect(b).toEqual(a);
+    const final = (dir: string) => readCheckpoint(join(dir, 'checkpoints', 'iter-000011.json'));
+    expect(final(killed).state).toEqual(final(straight).state);
+    expect(JSON.parse(readFileSync(victim.metadataPath, 'utf8')).sessions.map((s: { fromIteration: number }) => s.fromIteration)).toEqual([0, lastBefore + 1]);
+  }, 120_000);
+});
