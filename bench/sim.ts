@@ -264,12 +264,13 @@ const VECTOR_CHILD_FLAG = '--vector-bench-child';
 const PROGRESS_PREFIX = 'progress: ';
 
 export function formatSimBench(result: SimBenchResult): string {
+  const width = Math.max(6, ...result.rows.map((r) => r.family.length));
   const lines = [
     `Simulator benchmark (single thread, ${result.physicsSubstepsPerControlStep} physics step per 12.5 ms control step, ${result.rapier}, node ${result.node})`,
     `bare Rapier baseline (table + resting puck): ${result.bareRapierStepsPerSec.toFixed(0)} steps/s`,
     '',
-    'family        policy   control steps/s   physics steps/s   vs bare Rapier',
-    ...result.rows.map((r) => `${r.family.padEnd(13)} ${r.policy.padEnd(8)} ${r.controlStepsPerSec.toFixed(0).padStart(15)}   ${r.physicsStepsPerSec.toFixed(0).padStart(15)}   ${r.ratioToBareRapier.toFixed(2).padStart(14)}`),
+    `${'family'.padEnd(width)}  policy   control steps/s   physics steps/s   vs bare Rapier`,
+    ...result.rows.map((r) => `${r.family.padEnd(width)}  ${r.policy.padEnd(8)} ${r.controlStepsPerSec.toFixed(0).padStart(15)}   ${r.physicsStepsPerSec.toFixed(0).padStart(15)}   ${r.ratioToBareRapier.toFixed(2).padStart(14)}`),
   ];
   const v = result.vector;
   if (v) {
