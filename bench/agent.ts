@@ -1,7 +1,7 @@
 // Agent benchmark (not a test): what the explicit-transpose dense gradient and the hand-written GRU
 // backward pass buy on the chosen backend, and one RL2 training iteration on ML1-reach with its phase
 // timings. Prints a table, writes JSON (default bench/results/agent.json).
-// Run: npx tsx bench/agent.ts [--out FILE] [--json] [--backend B] [--skip-rl2]
+// Run: npx tsx bench/agent.ts [--out FILE] [--json] [--backend B] [--skip-rl2] [--skip-micro] [--workers N] [--scenario FILE]
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -94,18 +94,19 @@ export interface AgentBenchResult {
   };
 }
 
-export async function runAgentBench(options: { backend?: string; rl2?: boolean; scenario?: string; log?: (line: string) => void } = {}): Promise<AgentBenchResult> {
+export async function runAgentBench(options: { backend?: string; rl2?: boolean; micro?: boolean; workers?: number; scenario?: string; log?: (line: string) => void } = {}): Promise<AgentBenchResult> {
   const log = options.log ?? (() => {});
   const backend = await initBackend(options.backend);
   const timings: Timing[] = [];
-  log(`backend ${backend.backend}: dense train step (MLP 39-256-256-4, batch 256)`);
-  for (const [variant, mm] of [['autograd matMul', autogradMatMul], ['explicit transposes', matMul]] as const) {
+  const micro = options.micro ?? true;
+  if (micro) log(`backend ${backend.backend}: dense train step (MLP 39-256-256-4, batch 256)`);
+  for (const [variant, mm] of micro ? [['autograd matMul', autogradMatMul], ['explicit transposes', matMul]] as const : []) {
     timings.push({ name: 'dense Adam step, batch 256', variant, medianMs: denseTrainStep(mm) });
   }
-  const gruCases = [
+  const gruCases = micro ? [
     { label: 'GRU BPTT, 250 steps x 40 seqs, 45 in, 64 units', T: 250, B: 40, inputs: 45, hidden: 64 },
     { label: 'GRU BPTT, 100 steps x 125 seqs, 17 in, 128 units', T: 100, B: 125, inputs: 17, hidden: 128 },
-  ];
+  ] : [];
   for (const c of gruCases) {
     log(c.label);
     for (const variant of ['autograd', 'transpose', 'bptt'] as const) {
@@ -118,6 +119,7 @@ export async function runAgentBench(options: { backend?: string; rl2?: boolean; 
     // One RL2 iteration with the shipped ML1-reach settings, after one untimed iteration (warm-up).
     const scenario = options.scenario ?? 'scenarios/ml1-reach.yaml';
     const config = loadScenario(scenario);
+    if (options.workers !== undefined) config.workers = options.workers;
     log(`RL2 iteration on ${config.benchmark} (${scenario}: ${config.rl2.tasksPerIteration} tasks x ${config.rl2.episodesPerTrial} episodes, ${config.workers} workers)`);
     const distribution = distributionByName(config.benchmark, { seed: config.seed });
     const rl2 = new Rl2(distribution.spec, config.rl2, config.seed);
@@ -160,8 +162,10 @@ export function formatAgentBench(r: AgentBenchResult): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, json: { type: 'boolean' }, backend: { type: 'string' }, 'skip-rl2': { type: 'boolean' }, scenario: { type: 'string' } } });
-  const result = await runAgentBench({ backend: values.backend, rl2: !values['skip-rl2'], scenario: values.scenario, log: (line) => process.stderr.write(line + '\n') });
+  const { values } = parseArgs({ options: { out: { type: 'string' }, json: { type: 'boolean' }, backend: { type: 'string' }, 'skip-rl2': { type: 'boolean' }, 'skip-micro': { type: 'boolean' }, workers: { type: 'string' }, scenario: { type: 'string' } } });
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && (!Number.isSafeInteger(workers) || workers < 0)) throw new Error(`--workers must be an integer >= 0, got '${values.workers}'`);
+  const result = await runAgentBench({ backend: values.backend, rl2: !values['skip-rl2'], micro: !values['skip-micro'], workers, scenario: values.scenario, log: (line) => process.stderr.write(line + '\n') });
   const out = values.out ?? 'bench/results/agent.json';
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
