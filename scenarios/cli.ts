@@ -143,9 +143,9 @@ const COMMANDS: Record<string, Command> = {
     summary: 'run a benchmark (sim) and write its JSON result',
     usage: 'metamanip bench sim [--steps N] [--out FILE] [--json]',
     help: [
-      'Benchmarks the simulator on one thread: control steps/s per family with uniform random',
-      'actions and with the scripted expert, physics steps/s, and a bare-Rapier baseline from the',
-      'same run. Writes the result as JSON.',
+      'Benchmarks the simulator: on one thread, control steps/s per family with uniform random',
+      'actions and with the scripted expert, physics steps/s and a bare-Rapier baseline from the',
+      'same run; then the vector env with 1 and 2 worker threads. Writes the result as JSON.',
       '',
       'Options:',
       '  --steps N     timed control steps per family and policy (default 10000)',
