@@ -63,6 +63,8 @@ interface Physics {
   /** Bodies and body-frame offsets of the observed points. */
   observed: Array<{ body: RigidBody; offset: Vec3 }>;
   fixtureJoints: Array<{ spec: JointSpec; parent: RigidBody; child: RigidBody }>;
+  /** Every body, in the order of describeScene()'s bodies. */
+  ordered: RigidBody[];
 }
 
 export class ManipulationEnv {
@@ -167,6 +169,22 @@ export class ManipulationEnv {
     return describeScene(this.sceneSpecs(scene), scene.goal);
   }
 
+  /**
+   * World poses of the scene's bodies, in describeScene()'s body order: 7 numbers per body
+   * (x, y, z, qx, qy, qz, qw). Writes into `out` when given (length 7 x bodies).
+   */
+  bodyPoses(out?: Float64Array): Float64Array {
+    if (this.physics === null) throw new Error('bodyPoses() called before reset(); call reset() to build the scene');
+    const bodies = this.physics.ordered;
+    const poses = out ?? new Float64Array(bodies.length * 7);
+    if (poses.length !== bodies.length * 7) throw new RangeError(`bodyPoses needs an array of ${bodies.length * 7} numbers (7 per body), got ${poses.length}`);
+    bodies.forEach((body, i) => {
+      const t = body.translation(), r = body.rotation();
+      poses.set([t.x, t.y, t.z, r.x, r.y, r.z, r.w], i * 7);
+    });
+    return poses;
+  }
+
   close(): void {
     this.physics?.world.free();
     this.physics = null;
@@ -225,6 +243,7 @@ export class ManipulationEnv {
         createJoint(world, spec, parent, child);
         return { spec, parent, child };
       }),
+      ordered: specs.map((spec) => get(spec.name)),
     };
   }
 

@@ -68,6 +68,25 @@ describe('observation layout', () => {
     expect(json.obs.low.slice(0, 4)).toEqual([-0.525, 0.348, -0.0525, -1]);
     expect(json.obs.high[4]).toBeNull();
   });
+
+  it('reports every described body\'s pose, and the hand\'s follows the TCP as it moves', () => {
+    const scene = env.describeScene();
+    const poseEnv = makeEnv(benchmark, task);
+    poseEnv.reset({ seed: 1 });
+    const before = poseEnv.bodyPoses();
+    expect(before.length).toBe(scene.bodies.length * 7);
+    const index = (name: string) => scene.bodies.findIndex((b) => b.name === name);
+    const table = index('table');
+    [0, 0.6, -0.05].forEach((v, i) => expect(before[table * 7 + i]).toBeCloseTo(v, 6));
+    const handAt = (poses: Float64Array) => [...poses.subarray(index('hand') * 7, index('hand') * 7 + 3)];
+    const puck = index('puck');
+    expect(Math.hypot(before[puck * 7] - obs[4], before[puck * 7 + 1] - obs[5])).toBeLessThan(1e-6);
+    let last = poseEnv.step([1, 0, 0, -1]);
+    for (let i = 0; i < 9; i++) last = poseEnv.step([1, 0, 0, -1]);
+    const moved = handAt(poseEnv.bodyPoses(new Float64Array(before.length)));
+    expect(moved[0] - handAt(before)[0]).toBeCloseTo(last.obs[0] - obs[0], 2);
+    expect(() => poseEnv.bodyPoses(new Float64Array(3))).toThrow(/7 per body/);
+  });
 });
 
 describe('bounds, action scaling and workspace clipping', () => {
