@@ -57,6 +57,15 @@ export interface SimEvents {
   closed: (info: SimInfo) => void;
 }
 
+/** The gateway's live sims as watchers see them (implemented by bridge/sims.ts). */
+export interface LiveSims {
+  on<E extends keyof SimEvents>(event: E, listener: SimEvents[E]): unknown;
+  off<E extends keyof SimEvents>(event: E, listener: SimEvents[E]): unknown;
+  list(): SimInfo[];
+  /** The current episode's scene and latest frame; null for an unknown sim or before its first reset. */
+  current(sim: string): { info: SimInfo; scene: SceneDescription; frame: StepFrame } | null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Viewer role (WebSocket path /viewer). Read-only: a viewer never acts on a sim.
 
