@@ -1,7 +1,7 @@
 // The one environment interface the agent sees: a task distribution (robot benchmark, Bernoulli bandits,
 // random tabular MDPs) that hands out tasks and builds envs, and batches of envs stepped in lock-step.
 
-import { type Benchmark, type Task, ML1, MT1, ManipulationEnv, makeEnv } from '../sim/index.ts';
+import { type Benchmark, type Task, ML1, ML10, MT1, ManipulationEnv, makeEnv } from '../sim/index.ts';
 import { rngFor } from './nn.ts';
 import { banditDistribution, tabularMdpDistribution } from './tabular.ts';
 
@@ -84,7 +84,12 @@ class RobotEnv implements MetaEnv {
 }
 
 export function robotDistribution(benchmark: Benchmark): TaskDistribution {
-  if (benchmark.families.some((f) => f !== benchmark.families[0])) throw new Error(`${benchmark.name}: multi-family benchmarks are not supported yet`);
+  if (benchmark.oneHotFamilies) throw new Error(`${benchmark.name}: multi-task benchmarks with a one-hot family id (49-D observations) are not supported by the agent yet`);
+  const trainFamilies = [...new Set(benchmark.train.map((t) => t.family))];
+  // Test tasks dealt round-robin over the families, so the first N cover every family evenly.
+  const families = [...new Set(benchmark.test.map((t) => t.family))];
+  const byFamily = families.map((f) => benchmark.test.filter((t) => t.family === f));
+  const testOrder = Array.from({ length: Math.max(0, ...byFamily.map((l) => l.length)) }, (_, i) => byFamily.flatMap((l) => (i < l.length ? [l[i]] : []))).flat();
   return {
     name: benchmark.name,
     seed: benchmark.seed,
@@ -93,16 +98,28 @@ export function robotDistribution(benchmark: Benchmark): TaskDistribution {
     trainTasks(iteration, count) {
       // Shuffle the 50 train tasks per iteration and deal them out (again from the top when count > 50).
       const rng = rngFor(benchmark.seed, 'train-tasks', iteration);
-      const order = [...benchmark.train.keys()];
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(rng.next() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
+      const shuffled = <T>(items: readonly T[]): T[] => {
+        const order = [...items];
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(rng.next() * (i + 1));
+          [order[i], order[j]] = [order[j], order[i]];
+        }
+        return order;
+      };
+      if (trainFamilies.length === 1) {
+        const order = shuffled([...benchmark.train.keys()]);
+        return Array.from({ length: count }, (_, i) => benchmark.train[order[i % order.length]]);
       }
-      return Array.from({ length: count }, (_, i) => benchmark.train[order[i % order.length]]);
+      // Several families: every family equally often (family order shuffled too), tasks shuffled within each.
+      const families = shuffled(trainFamilies).map((f) => shuffled(benchmark.train.filter((t) => t.family === f)));
+      return Array.from({ length: count }, (_, i) => {
+        const tasks = families[i % families.length];
+        return tasks[Math.floor(i / families.length) % tasks.length];
+      });
     },
     testTasks(count) {
       if (count > benchmark.test.length) throw new RangeError(`${benchmark.name} has ${benchmark.test.length} test tasks, asked for ${count}`);
-      return benchmark.test.slice(0, count);
+      return testOrder.slice(0, count);
     },
     testTaskCount: benchmark.test.length,
     makeEnv: () => new RobotEnv(benchmark),
@@ -115,16 +132,17 @@ export function robotDistribution(benchmark: Benchmark): TaskDistribution {
 export interface DistributionOptions { seed?: number }
 
 /**
- * Parses a benchmark name: "ML1:<family>", "MT1:<family>", "bandit:k<arms>n<pulls>",
+ * Parses a benchmark name: "ML1:<family>", "MT1:<family>", "ML10", "bandit:k<arms>n<pulls>",
  * "tabular-mdp:n<episodes>" (10 states, 5 actions, 10-step episodes; "tabular-mdp:s<S>a<A>n<N>" for others).
  */
 export function distributionByName(name: string, options: DistributionOptions = {}): TaskDistribution {
   const seed = options.seed ?? 0;
   const robot = /^(ML1|MT1):([a-z-]+)$/.exec(name);
   if (robot) return robotDistribution(robot[1] === 'ML1' ? ML1(robot[2], seed) : MT1(robot[2], seed));
+  if (name === 'ML10') return robotDistribution(ML10(seed));
   const bandit = /^bandit:k(\d+)n(\d+)$/.exec(name);
   if (bandit) return banditDistribution({ arms: Number(bandit[1]), pulls: Number(bandit[2]), seed });
   const mdp = /^tabular-mdp:(?:s(\d+)a(\d+))?n(\d+)$/.exec(name);
   if (mdp) return tabularMdpDistribution({ states: Number(mdp[1] ?? 10), actions: Number(mdp[2] ?? 5), episodes: Number(mdp[3]), seed });
-  throw new Error(`unknown benchmark '${name}'; expected ML1:<family>, MT1:<family>, bandit:k<arms>n<pulls> or tabular-mdp:n<episodes>`);
+  throw new Error(`unknown benchmark '${name}'; expected ML1:<family>, MT1:<family>, ML10, bandit:k<arms>n<pulls> or tabular-mdp:n<episodes>`);
 }

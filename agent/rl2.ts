@@ -75,7 +75,7 @@ export function withRl2Defaults(config: Partial<Omit<Rl2Config, 'ppo'>> & { ppo?
 }
 
 // ---------------------------------------------------------------------------------------------
-// The network: input -> [dense tanh]* -> GRU -> (policy head, value head)
+// The network: input -> [dense tanh]* -> GRU -> [dense tanh over (GRU state, input)]* -> policy and value heads
 
 /** Size of the RL2 input: observation, [previous observation,] previous action (one-hot when discrete), previous reward, done flag. */
 export const inputSize = (spec: EnvSpec, previousObservation = false): number =>

@@ -13,7 +13,7 @@ import { createEnvBatch } from '../agent/batch-env.ts';
 import { distributionByName } from '../agent/envs.ts';
 import { Adam, Params, addDense, addGru, autogradMatMul, concatRows, dense, gruInputs, gruSequence, gruStep, matMul, rngFor } from '../agent/nn.ts';
 import { Rl2 } from '../agent/rl2.ts';
-import { loadScenario } from '../scenarios/scenario.ts';
+import { loadTrainScenario } from '../scenarios/scenario.ts';
 
 type MatMul = typeof matMul;
 
@@ -118,7 +118,7 @@ export async function runAgentBench(options: { backend?: string; rl2?: boolean; 
   if (options.rl2 ?? true) {
     // One RL2 iteration with the shipped ML1-reach settings, after one untimed iteration (warm-up).
     const scenario = options.scenario ?? 'scenarios/ml1-reach.yaml';
-    const config = loadScenario(scenario);
+    const config = loadTrainScenario(scenario);
     if (options.workers !== undefined) config.workers = options.workers;
     log(`RL2 iteration on ${config.benchmark} (${scenario}: ${config.rl2.tasksPerIteration} tasks x ${config.rl2.episodesPerTrial} episodes, ${config.workers} workers)`);
     const distribution = distributionByName(config.benchmark, { seed: config.seed });

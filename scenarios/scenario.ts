@@ -1,21 +1,25 @@
-// The training scenario file (YAML): which benchmark, which algorithm and settings, which seed, how often
-// to evaluate and checkpoint. Validated with zod; errors name the field and the file.
+// Scenario files (YAML): what `metamanip run` runs. One schema with four kinds (train, eval, serve,
+// replay); a bad file is reported with its name, the line and column, the field, what was expected
+// and what was found. Unknown keys are errors. scenarios/scenario.schema.json is exported from here.
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { LineCounter, type Node, isMap, isScalar, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { PPO_DEFAULTS } from '../agent/ppo.ts';
 import { RL2_DEFAULTS } from '../agent/rl2.ts';
 import type { TrainConfig } from '../agent/trainer.ts';
 import { distributionByName } from '../agent/envs.ts';
 import { rl2OverridesSchema } from '../agent/schema.ts';
+import { type Benchmark, ML1, benchmarkByName, getFamily } from '../sim/index.ts';
 
 const int = (min: number) => z.number().int().min(min);
+const name = z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, ".", "_" and "-" only');
 
-export const scenarioSchema = z.object({
+export const trainScenarioSchema = z.object({
+  kind: z.literal('train'),
   /** Names the run folder (runs/<name>) unless --run-dir says otherwise. */
-  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, ".", "_" and "-" only').optional(),
+  name: name.optional(),
   benchmark: z.string(),
   seed: int(0).default(0),
   algorithm: z.literal('rl2').default('rl2'),
@@ -34,47 +38,186 @@ export const scenarioSchema = z.object({
   }).strict().default({ every: 1, keepLast: 3 }),
 }).strict();
 
-export type Scenario = z.infer<typeof scenarioSchema>;
+export const evalScenarioSchema = z.object({
+  kind: z.literal('eval'),
+  name: name.optional(),
+  /** A checkpoint file or a run folder (its best checkpoint). */
+  checkpoint: z.string(),
+  /** Default: the benchmark the checkpoint was trained on. */
+  benchmark: z.string().optional(),
+  tasks: int(1).optional(),
+  seed: int(0).optional(),
+  deterministic: z.boolean().default(false),
+}).strict();
 
-/** Reads a scenario file and resolves every default into a full training config. */
-export function loadScenario(path: string): TrainConfig {
+export const gatewaySchema = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: int(0).max(65535).default(8765),
+  /** Required when host is not a loopback address. */
+  token: z.string().min(8, 'use a token of at least 8 characters').optional(),
+  /** Folder for MCAP recordings of every episode; omit to record nothing. */
+  record: z.string().optional(),
+}).strict();
+
+const DEFAULT_GATEWAY = { host: '127.0.0.1', port: 8765 };
+
+export const simScenarioSchema = z.object({
+  /** A family (its ML1 test tasks) or a benchmark such as ML1:reach or ML10. */
+  family: z.string().optional(),
+  benchmark: z.string().optional(),
+  split: z.enum(['train', 'test']).default('test'),
+  /** Task indices to go through, one trial each; default: the first task. */
+  tasks: z.array(int(0)).min(1).default([0]),
+  /** Seed of the benchmark's task lists (test tasks are drawn with seed + 1) and of the episodes. */
+  seed: int(0).default(0),
+  /** "expert" (the family's scripted expert), "controller" (an external program drives it), or a checkpoint file / run folder. */
+  policy: z.string().default('expert'),
+  /** Episodes per task before moving to the next (RL2: its memory spans them). */
+  episodesPerTask: int(1).default(1),
+  /** Speed relative to real time (80 control steps/s). */
+  rate: z.number().positive().max(1000).default(1),
+}).strict().refine((s) => (s.family === undefined) !== (s.benchmark === undefined), { message: 'give either family or benchmark (exactly one)' });
+
+export const serveScenarioSchema = z.object({
+  kind: z.literal('serve'),
+  name: name.optional(),
+  gateway: gatewaySchema.default(DEFAULT_GATEWAY),
+  /** A checkpoint for the policy-server role at ws://host:port/ (openpi clients). */
+  policy: z.string().optional(),
+  sims: z.array(simScenarioSchema).default([]),
+  /** Stop after this many seconds (default: run until Ctrl-C). */
+  duration: z.number().positive().optional(),
+}).strict();
+
+export const replayScenarioSchema = z.object({
+  kind: z.literal('replay'),
+  name: name.optional(),
+  gateway: gatewaySchema.default(DEFAULT_GATEWAY),
+  /** An MCAP recording, or a folder of them (the newest is opened). */
+  recording: z.string(),
+}).strict();
+
+export const SCENARIO_KINDS = ['train', 'eval', 'serve', 'replay'] as const;
+export const scenarioSchema = z.discriminatedUnion('kind', [trainScenarioSchema, evalScenarioSchema, serveScenarioSchema, replayScenarioSchema]);
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type TrainScenario = z.infer<typeof trainScenarioSchema>;
+export type EvalScenario = z.infer<typeof evalScenarioSchema>;
+export type ServeScenario = z.infer<typeof serveScenarioSchema>;
+export type ReplayScenario = z.infer<typeof replayScenarioSchema>;
+export type SimScenario = z.infer<typeof simScenarioSchema>;
+
+/** The JSON Schema editors use (scenarios/scenario.schema.json; `metamanip scenario schema` prints it). */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'metamanip scenario', ...z.toJSONSchema(scenarioSchema, { io: 'input' }) };
+}
+
+/** A scenario file that does not parse or validate: the message names file, line, column and field. */
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+}
+
+/** Reads and validates a scenario file. */
+export function loadScenario(path: string): Scenario {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`cannot read scenario ${path}: ${(error as Error).message}`);
+    throw new ScenarioError(`cannot read scenario ${path}: ${(error as Error).message}`);
   }
-  let document: unknown;
-  try {
-    document = parseYaml(text);
-  } catch (error) {
-    throw new Error(`${path} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
-  }
-  return resolveScenario(document, path);
+  return parseScenario(text, path);
 }
 
-export function resolveScenario(document: unknown, source = 'scenario'): TrainConfig {
-  const parsed = scenarioSchema.safeParse(document);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`${source}: ${issue.path.length ? issue.path.join('.') : 'document'}: ${issue.message}`);
+/** Validates scenario text; `source` names it in errors. */
+export function parseScenario(text: string, source = 'scenario'): Scenario {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const at = (offset: number | undefined) => {
+    if (offset === undefined) return source;
+    const { line, col } = lines.linePos(offset);
+    return `${source}:${line}:${col}`;
+  };
+  if (doc.errors.length) {
+    const error = doc.errors[0];
+    throw new ScenarioError(`${at(error.pos[0])}: not valid YAML: ${error.message.split('\n')[0]}`);
   }
-  const s = parsed.data;
+  const document: unknown = doc.toJS();
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    throw new ScenarioError(`${source}: a scenario is a YAML mapping with a kind (${SCENARIO_KINDS.join(', ')}), found ${describe(document)}`);
+  }
+  const kind = (document as { kind?: unknown }).kind;
+  if (!SCENARIO_KINDS.includes(kind as (typeof SCENARIO_KINDS)[number])) {
+    const node = doc.get('kind', true) as Node | undefined;
+    throw new ScenarioError(`${at(node?.range?.[0] ?? 0)}: kind: expected one of ${SCENARIO_KINDS.join(', ')}, found ${kind === undefined ? 'nothing (add e.g. "kind: train")' : describe(kind)}`);
+  }
+  const parsed = scenarioSchema.safeParse(document);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  const fieldName = (parts: Array<string | number>) => parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${p}` : p)).join('');
+  let field = fieldName(path);
+  let node = doc.getIn(path, true) as Node | undefined;
+  let found = node === undefined ? 'nothing' : describe(doc.getIn(path));
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    // Point at the first unknown key itself, not its parent mapping.
+    const key = issue.keys[0];
+    const parent = path.length ? doc.getIn(path, true) : doc.contents;
+    const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && p.key.value === key) : undefined;
+    node = (pair?.key as Node | undefined) ?? node;
+    field = fieldName([...path, key]);
+    const known = knownKeys(path, document);
+    message = `unknown key${known ? `; expected one of ${known.join(', ')}` : ''}`;
+    found = `"${key}"`;
+  }
+  if (node === undefined && issue.code === 'invalid_type') message = `required, expected ${issue.expected}`;
+  if (node === undefined) {
+    // A missing field: point at its parent mapping.
+    for (let n = path.length - 1; n >= 0 && node === undefined; n--) node = (n ? doc.getIn(path.slice(0, n), true) : doc.contents) as Node | undefined;
+  }
+  throw new ScenarioError(`${at(node?.range?.[0])}: ${field || 'document'}: ${message} (found ${found})`);
+}
+
+/** The keys a mapping at `path` may hold, for "did you mean" style messages. */
+function knownKeys(path: Array<string | number>, document: unknown): string[] | null {
+  const kind = (document as { kind: (typeof SCENARIO_KINDS)[number] }).kind;
+  const schema = { train: trainScenarioSchema, eval: evalScenarioSchema, serve: serveScenarioSchema, replay: replayScenarioSchema }[kind];
+  const json = z.toJSONSchema(schema, { io: 'input' }) as JsonSchemaNode;
+  let at: JsonSchemaNode | undefined = json;
+  for (const step of path) {
+    if (at === undefined) return null;
+    at = typeof step === 'number' ? at.items : at.properties?.[step];
+    while (at && !at.properties && at.allOf) at = at.allOf[0];
+  }
+  return at?.properties ? Object.keys(at.properties) : null;
+}
+
+interface JsonSchemaNode { properties?: Record<string, JsonSchemaNode>; items?: JsonSchemaNode; allOf?: JsonSchemaNode[] }
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (typeof value === 'string') return `"${value}"`;
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return String(value);
+}
+
+/** Resolves a train scenario's defaults into the trainer's full config. */
+export function resolveTrainScenario(s: TrainScenario, source = 'scenario'): TrainConfig {
   let distribution;
   try {
     distribution = distributionByName(s.benchmark, { seed: s.seed });
   } catch (error) {
-    throw new Error(`${source}: benchmark: ${(error as Error).message}`);
+    throw new ScenarioError(`${source}: benchmark: ${(error as Error).message}`);
   }
   const rl2 = { ...RL2_DEFAULTS, ...s.rl2, ppo: { ...PPO_DEFAULTS, ...(s.rl2.ppo ?? {}) } };
   // RL2 trials default to the benchmark's own trial length (n pulls / n episodes, or MetaWorld's 10).
   if (s.rl2.episodesPerTrial === undefined) rl2.episodesPerTrial = distribution.protocol.adaptationEpisodes;
   const trialSteps = rl2.episodesPerTrial * distribution.spec.episodeSteps;
   if (s.rl2.bpttSteps === undefined) rl2.bpttSteps = Math.min(trialSteps, RL2_DEFAULTS.bpttSteps);
-  if (trialSteps % rl2.bpttSteps !== 0) throw new Error(`${source}: rl2.bpttSteps: ${rl2.bpttSteps} must divide the trial length (${rl2.episodesPerTrial} episodes x ${distribution.spec.episodeSteps} steps = ${trialSteps})`);
-  const name = s.name ?? basename(source).replace(/\.ya?ml$/, '');
+  if (trialSteps % rl2.bpttSteps !== 0) throw new ScenarioError(`${source}: rl2.bpttSteps: ${rl2.bpttSteps} must divide the trial length (${rl2.episodesPerTrial} episodes x ${distribution.spec.episodeSteps} steps = ${trialSteps})`);
   return {
-    name,
+    name: s.name ?? basename(source).replace(/\.ya?ml$/, ''),
     benchmark: distribution.name,
     seed: s.seed,
     algorithm: s.algorithm,
@@ -89,4 +232,63 @@ export function resolveScenario(document: unknown, source = 'scenario'): TrainCo
     },
     checkpoints: s.checkpoints,
   };
+}
+
+/** Reads a scenario that must be of one kind (e.g. `metamanip train` takes train scenarios only). */
+export function loadScenarioOfKind<K extends Scenario['kind']>(path: string, kind: K): Extract<Scenario, { kind: K }> {
+  const scenario = loadScenario(path);
+  if (scenario.kind !== kind) throw new ScenarioError(`${path}: kind: this command takes a ${kind} scenario, the file is a ${scenario.kind} scenario (run it with: metamanip run ${path})`);
+  return scenario as Extract<Scenario, { kind: K }>;
+}
+
+/** A train scenario file resolved into the trainer's config. */
+export function loadTrainScenario(path: string): TrainConfig {
+  return resolveTrainScenario(loadScenarioOfKind(path, 'train'), path);
+}
+
+/** A train scenario given as a plain object (tests, programs). */
+export function resolveScenario(document: unknown, source = 'scenario'): TrainConfig {
+  const scenario = parseScenario(JSON.stringify({ kind: 'train', ...(document as object) }), source);
+  if (scenario.kind !== 'train') throw new ScenarioError(`${source}: kind: expected train`);
+  return resolveTrainScenario(scenario, source);
+}
+
+/**
+ * Checks what the schema cannot: benchmarks and families exist, task indices are in range, policies
+ * are "expert", "controller" or an existing checkpoint. Returns the problems, each naming its field.
+ */
+export function scenarioProblems(scenario: Scenario, exists: (path: string) => boolean): string[] {
+  const problems: string[] = [];
+  const policy = (field: string, value: string) => {
+    if (value !== 'expert' && value !== 'controller' && !exists(value)) problems.push(`${field}: no checkpoint or run folder at ${value} (expected "expert", "controller" or a checkpoint path)`);
+  };
+  if (scenario.kind === 'train') {
+    try { resolveTrainScenario(scenario); } catch (error) { problems.push((error as Error).message.replace(/^scenario: /, '')); }
+  } else if (scenario.kind === 'eval') {
+    if (!exists(scenario.checkpoint)) problems.push(`checkpoint: no checkpoint or run folder at ${scenario.checkpoint}`);
+  } else if (scenario.kind === 'serve') {
+    if (scenario.policy !== undefined && !exists(scenario.policy)) problems.push(`policy: no checkpoint or run folder at ${scenario.policy}`);
+    scenario.sims.forEach((sim, i) => {
+      const field = `sims[${i}]`;
+      try {
+        const benchmark = simBenchmark(sim);
+        const count = benchmark[sim.split].length;
+        const bad = sim.tasks.find((t) => t >= count);
+        if (bad !== undefined) problems.push(`${field}.tasks: task ${bad} is out of range; ${benchmark.name} has ${count} ${sim.split} tasks (0-${count - 1})`);
+      } catch (error) {
+        problems.push(`${field}: ${(error as Error).message}`);
+      }
+      policy(`${field}.policy`, sim.policy);
+    });
+  }
+  return problems;
+}
+
+/** The benchmark a sim entry draws its tasks from (a bare family means ML1:<family>). */
+export function simBenchmark(sim: SimScenario): Benchmark {
+  if (sim.family !== undefined) {
+    getFamily(sim.family);
+    return ML1(sim.family, sim.seed);
+  }
+  return benchmarkByName(sim.benchmark!, sim.seed);
 }

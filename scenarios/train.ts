@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { describeBackend } from '../agent/backend.ts';
 import { type TrainResult, train } from '../agent/trainer.ts';
-import { loadScenario } from './scenario.ts';
+import { loadTrainScenario } from './scenario.ts';
 
 export interface TrainCommandOptions {
   runDir?: string;
@@ -17,7 +17,7 @@ export interface TrainCommandOptions {
 }
 
 export async function trainCommand(scenarioPath: string, options: TrainCommandOptions): Promise<TrainResult> {
-  const config = loadScenario(scenarioPath);
+  const config = loadTrainScenario(scenarioPath);
   if (options.iterations !== undefined) config.iterations = options.iterations;
   const runDir = options.runDir ?? join('runs', config.name);
   return train(config, { runDir, resume: options.resume, quiet: options.quiet, backend: options.backend, maxIterations: options.maxIterations });

@@ -34,7 +34,7 @@ describe('metamanip train / eval', () => {
   it('trains from a scenario file, evaluates the run, and refuses a checkpoint on tasks it cannot act in', () => {
     const dir = mkdtempSync(join(tmpdir(), 'metamanip-cli-'));
     const scenario = join(dir, 'tiny.yaml');
-    writeFileSync(scenario, ['benchmark: bandit:k5n10', 'seed: 2', 'iterations: 2', 'rl2: { tasksPerIteration: 20, hidden: 8 }', 'evaluation: { every: 1, tasks: 20 }'].join('\n'));
+    writeFileSync(scenario, ['kind: train', 'benchmark: bandit:k5n10', 'seed: 2', 'iterations: 2', 'rl2: { tasksPerIteration: 20, hidden: 8 }', 'evaluation: { every: 1, tasks: 20 }'].join('\n'));
     const run = join(dir, 'run');
     const trained = cli('train', scenario, '--run-dir', run, '--quiet');
     expect(trained.status, trained.stderr).toBe(0);
@@ -51,9 +51,9 @@ describe('metamanip train / eval', () => {
     const again = cli('train', scenario, '--run-dir', run, '--quiet');
     expect(again.status).toBe(1);
     expect(again.stderr).toContain('already holds a run; resume it with --resume');
-    writeFileSync(scenario, 'benchmark: bandit:k5n10\niterations: two\n');
+    writeFileSync(scenario, 'kind: train\nbenchmark: bandit:k5n10\niterations: two\n');
     const invalid = cli('train', scenario, '--run-dir', join(dir, 'other'));
     expect(invalid.status).toBe(1);
-    expect(invalid.stderr).toMatch(/tiny\.yaml: iterations: .*number/);
+    expect(invalid.stderr).toMatch(/tiny\.yaml:3:13: iterations: .*expected number.*\(found "two"\)/);
   }, 120_000);
 });

@@ -12,7 +12,12 @@ describe('task distributions', () => {
     expect(reach.spec).toMatchObject({ obsSize: 39, action: { kind: 'box', size: 4 }, episodeSteps: 500, hasSuccess: true });
     expect(reach.protocol).toEqual({ adaptationEpisodes: 10, evaluationEpisodes: 3 });
     expect(reach.testTaskCount).toBe(50);
-    expect(() => distributionByName('bandits:5')).toThrow(/unknown benchmark 'bandits:5'; expected ML1:<family>, MT1:<family>, bandit:k<arms>n<pulls> or tabular-mdp:n<episodes>/);
+    const ml10 = distributionByName('ML10', { seed: 1 });
+    expect(ml10.testTaskCount).toBe(250);
+    // The first test tasks cover the five held-out families in turn.
+    expect(ml10.testTasks(10).map((t) => t.family)).toEqual(['drawer-open', 'door-close', 'shelf-place', 'sweep-into', 'lever-pull', 'drawer-open', 'door-close', 'shelf-place', 'sweep-into', 'lever-pull']);
+    expect(new Set(ml10.trainTasks(0, 50).map((t) => t.family)).size).toBe(10);
+    expect(() => distributionByName('bandits:5')).toThrow(/unknown benchmark 'bandits:5'; expected ML1:<family>, MT1:<family>, ML10, bandit:k<arms>n<pulls> or tabular-mdp:n<episodes>/);
   });
 
   it('draws tasks as a pure function of (seed, iteration), test tasks apart from training tasks', () => {

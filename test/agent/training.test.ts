@@ -72,7 +72,7 @@ describe('runs and checkpoints', () => {
   it('resumes a killed training process and ends with the numbers of a run that was never stopped', async () => {
     const root = temporary();
     const scenario = join(root, 'tiny.yaml');
-    writeFileSync(scenario, JSON.stringify(tinyScenario(12)));
+    writeFileSync(scenario, JSON.stringify({ kind: 'train', ...tinyScenario(12) }));
     const cli = (...args: string[]) => [join(process.cwd(), 'bin/metamanip.js'), 'train', scenario, '--quiet', ...args];
     const straight = join(root, 'straight'), killed = join(root, 'killed');
     // The reference run, in parallel with the one we kill.
