@@ -20,6 +20,12 @@ export interface VectorEnvOptions {
   autoreset?: AutoresetMode;
   /** Env i's first episode uses seed + i; later episodes: see docs/VECTOR_ENV.md. */
   seed: number;
+  /**
+   * How long one reset() or step() may take before the vector env gives up on its workers (a worker
+   * killed mid-step, e.g. out of memory, never answers): then the call throws instead of hanging.
+   * Default 60 s.
+   */
+  callTimeoutMs?: number;
 }
 
 export interface VectorResetOptions {
@@ -94,6 +100,7 @@ export class VectorEnv {
   private started = false;
   private closed = false;
   private deadWorker: string | null = null;
+  private readonly callTimeoutMs: number;
 
   /** Starts the workers and builds the envs; resolves once every worker is ready. */
   static async create(options: VectorEnvOptions): Promise<VectorEnv> {
@@ -134,7 +141,9 @@ export class VectorEnv {
       for (const port of ports) port.close();
       throw error;
     }
-    const venv = new VectorEnv({ numEnvs, numWorkers, observationSize, autoreset, views: viewBuffers(buffers), workers, ports, slices });
+    const callTimeoutMs = options.callTimeoutMs ?? 60_000;
+    if (!(callTimeoutMs > 0)) throw new RangeError(`callTimeoutMs must be > 0, got ${callTimeoutMs}`);
+    const venv = new VectorEnv({ numEnvs, numWorkers, observationSize, autoreset, views: viewBuffers(buffers), workers, ports, slices, callTimeoutMs });
     workers.forEach((worker, w) => {
       worker.removeAllListeners();
       // A worker catches every env's error itself; one that dies anyway (out of memory) is
@@ -150,8 +159,9 @@ export class VectorEnv {
 
   private constructor(parts: {
     numEnvs: number; numWorkers: number; observationSize: number; autoreset: AutoresetMode;
-    views: SharedViews; workers: Worker[]; ports: MessagePort[]; slices: Array<[number, number]>;
+    views: SharedViews; workers: Worker[]; ports: MessagePort[]; slices: Array<[number, number]>; callTimeoutMs: number;
   }) {
+    this.callTimeoutMs = parts.callTimeoutMs;
     this.numEnvs = parts.numEnvs;
     this.numWorkers = parts.numWorkers;
     this.observationSize = parts.observationSize;
@@ -252,8 +262,15 @@ export class VectorEnv {
     Atomics.store(control, CONTROL.pending, this.numWorkers);
     Atomics.add(control, CONTROL.generation, 1);
     Atomics.notify(control, CONTROL.generation);
+    // The main thread is blocked here, so a worker's 'exit' event cannot arrive: a deadline is the only
+    // way to notice a worker that died mid-call.
+    const deadline = performance.now() + this.callTimeoutMs;
     for (let pending = Atomics.load(control, CONTROL.pending); pending !== 0; pending = Atomics.load(control, CONTROL.pending)) {
-      Atomics.wait(control, CONTROL.pending, pending);
+      const left = deadline - performance.now();
+      if (left <= 0 || Atomics.wait(control, CONTROL.pending, pending, left) === 'timed-out' && Atomics.load(control, CONTROL.pending) !== 0) {
+        this.deadWorker = `${pending} of ${this.numWorkers} VectorEnv workers did not finish ${call}() within ${this.callTimeoutMs} ms (killed, e.g. out of memory, or stuck); close() this vector env and create a new one`;
+        throw new Error(`${call}(): ${this.deadWorker}`);
+      }
     }
     if (Atomics.load(control, CONTROL.failures) === 0) return;
     // Rare path: each failed env posted its message before its worker signed off.

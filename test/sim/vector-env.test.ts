@@ -224,4 +224,22 @@ describe('VectorEnv', () => {
     await venv.close();
     expect(() => venv.step(action)).toThrow(/after close/);
   }, 60_000);
+  it('turns a worker that never answers into an error instead of a hang, and one that died into an error on the next call', async () => {
+    // 32 reach envs on one worker take far longer than 1 ms per step: the deadline passes mid-call,
+    // as it would for a worker killed (out of memory) while stepping.
+    const specs: VectorEnvSpec[] = Array.from({ length: 32 }, () => SPECS[0]);
+    const slow = await VectorEnv.create({ envs: specs, workers: 1, seed: SEED, callTimeoutMs: 1 });
+    expect(() => slow.reset()).toThrow(/reset\(\): 1 of 1 VectorEnv workers did not finish reset\(\) within 1 ms .*create a new one/);
+    expect(() => slow.step(new Float32Array(32 * 4))).toThrow(/step\(\): 1 of 1 VectorEnv workers did not finish reset\(\)/);
+    await slow.close();
+    await expect(VectorEnv.create({ envs: specs, seed: 0, callTimeoutMs: 0 })).rejects.toThrow(/callTimeoutMs must be > 0/);
+
+    const venv = await VectorEnv.create({ envs: SPECS, workers: 2, seed: SEED });
+    venv.reset();
+    // Kill a worker outright, as the operating system would.
+    await (venv as unknown as { workers: Array<{ terminate(): Promise<number> }> }).workers[1].terminate();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(() => venv.step(new Float32Array(N * 4))).toThrow(/step\(\): VectorEnv worker 1 died \(exit code 1\)/);
+    await venv.close();
+  }, 60_000);
 });
