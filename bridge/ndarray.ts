@@ -107,9 +107,10 @@ export function decodeFrame(frame: Uint8Array): unknown {
   return fromWire(raw, '');
 }
 
+const decoder = new TextDecoder();
 const keyText = (key: unknown): string | null => {
   if (typeof key === 'string') return key;
-  if (key instanceof Uint8Array) return new TextDecoder().decode(key);
+  if (key instanceof Uint8Array) return decoder.decode(key);
   return null;
 };
 

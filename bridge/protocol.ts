@@ -52,7 +52,7 @@ export interface SimEvents {
   episode: (info: SimInfo, scene: SceneDescription, frame: StepFrame) => void;
   /** A step was taken. */
   frame: (info: SimInfo, frame: StepFrame) => void;
-  /** The current episode ended (terminated or truncated) or the sim was closed mid-episode. */
+  /** The current episode ended (terminated or truncated), or was abandoned mid-episode ('closed': the sim was closed or reset before the episode's end). */
   episodeEnd: (info: SimInfo, reason: 'terminated' | 'truncated' | 'closed') => void;
   closed: (info: SimInfo) => void;
 }
@@ -113,3 +113,82 @@ export interface RecordedStep {
   action: number[] | null;
   jointPositions: number[];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Controller role (WebSocket path /controller): an external program opens sims and drives them
+// with Gymnasium-shaped reset/step. Requests are validated by bridge/messages.ts; these are the
+// replies. Every reply echoes the request's `id` (when it had one) and, except errors, its `type`.
+
+/** Gymnasium Box space as JSON (null bounds are unbounded). */
+export interface BoxSpaceJson {
+  type: 'Box';
+  shape: number[];
+  dtype: 'float32';
+  low: Array<number | null>;
+  high: Array<number | null>;
+}
+
+/** Step info: the env's named reward terms plus success, tcp, jointPositions, fingerPositions. */
+export type StepInfoJson = Record<string, number | number[]>;
+
+export interface StepReply {
+  sim: string;
+  /** float32 [obsDim] */
+  obs: NdArray;
+  reward: number;
+  terminated: boolean;
+  truncated: boolean;
+  info: StepInfoJson;
+}
+
+export type ControllerServerMessage =
+  /** Sent once right after the handshake (like openpi's metadata map). */
+  | { type: 'hello'; protocol: number; role: 'controller'; resumeToken: string; graceMs: number; limits: ControllerLimits }
+  | { type: 'open'; id?: RequestId; sim: string; info: SimInfo; observationSpace: BoxSpaceJson; actionSpace: BoxSpaceJson }
+  | { type: 'reset'; id?: RequestId; sim: string; obs: NdArray; info: StepInfoJson }
+  | ({ type: 'step'; id?: RequestId } & StepReply)
+  | { type: 'step_batch'; id?: RequestId; results: StepReply[] }
+  | { type: 'close'; id?: RequestId; sim: string }
+  | { type: 'list'; id?: RequestId; sims: SimInfo[] }
+  /** The session keeps its first token: resumeToken is the one to use after the next disconnect. */
+  | { type: 'resume'; id?: RequestId; resumeToken: string; sims: SimInfo[] }
+  | { type: 'error'; id?: RequestId; code: ErrorCode; message: string };
+
+export type RequestId = number | string;
+
+export interface ControllerLimits {
+  /** Largest frame answered with an error rather than a disconnect (bytes). */
+  maxMessageBytes: number;
+  /** Frames above this close the connection with code 1009. */
+  maxPayloadBytes: number;
+  maxSimsPerConnection: number;
+  maxBatch: number;
+  messagesPerSecond: number;
+}
+
+/** Error codes of `{type: 'error'}` replies (all roles). */
+export const ERROR_CODES = [
+  'bad_frame', // not msgpack, or a text frame where binary was expected
+  'too_large', // over maxMessageBytes
+  'bad_message', // fails the message schema
+  'unknown_type',
+  'unknown_sim',
+  'not_owner', // the sim belongs to another client or a server driver
+  'not_reset', // step before the first reset
+  'episode_over', // step after truncation/termination; reset first
+  'bad_action', // wrong length, NaN/Inf
+  'bad_task', // task index or family/benchmark unknown
+  'too_many_sims',
+  'out_of_order', // e.g. resume after opening sims
+  'bad_resume_token',
+  'rate_limited',
+  'read_only', // a viewer tried to act
+  'sim_failed', // the physics diverged; reset to continue
+  'internal', // a bug of the gateway; the message says what failed
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Subprotocols: offer PROTOCOL_NAME, plus `${TOKEN_PREFIX}<token>` when the server needs a token. */
+export const PROTOCOL_NAME = 'metamanip.v1';
+export const TOKEN_PREFIX = 'metamanip.token.';
+export const PROTOCOL_VERSION = 1;

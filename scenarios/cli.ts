@@ -282,6 +282,68 @@ const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  serve: {
+    summary: 'run the WebSocket gateway: controller, viewer, policy and Foxglove roles',
+    usage: 'metamanip serve [--host H] [--port P] [--token T] [--record DIR] [--sim SPEC]... [--rate HZ] [--seed S] [--policy CKPT] [--allow-origin O]... [--no-viewer]',
+    help: [
+      'Serves HTTP and WebSocket on one port until Ctrl-C: /controller (drive sims: open, reset,',
+      'step), /viewer (watch sims; the browser viewer is served at /), / (an openpi-style policy',
+      'server for --policy), Foxglove clients (subprotocol foxglove.sdk.v1 / foxglove.websocket.v1),',
+      'GET /healthz, /recordings, /runs. Protocol: docs/PROTOCOL.md.',
+      '',
+      'Options:',
+      '  --host H             address to bind (default 127.0.0.1; any other needs a token)',
+      '  --port P             port (default 8765; 0 picks a free one)',
+      '  --token T            token every client must present (default: $METAMANIP_TOKEN); prefer',
+      '                       the environment variable, command lines are visible to other users',
+      '  --record DIR         write every episode as an MCAP file into DIR (docs/RECORDING.md)',
+      '  --sim SPEC           start a sim driven on the server, looping episodes (repeatable):',
+      '                       <family>[/<split>/<task>] (MT1 tasks, goal visible) or',
+      '                       <benchmark>[/<split>/<task>], then @expert (default) or @policy',
+      '  --rate HZ            control rate of --sim sims (default 80: real time)',
+      '  --seed S             benchmark seed of --sim sims (default 0)',
+      '  --policy CKPT        checkpoint file or run folder served on / (docs/POLICY_SERVER.md)',
+      '  --backend B          TensorFlow.js backend for --policy (default: $METAMANIP_BACKEND or auto)',
+      '  --allow-origin O     also accept browser pages from origin O (repeatable; * for any)',
+      '  --no-viewer          do not build or serve the browser viewer',
+      '',
+      'Examples:',
+      '  metamanip serve --sim reach --sim ML1:pick-place/test/3',
+      '  METAMANIP_TOKEN=s3cret metamanip serve --host 0.0.0.0 --record recordings --sim door-open',
+      '  metamanip serve --policy runs/ml1-reach --sim ML1:reach/test/0@policy --rate 40',
+    ].join('\n'),
+    options: {
+      host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, record: { type: 'string' },
+      sim: { type: 'string', multiple: true }, rate: { type: 'string' }, seed: { type: 'string' }, policy: { type: 'string' },
+      backend: { type: 'string' }, 'allow-origin': { type: 'string', multiple: true }, 'no-viewer': { type: 'boolean' },
+    },
+    async run(values, positionals) {
+      if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+      const port = integerOption(values, 'port', 8765, 0);
+      if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+      const rate = values.rate === undefined ? undefined : Number(values.rate);
+      if (rate !== undefined && !(Number.isFinite(rate) && rate > 0 && rate <= 10_000)) throw new UsageError(`--rate must be a number of Hz in (0, 10000], got '${String(values.rate)}'`);
+      const { parseSimSpec, serveUntilStopped } = await import('./serve.ts');
+      const sims = (values.sim as unknown as string[] | undefined) ?? [];
+      const seed = integerOption(values, 'seed', 0, 0);
+      for (const sim of sims) {
+        try {
+          parseSimSpec(sim, seed);
+        } catch (error) {
+          throw new UsageError((error as Error).message);
+        }
+      }
+      const host = (values.host as string | undefined) ?? '127.0.0.1';
+      const token = (values.token as string | undefined) ?? (process.env.METAMANIP_TOKEN || undefined);
+      const { isLoopback } = await import('../bridge/auth.ts');
+      if (!isLoopback(host) && !token) throw new UsageError(`binding ${host} (not loopback) requires a token: --token T or METAMANIP_TOKEN`);
+      return serveUntilStopped({
+        host, port, token, recordDir: values.record as string | undefined, sims, rateHz: rate, seed,
+        policy: values.policy as string | undefined, backend: backendOption(values),
+        allowedOrigins: (values['allow-origin'] as unknown as string[] | undefined) ?? [], noViewer: Boolean(values['no-viewer']),
+      });
+    },
+  },
 };
 
 function topHelp(): string {

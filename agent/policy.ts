@@ -1,0 +1,239 @@
+// A trained policy loaded for acting one robot at a time (the policy server's view of a checkpoint):
+// each PolicySession keeps RL2's memory (hidden state, previous action, reward and done flag) for one
+// robot, so the policy adapts online to the task that robot is doing, exactly as in evaluation.
+
+import { basename, dirname } from 'node:path';
+import { readCheckpoint } from './checkpoint.ts';
+import type { ActionSpace, EnvSpec } from './envs.ts';
+import { actionWidth } from './envs.ts';
+import { Rl2, type Rl2LanePolicy } from './rl2.ts';
+import { resolveCheckpointPath } from './run.ts';
+import { seedFor } from './rollout.ts';
+
+/**
+ * What a remote client learns about the policy before its first request (the policy server's metadata
+ * frame). Keys are snake_case because the readers are mostly Python robot stacks (openpi clients).
+ */
+export interface PolicyMetadata {
+  server: 'metamanip';
+  /** The wire conventions: openpi's websocket policy server, one action per request. */
+  protocol: 'openpi-websocket';
+  policy: string;
+  algorithm: 'rl2';
+  /** The task distribution the policy was trained on, e.g. "ML1:reach". */
+  benchmark: string;
+  /** The training iteration of the checkpoint and the env steps trained by then. */
+  iteration: number;
+  trained_steps: number;
+  obs_size: number;
+  /** Observation map keys read for the observation, in order of preference. */
+  observation_keys: string[];
+  action_space:
+    | { kind: 'box'; shape: [number]; low: number; high: number; dtype: 'float32' }
+    | { kind: 'discrete'; n: number; dtype: 'int32' };
+  /** Actions per reply (openpi's action chunk length) and numbers per action. */
+  action_horizon: 1;
+  action_dim: number;
+  /** Steps per episode the policy was trained on (MetaWorld: 500), and episodes per trial. */
+  episode_steps: number;
+  trial_episodes: number;
+  /** True: the policy remembers the connection's past steps; send `reset` to start a new trial. */
+  recurrent: true;
+  has_success: boolean;
+  /** The last evaluation's summary stored in the checkpoint (null when it was never evaluated). */
+  evaluation: Record<string, unknown> | null;
+}
+
+/** The observation map keys a client may use for the state vector (first present wins). */
+export const OBSERVATION_KEYS = ['observation/state', 'observation', 'state', 'obs'];
+
+export interface SessionOptions {
+  /** Act with the Gaussian's mean (the most likely discrete action) instead of sampling. Default false, as in evaluation. */
+  deterministic?: boolean;
+  /** Names the action-noise stream of the first trial (default 0); later trials use seedFor(seed, 'trial', k). */
+  seed?: number;
+}
+
+/**
+ * One robot's conversation with the policy. Call act() once per control step with the observation the
+ * robot sees now and what its previous action earned; reset() when the robot starts a new task (trial).
+ */
+export interface PolicySession {
+  /**
+   * The action for `obs`. `reward` is what the previous action earned and `done` says whether the
+   * previous action ended its episode (so `obs` is the first of a new episode within the same trial);
+   * both are ignored on a trial's first step, where RL2's inputs are zeros. Returns a new array
+   * (box: clipped to the action space; discrete: one index).
+   */
+  act(obs: Float32Array, reward?: number, done?: boolean): Float32Array;
+  /** Starts a new trial: hidden state, previous action, reward and done back to zero. */
+  reset(options?: SessionOptions): void;
+  /** Trials started (1 after creation) and steps taken in the current one. */
+  readonly trial: number;
+  readonly step: number;
+  /** The seed and mode of the current trial. */
+  readonly seed: number;
+  readonly deterministic: boolean;
+  /** The GRU's hidden state (copy), for tests and viewers. */
+  hiddenState(): Float32Array;
+  /** The critic's value estimate at the last act() (NaN before the first). */
+  readonly value: number;
+  dispose(): void;
+}
+
+export interface LoadedPolicy {
+  /** e.g. "ml1-reach/best" for a run folder's best checkpoint. */
+  readonly name: string;
+  readonly benchmark: string;
+  readonly spec: EnvSpec;
+  /** The checkpoint file it came from. */
+  readonly path: string;
+  readonly metadata: PolicyMetadata;
+  session(options?: SessionOptions): PolicySession;
+  /** Frees the weights; sessions must be disposed first. */
+  dispose(): void;
+}
+
+/** Throws this for inputs a caller can fix (wrong observation size, NaN); the message says what was wrong. */
+export class PolicyInputError extends Error {
+  override name = 'PolicyInputError';
+}
+
+/**
+ * Loads a checkpoint file or a run folder (its best checkpoint, else its latest) for acting. The tfjs
+ * backend is the caller's choice (initBackend) and must be set before.
+ */
+export function loadPolicy(path: string, options: { name?: string } = {}): LoadedPolicy {
+  const file = resolveCheckpointPath(path);
+  const checkpoint = readCheckpoint(file);
+  const rl2 = new Rl2(checkpoint.spec, checkpoint.config, checkpoint.seed);
+  try {
+    rl2.load({ params: checkpoint.state.params });
+  } catch (error) {
+    rl2.dispose();
+    throw new Error(`${file}: cannot load the weights: ${(error as Error).message}`);
+  }
+  const spec = checkpoint.spec;
+  const name = options.name ?? policyName(file);
+  const metadata: PolicyMetadata = {
+    server: 'metamanip',
+    protocol: 'openpi-websocket',
+    policy: name,
+    algorithm: 'rl2',
+    benchmark: checkpoint.benchmark,
+    iteration: checkpoint.iteration,
+    trained_steps: checkpoint.envSteps,
+    obs_size: spec.obsSize,
+    observation_keys: [...OBSERVATION_KEYS],
+    action_space: spec.action.kind === 'box'
+      ? { kind: 'box', shape: [spec.action.size], low: spec.action.low, high: spec.action.high, dtype: 'float32' }
+      : { kind: 'discrete', n: spec.action.n, dtype: 'int32' },
+    action_horizon: 1,
+    action_dim: actionWidth(spec.action),
+    episode_steps: spec.episodeSteps,
+    trial_episodes: checkpoint.config.episodesPerTrial,
+    recurrent: true,
+    has_success: spec.hasSuccess,
+    evaluation: checkpoint.evaluation,
+  };
+  let open = 0;
+  return {
+    name,
+    benchmark: checkpoint.benchmark,
+    spec,
+    path: file,
+    metadata,
+    session(sessionOptions = {}) {
+      open++;
+      return new Rl2Session(rl2, spec, sessionOptions, () => { open--; });
+    },
+    dispose() {
+      if (open > 0) throw new Error(`${name}: ${open} session(s) still open; dispose them first`);
+      rl2.dispose();
+    },
+  };
+}
+
+/** "run/best" for <run>/checkpoints/best.json, else the file's name without .json. */
+function policyName(file: string): string {
+  const stem = basename(file).replace(/\.json$/, '');
+  const folder = dirname(file);
+  return basename(folder) === 'checkpoints' ? `${basename(dirname(folder))}/${stem}` : stem;
+}
+
+/**
+ * A session is RL2's own lanes=1 exploration policy (the one the evaluator runs per test task), so a
+ * robot served here gets the same actions as an evaluated lane given the same inputs and seed.
+ */
+class Rl2Session implements PolicySession {
+  private lane: Rl2LanePolicy;
+  private trials = 1;
+  private steps = 0;
+  private current: { seed: number; deterministic: boolean };
+  private disposed = false;
+  private readonly rewards = new Float64Array(1);
+  private readonly dones = new Uint8Array(1);
+
+  constructor(private readonly rl2: Rl2, private readonly spec: EnvSpec, private readonly base: SessionOptions, private readonly onDispose: () => void) {
+    this.current = { seed: base.seed ?? 0, deterministic: base.deterministic ?? false };
+    this.lane = rl2.explorationPolicy(1, this.current);
+  }
+
+  get trial(): number { return this.trials; }
+  get step(): number { return this.steps; }
+  get seed(): number { return this.current.seed; }
+  get deterministic(): boolean { return this.current.deterministic; }
+  get value(): number { return this.steps === 0 ? Number.NaN : this.lane.lastValues[0]; }
+
+  act(obs: Float32Array, reward = 0, done = false): Float32Array {
+    this.alive();
+    checkObservation(obs, this.spec.obsSize);
+    if (!Number.isFinite(reward)) throw new PolicyInputError(`reward is ${reward}; expected a finite number`);
+    // The lane policy learns what its last action earned before it acts again (the evaluator's order).
+    if (this.steps > 0) {
+      this.rewards[0] = reward;
+      this.dones[0] = done ? 1 : 0;
+      this.lane.observe(this.rewards, this.dones);
+    }
+    // act() returns a buffer it may reuse next step: hand out a copy.
+    const action = this.lane.act(obs).slice();
+    this.steps++;
+    return action;
+  }
+
+  reset(options: SessionOptions = {}): void {
+    this.alive();
+    const seed = options.seed ?? seedFor(this.base.seed ?? 0, 'trial', this.trials);
+    this.current = { seed, deterministic: options.deterministic ?? this.base.deterministic ?? false };
+    this.lane.dispose();
+    this.lane = this.rl2.explorationPolicy(1, this.current);
+    this.trials++;
+    this.steps = 0;
+  }
+
+  hiddenState(): Float32Array { this.alive(); return this.lane.hiddenState().slice(); }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.lane.dispose();
+    this.onDispose();
+  }
+
+  private alive(): void {
+    if (this.disposed) throw new Error('this policy session was disposed');
+  }
+}
+
+function checkObservation(obs: Float32Array, size: number): void {
+  if (obs.length !== size) throw new PolicyInputError(`the observation has ${obs.length} values; the policy reads ${size}`);
+  for (let i = 0; i < obs.length; i++) {
+    if (!Number.isFinite(obs[i])) throw new PolicyInputError(`observation[${i}] is ${obs[i]}; every value must be a finite number`);
+  }
+}
+
+/** The action space as a short phrase for messages ("4 floats in [-1, 1]", "one of 5 actions"). */
+export function describeActionSpace(space: ActionSpace): string {
+  return space.kind === 'box' ? `${space.size} floats in [${space.low}, ${space.high}]` : `one of ${space.n} actions`;
+}
+

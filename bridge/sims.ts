@@ -1,0 +1,307 @@
+// The gateway's live sims: opens, resets, steps and closes simulated robots for every role, and
+// publishes what happens (SimEvents) to viewers, Foxglove clients and the recorder. Also runs
+// server-side drivers (a scripted expert or, later, a checkpoint) in real time.
+
+import { EventEmitter } from 'node:events';
+import { MT1, benchmarkByName, getFamily, makeEnv, TIMING, FAMILIES, type Benchmark, type ManipulationEnv, type StepInfo, type Task } from '../sim/index.ts';
+import type { Vec3 } from '../sim/vec.ts';
+import type { ErrorCode, LiveSims, SceneDescription, SimEvents, SimInfo, StepFrame } from './protocol.ts';
+
+/** A failure with a wire error code; its message names what was wrong and what was expected. */
+export class SimError extends Error {
+  override name = 'SimError';
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+  }
+}
+
+export interface OpenSpec {
+  /** A family alone means MT1:<family> tasks (goal visible). Give exactly one of family and benchmark. */
+  family?: string;
+  /** e.g. "ML1:reach", "MT10". */
+  benchmark?: string;
+  split?: 'train' | 'test';
+  task?: number;
+  /** Benchmark seed: which tasks (default 0). */
+  seed?: number;
+  /** What drives it ("controller", "expert", a checkpoint's name). */
+  policy: string;
+}
+
+/** Drives a sim on the server: one action per observation, told when an episode starts. */
+export interface Driver {
+  /** Shown as SimInfo.policy. */
+  name: string;
+  /** Called after every reset, before the first act of the episode. */
+  reset?(context: DriverContext): void;
+  act(obs: Float32Array, context: DriverContext): ArrayLike<number>;
+}
+
+export interface DriverContext {
+  info: SimInfo;
+  /** The task's goal: scripted experts may know it even when the observation hides it. */
+  goal: Vec3;
+  /** What the previous action earned (0 at an episode's first step): recurrent policies take it as input. */
+  reward: number;
+}
+
+/** The family's scripted expert (sim/families) as a driver. */
+export const expertDriver = (): Driver => ({
+  name: 'expert',
+  act: (obs, { info, goal }) => getFamily(info.family).expert(obs, goal),
+});
+
+interface LiveSim {
+  info: SimInfo;
+  env: ManipulationEnv;
+  tasks: readonly Task[];
+  /** Scenes by task index: a scene is a function of the task alone. */
+  scenes: Map<number, SceneDescription>;
+  inEpisode: boolean;
+  /** What the latest frame needs besides poses, which are read from the env when asked for. */
+  last: { obs: Float32Array; reward: number; info: StepInfo; action?: Float32Array } | null;
+  poses: Float64Array | null;
+  stopDriver?: () => void;
+}
+
+const MAX_SEED = 2 ** 31 - 1;
+
+export class SimHub extends EventEmitter implements LiveSims {
+  private readonly sims = new Map<string, LiveSim>();
+  private nextId = 1;
+
+  constructor(readonly options: { maxSims?: number; onListenerError?: (error: Error, event: keyof SimEvents) => void } = {}) {
+    super();
+    // Every viewer and Foxglove client listens; Node's leak warning at 10 listeners does not apply.
+    this.setMaxListeners(0);
+  }
+
+  override on<E extends keyof SimEvents>(event: E, listener: SimEvents[E]): this {
+    return super.on(event, listener as (...args: unknown[]) => void);
+  }
+
+  override off<E extends keyof SimEvents>(event: E, listener: SimEvents[E]): this {
+    return super.off(event, listener as (...args: unknown[]) => void);
+  }
+
+  /**
+   * Calls every listener even when one throws: a failing watcher (viewer, recorder) must not turn
+   * a step that happened into an error for the controller that asked for it.
+   */
+  override emit<E extends keyof SimEvents>(event: E, ...args: Parameters<SimEvents[E]>): boolean {
+    const listeners = this.listeners(event) as Array<(...a: unknown[]) => void>;
+    for (const listener of listeners) {
+      try {
+        listener(...args);
+      } catch (error) {
+        this.options.onListenerError?.(error as Error, event);
+      }
+    }
+    return listeners.length > 0;
+  }
+
+  get size(): number {
+    return this.sims.size;
+  }
+
+  list(): SimInfo[] {
+    return [...this.sims.values()].map((s) => ({ ...s.info }));
+  }
+
+  info(id: string): SimInfo {
+    return { ...this.get(id).info };
+  }
+
+  has(id: string): boolean {
+    return this.sims.has(id);
+  }
+
+  spaces(id: string) {
+    const { env } = this.get(id);
+    return { observationSpace: env.observationSpace, actionSpace: env.actionSpace };
+  }
+
+  /** Opens a sim on a task (no episode yet: reset it). Throws SimError('bad_task') naming the problem. */
+  open(spec: OpenSpec): SimInfo {
+    const max = this.options.maxSims ?? 1024;
+    if (this.sims.size >= max) throw new SimError('too_many_sims', `the gateway already runs ${this.sims.size} sims (its limit); close some first`);
+    const split = spec.split ?? 'train';
+    const seed = spec.seed ?? 0;
+    if (!Number.isSafeInteger(seed) || seed < 0 || seed > MAX_SEED) throw new SimError('bad_task', `seed must be an integer in [0, ${MAX_SEED}], got ${seed}`);
+    if ((spec.family === undefined) === (spec.benchmark === undefined)) throw new SimError('bad_task', 'give exactly one of family (e.g. "reach") and benchmark (e.g. "ML1:reach")');
+    let benchmark: Benchmark;
+    if (spec.family !== undefined) {
+      if (!FAMILIES.has(spec.family)) throw new SimError('bad_task', `unknown family '${spec.family}'; expected one of: ${[...FAMILIES.keys()].join(', ')}`);
+      benchmark = MT1(spec.family, seed);
+    } else {
+      try {
+        benchmark = benchmarkByName(spec.benchmark!, seed);
+      } catch (error) {
+        throw new SimError('bad_task', (error as Error).message);
+      }
+    }
+    const tasks = benchmark[split];
+    const index = spec.task ?? 0;
+    if (tasks.length === 0) throw new SimError('bad_task', `${benchmark.name} has no ${split} tasks; use split "train"`);
+    if (!Number.isInteger(index) || index < 0 || index >= tasks.length) throw new SimError('bad_task', `task must be an index in [0, ${tasks.length - 1}] of ${benchmark.name} ${split}, got ${index}`);
+    const task = tasks[index];
+    const id = `s${this.nextId++}`;
+    const info: SimInfo = { id, family: task.family, benchmark: spec.family === undefined ? benchmark.name : null, split, task: index, seed, policy: spec.policy, episode: 0, step: 0 };
+    this.sims.set(id, { info, env: makeEnv(benchmark, task), tasks, scenes: new Map(), inEpisode: false, last: null, poses: null });
+    this.emit('opened', { ...info });
+    return { ...info };
+  }
+
+  /** Starts an episode, optionally on another task index of the same split. */
+  reset(id: string, options: { seed?: number; task?: number } = {}) {
+    const sim = this.get(id);
+    if (options.task !== undefined && (!Number.isInteger(options.task) || options.task < 0 || options.task >= sim.tasks.length)) {
+      throw new SimError('bad_task', `task must be an index in [0, ${sim.tasks.length - 1}] of this sim's ${sim.info.split} tasks, got ${options.task}`);
+    }
+    if (sim.inEpisode) this.emit('episodeEnd', { ...sim.info }, 'closed');
+    if (options.task !== undefined && options.task !== sim.info.task) sim.info.task = options.task;
+    const result = sim.env.reset({ seed: options.seed, task: sim.tasks[sim.info.task] });
+    sim.info.episode++;
+    sim.info.step = 0;
+    sim.inEpisode = true;
+    sim.last = { obs: result.obs, reward: 0, info: result.info };
+    if (this.listenerCount('episode') > 0) this.emit('episode', { ...sim.info }, this.scene(sim), this.frame(sim));
+    return result;
+  }
+
+  /**
+   * One control step. Refuses (SimError, env unchanged) a step outside an episode or a bad action;
+   * the env's own checkAction runs before it touches any state.
+   */
+  step(id: string, action: ArrayLike<number>) {
+    const sim = this.get(id);
+    this.checkStep(sim);
+    let result;
+    try {
+      result = sim.env.step(action);
+    } catch (error) {
+      // checkAction's errors are TypeError/RangeError; anything else means the physics failed.
+      if (error instanceof TypeError || error instanceof RangeError) throw new SimError('bad_action', (error as Error).message);
+      sim.inEpisode = false;
+      throw new SimError('sim_failed', (error as Error).message);
+    }
+    sim.info.step++;
+    sim.last = { obs: result.obs, reward: result.reward, info: result.info, action: Float32Array.from(action) };
+    const ended = result.terminated || result.truncated;
+    if (this.listenerCount('frame') > 0) this.emit('frame', { ...sim.info }, this.frame(sim));
+    if (ended) {
+      sim.inEpisode = false;
+      this.emit('episodeEnd', { ...sim.info }, result.terminated ? 'terminated' : 'truncated');
+    }
+    return result;
+  }
+
+  /** Throws the SimError a step of this sim would get now (so a batch can be checked before any sim moves). */
+  checkStep(simOrId: string | LiveSim): void {
+    const sim = typeof simOrId === 'string' ? this.get(simOrId) : simOrId;
+    if (sim.info.episode === 0) throw new SimError('not_reset', `sim ${sim.info.id} has no episode yet; send reset before step`);
+    if (!sim.inEpisode) throw new SimError('episode_over', `sim ${sim.info.id}'s episode ${sim.info.episode - 1} is over (step ${sim.info.step}); send reset to start the next one`);
+  }
+
+  close(id: string): void {
+    const sim = this.get(id);
+    sim.stopDriver?.();
+    this.sims.delete(id);
+    if (sim.inEpisode) this.emit('episodeEnd', { ...sim.info }, 'closed');
+    sim.env.close();
+    this.emit('closed', { ...sim.info });
+  }
+
+  closeAll(): void {
+    for (const id of [...this.sims.keys()]) this.close(id);
+  }
+
+  current(id: string): { info: SimInfo; scene: SceneDescription; frame: StepFrame } | null {
+    const sim = this.sims.get(id);
+    if (!sim || sim.last === null) return null;
+    return { info: { ...sim.info }, scene: this.scene(sim), frame: this.frame(sim) };
+  }
+
+  /**
+   * Drives a sim on the server in real time: reset, then one step every 1/rateHz s, looping
+   * episodes until the sim closes. The schedule is drift-corrected (step k is due at start + k
+   * periods); after a stall of more than a few periods it restarts from now instead of bursting.
+   */
+  drive(id: string, driver: Driver, options: { rateHz?: number; onError?: (error: Error, info: SimInfo) => void } = {}): () => void {
+    const sim = this.get(id);
+    if (sim.stopDriver) throw new SimError('not_owner', `sim ${id} already has a driver`);
+    const rateHz = options.rateHz ?? 1 / TIMING.controlDt;
+    if (!(Number.isFinite(rateHz) && rateHz > 0)) throw new RangeError(`rateHz must be a positive number of steps per second, got ${rateHz}`);
+    const periodMs = 1000 / rateHz;
+    const context = (): DriverContext => ({ info: { ...sim.info }, goal: sim.env.goalPosition, reward: sim.last?.reward ?? 0 });
+    let obs = this.reset(id).obs;
+    driver.reset?.(context());
+    let start = performance.now();
+    let k = 0;
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const tick = () => {
+      if (stopped) return;
+      try {
+        if (!sim.inEpisode) {
+          obs = this.reset(id).obs;
+          driver.reset?.(context());
+        } else {
+          obs = this.step(id, driver.act(obs, context())).obs;
+        }
+      } catch (error) {
+        // A failing driver or diverged physics: start a new episode rather than stop the stream.
+        options.onError?.(error as Error, { ...sim.info });
+        sim.inEpisode = false;
+      }
+      k++;
+      let delay = start + k * periodMs - performance.now();
+      if (delay < -4 * periodMs) {
+        start = performance.now();
+        k = 0;
+        delay = 0;
+      }
+      timer = setTimeout(tick, Math.max(0, delay));
+    };
+    timer = setTimeout(tick, periodMs);
+    sim.stopDriver = () => {
+      stopped = true;
+      clearTimeout(timer);
+      sim.stopDriver = undefined;
+    };
+    return sim.stopDriver;
+  }
+
+  private get(id: string): LiveSim {
+    const sim = this.sims.get(id);
+    if (!sim) throw new SimError('unknown_sim', `no sim '${id}' on this gateway (open one first; live sims: ${[...this.sims.keys()].join(', ') || 'none'})`);
+    return sim;
+  }
+
+  private scene(sim: LiveSim): SceneDescription {
+    let scene = sim.scenes.get(sim.info.task);
+    if (!scene) {
+      scene = sim.env.describeScene();
+      sim.scenes.set(sim.info.task, scene);
+    }
+    return scene;
+  }
+
+  private frame(sim: LiveSim): StepFrame {
+    const last = sim.last!;
+    sim.poses = sim.env.bodyPoses(sim.poses ?? undefined);
+    const fingers = last.info.fingerPositions;
+    return {
+      sim: sim.info.id,
+      episode: sim.info.episode - 1,
+      step: sim.info.step,
+      poses: Float32Array.from(sim.poses),
+      reward: last.reward,
+      success: last.info.success,
+      gripper: fingers[0] + fingers[1],
+      obs: last.obs,
+      action: last.action,
+      jointPositions: last.info.jointPositions,
+    };
+  }
+}

@@ -1,0 +1,138 @@
+// `metamanip serve`: starts the gateway (controller, viewer, policy and Foxglove roles, HTTP
+// routes), optionally with sims driven on the server and episodes recorded, until SIGINT/SIGTERM.
+
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LoadedPolicy } from '../agent/policy.ts';
+import { startGateway, type Gateway } from '../bridge/server.ts';
+import { expertDriver, type Driver, type OpenSpec } from '../bridge/sims.ts';
+import { FAMILIES } from '../sim/index.ts';
+
+export interface ServeOptions {
+  host?: string;
+  port?: number;
+  token?: string;
+  recordDir?: string;
+  /** Server-driven sims, in the --sim syntax (parseSimSpec). */
+  sims?: string[];
+  /** Control rate of server-driven sims (Hz, default 80: real time). */
+  rateHz?: number;
+  /** Benchmark seed of server-driven sims (default 0). */
+  seed?: number;
+  /** Checkpoint file or run folder served on the policy role (and able to drive --sim ...@policy). */
+  policy?: string;
+  backend?: string;
+  allowedOrigins?: string[];
+  /** Skip building the viewer (default: build it when viewer/build.ts is present). */
+  noViewer?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface SimSpec {
+  open: Omit<OpenSpec, 'policy'>;
+  driver: 'expert' | 'policy';
+}
+
+/**
+ * Parses a --sim value: `<family>[/<split>/<task>]` (MT1 tasks of the family, goal visible) or
+ * `<benchmark>[/<split>/<task>]` (ML1:reach, MT1:push, MT10, ML10), optionally ending in
+ * `@expert` (default) or `@policy`. Examples: reach, reach/test/3, ML1:reach/test/3@policy, MT10/train/120.
+ */
+export function parseSimSpec(text: string, seed = 0): SimSpec {
+  const usage = `expected <family>[/<split>/<task>] or <benchmark>[/<split>/<task>], optionally @expert or @policy (e.g. reach, ML1:reach/test/3), got '${text}'`;
+  const [target, driver = 'expert', ...extraAt] = text.split('@');
+  if (extraAt.length || (driver !== 'expert' && driver !== 'policy')) throw new Error(`--sim: unknown driver '@${driver}'; ${usage}`);
+  const [name, split, task, ...extra] = target.split('/');
+  if (!name || extra.length || (split !== undefined && task === undefined)) throw new Error(`--sim: ${usage}`);
+  if (split !== undefined && split !== 'train' && split !== 'test') throw new Error(`--sim: split must be train or test, got '${split}' in '${text}'`);
+  const taskIndex = task === undefined ? 0 : Number(task);
+  if (!Number.isInteger(taskIndex) || taskIndex < 0) throw new Error(`--sim: task must be a non-negative integer, got '${task}' in '${text}'`);
+  const isBenchmark = name.includes(':') || name === 'MT10' || name === 'ML10';
+  if (!isBenchmark && !FAMILIES.has(name)) throw new Error(`--sim: unknown family '${name}'; expected one of: ${[...FAMILIES.keys()].join(', ')}, or a benchmark such as ML1:${name}`);
+  return {
+    open: { ...(isBenchmark ? { benchmark: name } : { family: name }), split: (split ?? 'train') as 'train' | 'test', task: taskIndex, seed },
+    driver,
+  };
+}
+
+/** A checkpoint as a server-side driver: one RL2 trial per `trial_episodes` episodes, as it was trained. */
+function policyDriver(policy: LoadedPolicy): Driver {
+  const session = policy.session({ deterministic: true });
+  const trialEpisodes = Math.max(1, policy.metadata.trial_episodes);
+  let episodes = 0;
+  return {
+    name: policy.name,
+    reset() {
+      if (episodes > 0 && episodes % trialEpisodes === 0) session.reset();
+      episodes++;
+    },
+    act: (obs, { info, reward }) => session.act(obs, reward, info.step === 0 && (episodes - 1) % trialEpisodes !== 0),
+  };
+}
+
+/** Builds the viewer when its build script is there; null (and a log line) when it cannot. */
+async function viewerDir(log: (line: string) => void): Promise<string | undefined> {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  const script = join(root, 'viewer', 'build.ts');
+  if (!existsSync(script)) return undefined;
+  try {
+    const { buildViewer } = (await import(script)) as { buildViewer(): Promise<string> };
+    return await buildViewer();
+  } catch (error) {
+    log(`viewer not built (${(error as Error).message}); / will say so`);
+    return undefined;
+  }
+}
+
+/** Starts the gateway and the server-driven sims; the caller closes it. */
+export async function serveCommand(options: ServeOptions): Promise<Gateway> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const specs = (options.sims ?? []).map((s) => parseSimSpec(s, options.seed ?? 0));
+  let policy: LoadedPolicy | undefined;
+  if (options.policy) {
+    // Loaded on demand: the agent pulls in TensorFlow.js.
+    const { initBackend, describeBackend } = await import('../agent/backend.ts');
+    const { loadPolicy } = await import('../agent/policy.ts');
+    log(`backend: ${describeBackend(await initBackend(options.backend))}`);
+    policy = loadPolicy(options.policy);
+    log(`policy ${policy.name} (${policy.benchmark}) loaded for the policy role (path /)`);
+  } else if (specs.some((s) => s.driver === 'policy')) {
+    throw new Error('--sim ...@policy needs --policy <checkpoint>');
+  }
+  if (options.recordDir) mkdirSync(options.recordDir, { recursive: true });
+  const gateway = await startGateway({
+    host: options.host, port: options.port, token: options.token, recordDir: options.recordDir, allowedOrigins: options.allowedOrigins,
+    viewerDir: options.noViewer ? undefined : await viewerDir(log), policy, log,
+  });
+  try {
+    for (const spec of specs) {
+      const driver = spec.driver === 'policy' ? policyDriver(policy!) : expertDriver();
+      const info = gateway.drive({ ...spec.open, driver, rateHz: options.rateHz });
+      log(`sim ${info.id}: ${info.benchmark ?? info.family} ${info.split} task ${info.task}, driven by ${info.policy} at ${options.rateHz ?? 80} Hz`);
+    }
+  } catch (error) {
+    await gateway.close();
+    throw error;
+  }
+  return gateway;
+}
+
+/** Runs until SIGINT/SIGTERM, then closes cleanly (recordings finished). Resolves with the exit code. */
+export async function serveUntilStopped(options: ServeOptions): Promise<number> {
+  const gateway = await serveCommand(options);
+  const tokenHint = options.token ? ' (token required)' : '';
+  console.log(`metamanip gateway on ${gateway.httpUrl}${tokenHint}: controller ${gateway.url}/controller, viewer ${gateway.httpUrl}/, policy ${gateway.url}/, Foxglove ${gateway.url}`);
+  await new Promise<void>((resolveStop) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolveStop();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  console.error('stopping: closing connections and recordings');
+  await gateway.close();
+  return 0;
+}

@@ -1,0 +1,141 @@
+// The viewer's scene graph against the simulator's own scene description and poses (no browser),
+// plus the pure parts of replay and learning curves.
+
+import { describe, expect, it } from 'vitest';
+import * as THREE from 'three';
+import { FAMILIES, ManipulationEnv } from '../../sim/index.ts';
+import type { SceneDescription } from '../../bridge/protocol.ts';
+import { buildScene, sameGeometry, shapeGeometry } from '../../viewer/src/scene-builder.ts';
+import { Timeline } from '../../viewer/src/replay.ts';
+import { learningCurves } from '../../viewer/src/curves.ts';
+import { parseRecordedStep, parseServerMessage } from '../../viewer/src/messages.ts';
+
+const extent = (geometry: THREE.BufferGeometry): THREE.Vector3 => {
+  geometry.computeBoundingBox();
+  return geometry.boundingBox!.getSize(new THREE.Vector3());
+};
+
+describe('scene builder', () => {
+  it('mirrors every body of a real scene by name, with one mesh per part', () => {
+    const env = new ManipulationEnv({ family: 'drawer-open' });
+    env.reset({ seed: 1 });
+    const description = env.describeScene();
+    const built = buildScene(description);
+    expect([...built.bodies.keys()]).toEqual(description.bodies.map((b) => b.name));
+    for (const body of description.bodies) expect(built.bodies.get(body.name)!.children).toHaveLength(body.parts.length);
+    expect(built.bodies.has('table') && built.bodies.has('hand') && built.bodies.has('leftFinger')).toBe(true);
+    expect(built.goal.position.toArray()).toEqual([...description.goal]);
+    env.close();
+    built.dispose();
+  });
+
+  it('builds every family\'s scene, every part a mesh with its colour', () => {
+    for (const family of FAMILIES.keys()) {
+      const env = new ManipulationEnv({ family });
+      const description = env.describeScene();
+      const built = buildScene(description);
+      const meshes: THREE.Mesh[] = [];
+      built.root.traverse((o) => { if (o instanceof THREE.Mesh && o !== built.goal) meshes.push(o); });
+      const parts = description.bodies.flatMap((b) => b.parts);
+      expect(meshes, family).toHaveLength(parts.length);
+      meshes.forEach((mesh, i) => expect((mesh.material as THREE.MeshStandardMaterial).color.getHexString(), family).toBe(new THREE.Color(parts[i].colour).getHexString()));
+      built.dispose();
+      env.close();
+    }
+  });
+
+  it('poses bodies from (x, y, z, qx, qy, qz, qw) frames in description order', () => {
+    const env = new ManipulationEnv({ family: 'reach' });
+    env.reset({ seed: 0 });
+    for (let i = 0; i < 20; i++) env.step([0.5, 0.3, 0.2, 1]);
+    const description = env.describeScene();
+    const poses = env.bodyPoses();
+    const built = buildScene(description);
+    expect([...built.bodies.values()].every((b) => !b.visible)).toBe(true);
+    built.applyPoses(Float32Array.from(poses));
+    description.bodies.forEach((body, i) => {
+      const group = built.bodies.get(body.name)!;
+      expect(group.visible).toBe(true);
+      expect(group.position.x).toBeCloseTo(poses[i * 7], 5);
+      expect(group.position.z).toBeCloseTo(poses[i * 7 + 2], 5);
+      expect(group.quaternion.w).toBeCloseTo(poses[i * 7 + 6], 5);
+      expect(group.quaternion.x).toBeCloseTo(poses[i * 7 + 3], 5);
+    });
+    env.close();
+  });
+
+  it('runs cylinders along local Z and capsules along local Y, as sim/scene.ts builds them in Rapier', () => {
+    const cylinder = extent(shapeGeometry({ kind: 'cylinder', halfHeight: 0.4, radius: 0.09 }));
+    expect(cylinder.z).toBeCloseTo(0.8, 6);
+    expect(cylinder.x).toBeCloseTo(0.18, 2);
+    const capsule = extent(shapeGeometry({ kind: 'capsule', halfHeight: 0.1, radius: 0.05 }));
+    expect(capsule.y).toBeCloseTo(0.3, 6);
+    expect(capsule.z).toBeCloseTo(0.1, 2);
+    const box = extent(shapeGeometry({ kind: 'box', halfExtents: [0.7, 0.5, 0.05] }));
+    expect(box.toArray()).toEqual([1.4, 1, 0.1].map((v) => expect.closeTo(v, 6)));
+  });
+
+  it('applies part offsets with the (w, x, y, z) quaternion order of sim/vec.ts', () => {
+    const s = Math.SQRT1_2;
+    const description: SceneDescription = {
+      bodies: [{ name: 'rod', type: 'dynamic', parts: [{ shape: { kind: 'cylinder', halfHeight: 0.5, radius: 0.01 }, offset: { position: [0.1, 0, 0], rotation: [s, 0, s, 0] }, colour: '#ffffff', visualOnly: false }] }],
+      goal: [0, 0, 0],
+    };
+    const built = buildScene(description);
+    built.applyPoses([0, 0, 0, 0, 0, 0, 1]);
+    built.root.updateMatrixWorld(true);
+    // A Z-axis cylinder turned 90 degrees about Y lies along X.
+    const box = new THREE.Box3().setFromObject(built.root.getObjectByName('rod')!);
+    expect(box.max.x - box.min.x).toBeCloseTo(1, 3);
+    expect(box.max.z - box.min.z).toBeLessThan(0.05);
+    expect((box.max.x + box.min.x) / 2).toBeCloseTo(0.1, 3);
+  });
+
+  it('keeps the graph across episodes when only the goal moves', () => {
+    const env = new ManipulationEnv({ family: 'reach' });
+    env.reset({ seed: 0 });
+    const a = env.describeScene();
+    expect(sameGeometry(a, { ...a, goal: [0.1, 0.7, 0.2] })).toBe(true);
+    expect(sameGeometry(a, { ...a, bodies: a.bodies.slice(1) })).toBe(false);
+    env.close();
+  });
+});
+
+describe('viewer messages and replay timeline', () => {
+  it('rejects a malformed gateway message with a readable reason', () => {
+    expect(() => parseServerMessage({ type: 'sims', sims: [{ id: 's1' }] })).toThrow(/sims\.0\.family/);
+    expect(() => parseRecordedStep({ episode: 0 })).toThrow(/recorded step is malformed/);
+  });
+
+  it('plays at the recorded rate and speed, stops at the end, steps and seeks within bounds', () => {
+    const timeline = new Timeline(100, 0.0125);
+    timeline.play();
+    expect(timeline.advance(0.05)).toBe(true);
+    expect(timeline.frame).toBe(4);
+    timeline.speed = 2;
+    timeline.advance(0.05);
+    expect(timeline.frame).toBe(12);
+    for (let i = 0; i < 100; i++) timeline.advance(0.1);
+    expect(timeline.frame).toBe(99);
+    expect(timeline.playing).toBe(false);
+    timeline.stepBy(-1);
+    expect(timeline.frame).toBe(98);
+    timeline.seek(1e6);
+    expect(timeline.frame).toBe(99);
+    timeline.seek(-3);
+    expect(timeline.frame).toBe(0);
+  });
+
+  it('reads learning curves from metrics rows, with evaluations as sparse series', () => {
+    const rows = [
+      { iteration: 0, envSteps: 100, meanTrialReturn: 5, evalBeforeReturn: null, evalAfterReturn: null, evalBeforeSuccess: null, evalAfterSuccess: null },
+      { iteration: 1, envSteps: 200, meanTrialReturn: 7, evalBeforeReturn: 1, evalAfterReturn: 2, evalBeforeSuccess: 0.1, evalAfterSuccess: 0.3 },
+    ];
+    const curves = learningCurves(rows);
+    expect(curves.x).toEqual([100, 200]);
+    expect(curves.xLabel).toBe('env steps');
+    expect(curves.evaluations).toBe(1);
+    expect(curves.episodeReturns.find((s) => s.label === 'eval after')!.values).toEqual([null, 2]);
+    expect(curves.success.map((s) => s.label)).toEqual(['eval before', 'eval after']);
+  });
+});
