@@ -2,7 +2,8 @@
 // each PolicySession keeps RL2's memory (hidden state, previous action, reward and done flag) for one
 // robot, so the policy adapts online to the task that robot is doing, exactly as in evaluation.
 
-import { basename, dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { readCheckpoint } from './checkpoint.ts';
 import type { ActionSpace, EnvSpec } from './envs.ts';
 import { actionWidth } from './envs.ts';
@@ -154,11 +155,12 @@ export function loadPolicy(path: string, options: { name?: string } = {}): Loade
   };
 }
 
-/** "run/best" for <run>/checkpoints/best.json, else the file's name without .json. */
+/** "run/best" for <run>/checkpoints/best.json (a run folder holds config.json), else the file's name without .json. */
 function policyName(file: string): string {
   const stem = basename(file).replace(/\.json$/, '');
   const folder = dirname(file);
-  return basename(folder) === 'checkpoints' ? `${basename(dirname(folder))}/${stem}` : stem;
+  const inRun = basename(folder) === 'checkpoints' && existsSync(join(dirname(folder), 'config.json'));
+  return inRun ? `${basename(dirname(folder))}/${stem}` : stem;
 }
 
 /**

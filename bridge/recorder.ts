@@ -2,6 +2,7 @@
 // statistics), written sequentially through a file handle so a killed process keeps every complete
 // chunk. docs/RECORDING.md describes the files; readRecording() reads one back, whole or cut off.
 
+import { mkdirSync } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { McapIndexedReader, McapStreamReader, McapWriter } from '@mcap/core';
@@ -221,6 +222,8 @@ export class Recorder {
 
   constructor(options: RecorderOptions) {
     this.dir = options.dir;
+    // A folder that cannot be made is reported through onError when the first file cannot be opened.
+    try { mkdirSync(this.dir, { recursive: true }); } catch { /* see above */ }
     this.#shouldRecord = options.shouldRecord ?? (() => true);
     this.#chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     this.#onError = options.onError ?? ((error, file) => console.warn(`recording ${file} stopped: ${error.message}`));

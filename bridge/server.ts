@@ -12,7 +12,7 @@ import { isLoopback, originAllowed, refuseUpgrade, requestToken, selectProtocol,
 import { ROLE_LIMITS, startHeartbeat, type ConnectionLimits } from './limits.ts';
 import { ControllerSessions } from './controller.ts';
 import { serveViewer } from './viewer-stream.ts';
-import { SimHub, expertDriver, type Driver, type OpenSpec } from './sims.ts';
+import { SimHub, expertDriver, type Driver, type OpenSpec, type TaskSchedule } from './sims.ts';
 import type { PolicyServerOptions } from './policy-server.ts';
 import { Recorder } from './recorder.ts';
 import { FOXGLOVE_SUBPROTOCOLS, serveFoxglove } from './foxglove.ts';
@@ -56,7 +56,7 @@ export interface Gateway {
   readonly sims: SimHub;
   readonly recorder: Recorder | null;
   /** Opens a sim driven on the server (the family's expert by default) at `rateHz` (default 80). */
-  drive(spec: Omit<OpenSpec, 'policy'> & { driver?: Driver; rateHz?: number }): SimInfo;
+  drive(spec: Omit<OpenSpec, 'policy'> & { driver?: Driver; rateHz?: number; schedule?: TaskSchedule }): SimInfo;
   /** Closes every socket, stops drivers, closes sims and waits for recordings to be finished. */
   close(): Promise<void>;
 }
@@ -163,10 +163,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     port,
     sims: hub,
     recorder,
-    drive({ driver = expertDriver(), rateHz, ...spec }) {
-      const info = hub.open({ ...spec, policy: driver.name });
+    drive({ driver = expertDriver(), rateHz, schedule, ...spec }) {
+      const info = hub.open({ ...spec, task: schedule?.tasks[0] ?? spec.task, policy: driver.name });
       try {
-        hub.drive(info.id, driver, { rateHz, onError: (error, sim) => log(`sim ${sim.id} (${driver.name}): ${error.message}; starting a new episode`) });
+        hub.drive(info.id, driver, { rateHz, schedule, onError: (error, sim) => log(`sim ${sim.id} (${driver.name}): ${error.message}; starting a new episode`) });
       } catch (error) {
         hub.close(info.id);
         throw error;

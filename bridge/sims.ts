@@ -43,6 +43,14 @@ export interface DriverContext {
   goal: Vec3;
   /** What the previous action earned (0 at an episode's first step): recurrent policies take it as input. */
   reward: number;
+  /** Episodes already run on the current task by this driver (0 in the first episode of a task: a new trial). */
+  taskEpisode: number;
+}
+
+/** Which tasks a driven sim goes through: `episodesPerTask` episodes on each, in order, then round again. */
+export interface TaskSchedule {
+  tasks: readonly number[];
+  episodesPerTask: number;
 }
 
 /** The family's scripted expert (sim/families) as a driver. */
@@ -227,14 +235,27 @@ export class SimHub extends EventEmitter implements LiveSims {
    * episodes until the sim closes. The schedule is drift-corrected (step k is due at start + k
    * periods); after a stall of more than a few periods it restarts from now instead of bursting.
    */
-  drive(id: string, driver: Driver, options: { rateHz?: number; onError?: (error: Error, info: SimInfo) => void } = {}): () => void {
+  drive(id: string, driver: Driver, options: { rateHz?: number; schedule?: TaskSchedule; onError?: (error: Error, info: SimInfo) => void } = {}): () => void {
     const sim = this.get(id);
     if (sim.stopDriver) throw new SimError('not_owner', `sim ${id} already has a driver`);
     const rateHz = options.rateHz ?? 1 / TIMING.controlDt;
     if (!(Number.isFinite(rateHz) && rateHz > 0)) throw new RangeError(`rateHz must be a positive number of steps per second, got ${rateHz}`);
+    const schedule = options.schedule;
+    if (schedule) {
+      if (!(Number.isInteger(schedule.episodesPerTask) && schedule.episodesPerTask >= 1)) throw new RangeError(`episodesPerTask must be an integer >= 1, got ${schedule.episodesPerTask}`);
+      const bad = schedule.tasks.find((t) => !(Number.isInteger(t) && t >= 0 && t < sim.tasks.length));
+      if (schedule.tasks.length === 0 || bad !== undefined) throw new SimError('bad_task', `the schedule's tasks must be indices in [0, ${sim.tasks.length - 1}] of this sim's ${sim.info.split} tasks, got [${schedule.tasks.join(', ')}]`);
+    }
     const periodMs = 1000 / rateHz;
-    const context = (): DriverContext => ({ info: { ...sim.info }, goal: sim.env.goalPosition, reward: sim.last?.reward ?? 0 });
-    let obs = this.reset(id).obs;
+    let episodes = 0;
+    const episodesPerTask = schedule?.episodesPerTask ?? Infinity;
+    const context = (): DriverContext => ({ info: { ...sim.info }, goal: sim.env.goalPosition, reward: sim.last?.reward ?? 0, taskEpisode: (episodes - 1) % episodesPerTask });
+    const nextEpisode = () => {
+      const task = schedule ? schedule.tasks[Math.floor(episodes / episodesPerTask) % schedule.tasks.length] : undefined;
+      episodes++;
+      return this.reset(id, { task }).obs;
+    };
+    let obs = nextEpisode();
     driver.reset?.(context());
     let start = performance.now();
     let k = 0;
@@ -244,7 +265,7 @@ export class SimHub extends EventEmitter implements LiveSims {
       if (stopped) return;
       try {
         if (!sim.inEpisode) {
-          obs = this.reset(id).obs;
+          obs = nextEpisode();
           driver.reset?.(context());
         } else {
           obs = this.step(id, driver.act(obs, context())).obs;

@@ -282,6 +282,84 @@ const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  run: {
+    summary: 'run a scenario file (train, eval, serve or replay); npm start runs scenarios/default.yaml',
+    usage: 'metamanip run <scenario.yaml> [--duration S] [--port P] [--record DIR] [--resume] [--backend B] [--quiet]',
+    help: [
+      'Runs what a scenario file says (docs/SCENARIOS.md). kind: train trains into runs/<name>;',
+      'eval evaluates a checkpoint; serve starts the gateway and the browser viewer with the sims the',
+      'file lists, driven by their scripted experts or by checkpoints, and prints the URL to open;',
+      'replay serves a recording in the viewer. serve and replay run until Ctrl-C, which closes',
+      'connections and finishes the recordings. A file that does not validate is reported with its',
+      'line, column and field.',
+      '',
+      'Options:',
+      '  --duration S   stop a serve or replay scenario after S seconds (default: at Ctrl-C)',
+      "  --port P       gateway port instead of the file's (0 picks a free one)",
+      "  --record DIR   serve scenarios: record episodes into DIR instead of the file's gateway.record",
+      '  --resume       train scenarios: continue runs/<name> from its last checkpoint',
+      '  --backend B    TensorFlow.js backend (default: $METAMANIP_BACKEND or auto)',
+      '  --quiet        no progress or log lines',
+      '',
+      'Examples:',
+      '  metamanip run scenarios/default.yaml',
+      '  metamanip run scenarios/experts/door-open.yaml --port 9000',
+      '  metamanip run scenarios/replay.yaml',
+      '  metamanip run scenarios/ml1-reach.yaml --resume',
+    ].join('\n'),
+    options: { duration: { type: 'string' }, port: { type: 'string' }, record: { type: 'string' }, resume: { type: 'boolean' }, backend: { type: 'string' }, quiet: { type: 'boolean' } },
+    async run(values, positionals) {
+      const [scenario, ...extra] = positionals;
+      if (!scenario) throw new UsageError('run needs a scenario file (e.g. scenarios/default.yaml)');
+      if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+      const duration = values.duration === undefined ? undefined : Number(values.duration);
+      if (duration !== undefined && !(Number.isFinite(duration) && duration > 0)) throw new UsageError(`--duration must be a positive number of seconds, got '${String(values.duration)}'`);
+      const port = values.port === undefined ? undefined : integerOption(values, 'port', 0, 0);
+      if (port !== undefined && port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+      const { runScenario } = await import('./run.ts');
+      return runScenario(scenario, { duration, port, record: values.record as string | undefined, resume: Boolean(values.resume), backend: backendOption(values), quiet: Boolean(values.quiet) });
+    },
+  },
+  scenario: {
+    summary: 'check scenario files, or print the scenario JSON Schema',
+    usage: 'metamanip scenario check <file.yaml>... | metamanip scenario schema',
+    help: [
+      'check: validates scenario files as run would (schema, then the benchmarks, families, task',
+      'indices and checkpoints they name); prints each problem with file, line, column and field.',
+      'schema: prints the JSON Schema of scenario files (scenarios/scenario.schema.json, which editors',
+      'pick up through the "# yaml-language-server: $schema=" line at the top of each file).',
+      '',
+      'Examples:',
+      '  metamanip scenario check scenarios/*.yaml scenarios/experts/*.yaml',
+      '  metamanip scenario schema > scenarios/scenario.schema.json',
+    ].join('\n'),
+    options: {},
+    async run(_values, positionals) {
+      const [action, ...files] = positionals;
+      const { loadScenario, scenarioJsonSchema, scenarioProblems } = await import('./scenario.ts');
+      if (action === 'schema') {
+        if (files.length) throw new UsageError(`unexpected argument '${files[0]}'`);
+        console.log(JSON.stringify(scenarioJsonSchema(), null, 2));
+        return 0;
+      }
+      if (action !== 'check') throw new UsageError(action === undefined ? 'scenario needs an action: check or schema' : `unknown action '${action}'; expected check or schema`);
+      if (!files.length) throw new UsageError('scenario check needs at least one file');
+      const { existsSync } = await import('node:fs');
+      let bad = 0;
+      for (const file of files) {
+        try {
+          const problems = scenarioProblems(loadScenario(file), existsSync);
+          for (const problem of problems) console.error(`${file}: ${problem}`);
+          if (problems.length) bad++;
+          else console.log(`${file}: ok`);
+        } catch (error) {
+          console.error((error as Error).message);
+          bad++;
+        }
+      }
+      return bad ? 1 : 0;
+    },
+  },
   serve: {
     summary: 'run the WebSocket gateway: controller, viewer, policy and Foxglove roles',
     usage: 'metamanip serve [--host H] [--port P] [--token T] [--record DIR] [--sim SPEC]... [--rate HZ] [--seed S] [--policy CKPT] [--allow-origin O]... [--no-viewer]',

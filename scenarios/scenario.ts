@@ -11,7 +11,7 @@ import { RL2_DEFAULTS } from '../agent/rl2.ts';
 import type { TrainConfig } from '../agent/trainer.ts';
 import { distributionByName } from '../agent/envs.ts';
 import { rl2OverridesSchema } from '../agent/schema.ts';
-import { type Benchmark, ML1, benchmarkByName, getFamily } from '../sim/index.ts';
+import { type Benchmark, MT1, benchmarkByName } from '../sim/index.ts';
 
 const int = (min: number) => z.number().int().min(min);
 const name = z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, ".", "_" and "-" only');
@@ -62,7 +62,7 @@ export const gatewaySchema = z.object({
 const DEFAULT_GATEWAY = { host: '127.0.0.1', port: 8765 };
 
 export const simScenarioSchema = z.object({
-  /** A family (its ML1 test tasks) or a benchmark such as ML1:reach or ML10. */
+  /** A family (its MT1 tasks: goal visible) or a benchmark such as ML1:reach or ML10. */
   family: z.string().optional(),
   benchmark: z.string().optional(),
   split: z.enum(['train', 'test']).default('test'),
@@ -70,7 +70,10 @@ export const simScenarioSchema = z.object({
   tasks: z.array(int(0)).min(1).default([0]),
   /** Seed of the benchmark's task lists (test tasks are drawn with seed + 1) and of the episodes. */
   seed: int(0).default(0),
-  /** "expert" (the family's scripted expert), "controller" (an external program drives it), or a checkpoint file / run folder. */
+  /**
+   * "expert" (the family's scripted expert) or a checkpoint file / run folder. External programs
+   * open their own sims over the gateway's /controller role; they are not listed here.
+   */
   policy: z.string().default('expert'),
   /** Episodes per task before moving to the next (RL2: its memory spans them). */
   episodesPerTask: int(1).default(1),
@@ -260,7 +263,7 @@ export function resolveScenario(document: unknown, source = 'scenario'): TrainCo
 export function scenarioProblems(scenario: Scenario, exists: (path: string) => boolean): string[] {
   const problems: string[] = [];
   const policy = (field: string, value: string) => {
-    if (value !== 'expert' && value !== 'controller' && !exists(value)) problems.push(`${field}: no checkpoint or run folder at ${value} (expected "expert", "controller" or a checkpoint path)`);
+    if (value !== 'expert' && !exists(value)) problems.push(`${field}: no checkpoint or run folder at ${value} (expected "expert" or a checkpoint path)`);
   };
   if (scenario.kind === 'train') {
     try { resolveTrainScenario(scenario); } catch (error) { problems.push((error as Error).message.replace(/^scenario: /, '')); }
@@ -284,11 +287,8 @@ export function scenarioProblems(scenario: Scenario, exists: (path: string) => b
   return problems;
 }
 
-/** The benchmark a sim entry draws its tasks from (a bare family means ML1:<family>). */
+/** The benchmark a sim entry draws its tasks from (a bare family means MT1:<family>, as for `serve --sim`). */
 export function simBenchmark(sim: SimScenario): Benchmark {
-  if (sim.family !== undefined) {
-    getFamily(sim.family);
-    return ML1(sim.family, sim.seed);
-  }
+  if (sim.family !== undefined) return MT1(sim.family, sim.seed);
   return benchmarkByName(sim.benchmark!, sim.seed);
 }

@@ -56,23 +56,28 @@ export function parseSimSpec(text: string, seed = 0): SimSpec {
   };
 }
 
-/** A checkpoint as a server-side driver: one RL2 trial per `trial_episodes` episodes, as it was trained. */
-function policyDriver(policy: LoadedPolicy): Driver {
+/**
+ * A checkpoint as a server-side driver. RL2 keeps its memory through a trial: the episodes on one
+ * task, `trial_episodes` of them as it was trained (or the schedule's episodes per task), and starts
+ * a new trial (memory cleared) with each new task.
+ */
+export function policyDriver(policy: LoadedPolicy): Driver {
   const session = policy.session({ deterministic: true });
   const trialEpisodes = Math.max(1, policy.metadata.trial_episodes);
-  let episodes = 0;
+  let started = false;
+  const trialEpisode = (taskEpisode: number) => taskEpisode % trialEpisodes;
   return {
     name: policy.name,
-    reset() {
-      if (episodes > 0 && episodes % trialEpisodes === 0) session.reset();
-      episodes++;
+    reset({ taskEpisode }) {
+      if (started && trialEpisode(taskEpisode) === 0) session.reset();
+      started = true;
     },
-    act: (obs, { info, reward }) => session.act(obs, reward, info.step === 0 && (episodes - 1) % trialEpisodes !== 0),
+    act: (obs, { info, reward, taskEpisode }) => session.act(obs, reward, info.step === 0 && trialEpisode(taskEpisode) !== 0),
   };
 }
 
 /** Builds the viewer when its build script is there; null (and a log line) when it cannot. */
-async function viewerDir(log: (line: string) => void): Promise<string | undefined> {
+export async function viewerDir(log: (line: string) => void): Promise<string | undefined> {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
   const script = join(root, 'viewer', 'build.ts');
   if (!existsSync(script)) return undefined;
@@ -123,16 +128,23 @@ export async function serveUntilStopped(options: ServeOptions): Promise<number> 
   const gateway = await serveCommand(options);
   const tokenHint = options.token ? ' (token required)' : '';
   console.log(`metamanip gateway on ${gateway.httpUrl}${tokenHint}: controller ${gateway.url}/controller, viewer ${gateway.httpUrl}/, policy ${gateway.url}/, Foxglove ${gateway.url}`);
-  await new Promise<void>((resolveStop) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolveStop();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await waitForStop();
   console.error('stopping: closing connections and recordings');
   await gateway.close();
   return 0;
+}
+
+/** Resolves at SIGINT/SIGTERM, or after `durationS` seconds when given. */
+export function waitForStop(durationS?: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = durationS === undefined ? undefined : setTimeout(stop, durationS * 1000);
+    function stop() {
+      clearTimeout(timer);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    }
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
 }

@@ -1,6 +1,7 @@
 // Episode recordings: one MCAP file per episode, read back through @mcap/core's indexed reader,
 // holding exactly what the live sims sent, with Foxglove channels that validate against their schemas.
 
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -265,12 +266,14 @@ describe('Recorder', () => {
   it('reports a folder it cannot write to without throwing into the hub', async () => {
     const sims = new FakeLiveSims();
     const errors: string[] = [];
-    const recorder = new Recorder({ dir: join(dir, 'missing'), onError: (error, file) => errors.push(`${file}: ${error.message}`) });
+    // A missing folder is created; a path through a regular file cannot be.
+    writeFileSync(join(dir, 'a-file'), '');
+    const recorder = new Recorder({ dir: join(dir, 'a-file', 'recordings'), onError: (error, file) => errors.push(`${file}: ${error.message}`) });
     recorder.attach(sims);
     const id = sims.open();
     sims.reset(id); sims.step(id); sims.endEpisode(id);
     await recorder.close();
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/ENOENT/);
+    expect(errors[0]).toMatch(/ENOTDIR/);
   });
 });

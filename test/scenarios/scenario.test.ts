@@ -59,7 +59,7 @@ describe('scenario errors', () => {
     expect(scenarioProblems(serve, existsSync)).toEqual([
       expect.stringMatching(/^sims\[0\]: unknown task family 'rech'/),
       'sims[1].tasks: task 50 is out of range; ML1:reach has 50 test tasks (0-49)',
-      'sims[1].policy: no checkpoint or run folder at nowhere.json (expected "expert", "controller" or a checkpoint path)',
+      'sims[1].policy: no checkpoint or run folder at nowhere.json (expected "expert" or a checkpoint path)',
     ]);
   });
 });

@@ -1,0 +1,133 @@
+// `metamanip run <scenario.yaml>`: runs a scenario file of any kind. train and eval do what their
+// commands do; serve starts the gateway and viewer with the sims the file lists, driven by experts
+// or checkpoints, until Ctrl-C (or --duration); replay serves a recording in the viewer.
+
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { LoadedPolicy } from '../agent/policy.ts';
+import { startGateway, type Gateway } from '../bridge/server.ts';
+import { expertDriver } from '../bridge/sims.ts';
+import { ScenarioError, loadScenario, resolveTrainScenario, scenarioProblems, type ReplayScenario, type ServeScenario } from './scenario.ts';
+import { policyDriver, viewerDir, waitForStop } from './serve.ts';
+
+export interface RunOptions {
+  /** Stop a serve or replay scenario after this many seconds (default: at Ctrl-C). */
+  duration?: number;
+  /** Overrides the scenario's gateway port (0: any free port). */
+  port?: number;
+  /** Serve scenarios: record episodes into this folder instead of the file's gateway.record. */
+  record?: string;
+  /** Train scenarios: continue the run from its last checkpoint. */
+  resume?: boolean;
+  backend?: string;
+  quiet?: boolean;
+  /** Called with the gateway once a serve or replay scenario is up (tests). */
+  onGateway?: (gateway: Gateway) => void;
+}
+
+/** Runs the scenario; resolves with the exit code. */
+export async function runScenario(path: string, options: RunOptions = {}): Promise<number> {
+  const scenario = loadScenario(path);
+  const problems = scenarioProblems(scenario, existsSync);
+  if (problems.length) throw new ScenarioError(`${path}: ${problems.join(`\n${path}: `)}`);
+  const log = (line: string) => { if (!options.quiet) console.error(line); };
+  switch (scenario.kind) {
+    case 'train': {
+      const { train } = await import('../agent/trainer.ts');
+      const { formatTrainResult } = await import('./train.ts');
+      const config = resolveTrainScenario(scenario, path);
+      const result = await train(config, { runDir: join('runs', config.name), resume: options.resume, quiet: options.quiet, backend: options.backend });
+      console.log(formatTrainResult(result));
+      return 0;
+    }
+    case 'eval': {
+      const { evalCommand, formatEvalResult } = await import('./eval.ts');
+      const result = await evalCommand(scenario.checkpoint, { benchmark: scenario.benchmark, tasks: scenario.tasks, seed: scenario.seed, deterministic: scenario.deterministic, backend: options.backend });
+      console.log(formatEvalResult(result));
+      return 0;
+    }
+    case 'serve': {
+      const gateway = await startServeScenario(scenario, options, log);
+      return serveUntil(gateway, { ...options, duration: options.duration ?? scenario.duration }, log);
+    }
+    case 'replay': {
+      const gateway = await startReplayScenario(scenario, options, log);
+      return serveUntil(gateway, options, log);
+    }
+  }
+}
+
+async function startServeScenario(scenario: ServeScenario, options: RunOptions, log: (line: string) => void): Promise<Gateway> {
+  // One loaded policy per checkpoint, shared by the policy role and the sims it drives.
+  const policies = new Map<string, LoadedPolicy>();
+  const checkpoints = [...new Set([scenario.policy, ...scenario.sims.map((s) => s.policy)].filter((p): p is string => p !== undefined && p !== 'expert'))];
+  if (checkpoints.length) {
+    // Loaded on demand: the agent pulls in TensorFlow.js.
+    const { initBackend, describeBackend } = await import('../agent/backend.ts');
+    const { loadPolicy } = await import('../agent/policy.ts');
+    log(`backend: ${describeBackend(await initBackend(options.backend))}`);
+    for (const checkpoint of checkpoints) policies.set(checkpoint, loadPolicy(checkpoint));
+  }
+  const gateway = await startGateway({
+    host: scenario.gateway.host, port: options.port ?? scenario.gateway.port, token: scenario.gateway.token,
+    recordDir: options.record ?? scenario.gateway.record, viewerDir: await viewerDir(log),
+    policy: scenario.policy === undefined ? undefined : policies.get(scenario.policy), log,
+  });
+  try {
+    const links: string[] = [];
+    for (const sim of scenario.sims) {
+      const driver = sim.policy === 'expert' ? expertDriver() : policyDriver(policies.get(sim.policy)!);
+      const info = gateway.drive({
+        ...(sim.family !== undefined ? { family: sim.family } : { benchmark: sim.benchmark }),
+        split: sim.split, seed: sim.seed, driver, rateHz: sim.rate * 80,
+        schedule: { tasks: sim.tasks, episodesPerTask: sim.episodesPerTask },
+      });
+      log(`sim ${info.id}: ${info.benchmark ?? info.family} ${info.split} tasks ${sim.tasks.join(', ')} (${sim.episodesPerTask} episode${sim.episodesPerTask === 1 ? '' : 's'} each), driven by ${driver.name}`);
+      links.push(viewerLink(gateway, scenario.gateway.token, `sim=${info.id}`));
+    }
+    const record = options.record ?? scenario.gateway.record;
+    if (record) log(`recording every episode to ${record}/`);
+    if (scenario.policy) log(`policy role: ${gateway.url}/ serves ${scenario.policy} (docs/POLICY_SERVER.md)`);
+    log(`controllers: ${gateway.url}/controller (docs/PROTOCOL.md)`);
+    console.log(`open ${links[0] ?? viewerLink(gateway, scenario.gateway.token, '')}`);
+  } catch (error) {
+    await gateway.close();
+    throw error;
+  }
+  return gateway;
+}
+
+async function startReplayScenario(scenario: ReplayScenario, options: RunOptions, log: (line: string) => void): Promise<Gateway> {
+  const target = scenario.recording;
+  if (!existsSync(target)) throw new ScenarioError(`recording: no file or folder at ${target}`);
+  let dir: string, name: string;
+  if (statSync(target).isDirectory()) {
+    const files = readdirSync(target).filter((f) => f.endsWith('.mcap')).sort();
+    if (!files.length) throw new ScenarioError(`recording: ${target} holds no .mcap recordings (record some with a serve scenario's gateway.record)`);
+    // Names start with the UTC time they were recorded at: the last one is the newest.
+    dir = target; name = files[files.length - 1];
+  } else {
+    if (!target.endsWith('.mcap')) throw new ScenarioError(`recording: expected an .mcap file or a folder of them, got ${target}`);
+    dir = dirname(target); name = basename(target);
+  }
+  const gateway = await startGateway({
+    host: scenario.gateway.host, port: options.port ?? scenario.gateway.port, token: scenario.gateway.token,
+    recordDir: dir, viewerDir: await viewerDir(log), log,
+  });
+  log(`replaying ${join(dir, name)}; the page lists the other recordings in ${dir}/`);
+  console.log(`open ${viewerLink(gateway, scenario.gateway.token, `recording=${encodeURIComponent(name)}`)}`);
+  return gateway;
+}
+
+const viewerLink = (gateway: Gateway, token: string | undefined, fragment: string) =>
+  `${gateway.httpUrl}/${token ? `?token=${encodeURIComponent(token)}` : ''}${fragment ? `#${fragment}` : ''}`;
+
+/** Serves until SIGINT/SIGTERM or the duration, then closes cleanly (recordings finished). */
+async function serveUntil(gateway: Gateway, options: RunOptions, log: (line: string) => void): Promise<number> {
+  options.onGateway?.(gateway);
+  await waitForStop(options.duration);
+  log('stopping: closing connections and recordings');
+  await gateway.close();
+  log('stopped');
+  return 0;
+}

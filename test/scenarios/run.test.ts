@@ -1,0 +1,108 @@
+// `metamanip run`: the default scenario (the main job behind `npm start`) serves a checkpoint-driven
+// sim that a real WebSocket client watches, and Ctrl-C (SIGINT) leaves every recording complete.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { decodeFrame, encodeFrame, isNdArray } from '../../bridge/ndarray.ts';
+import { readRecording } from '../../bridge/recorder.ts';
+
+type Message = Record<string, unknown> & { type: string };
+
+/** Collects a socket's decoded messages; `next(type)` waits for the next one of that type. */
+function inbox(socket: WebSocket) {
+  const messages: Message[] = [];
+  const waiting: Array<() => void> = [];
+  socket.on('message', (data, isBinary) => {
+    messages.push(isBinary ? (decodeFrame(data as Buffer) as Message) : { type: 'text', text: String(data) });
+    for (const wake of waiting.splice(0)) wake();
+  });
+  return async (type: string): Promise<Message> => {
+    for (;;) {
+      const index = messages.findIndex((m) => m.type === type);
+      if (index >= 0) return messages.splice(0, index + 1).pop()!;
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+  };
+}
+
+const opened = (socket: WebSocket) => new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
+
+describe('metamanip run', () => {
+  it('runs the default scenario: the shipped policy acts on held-out goals, a viewer watches, SIGINT closes the recordings', async () => {
+    const record = mkdtempSync(join(tmpdir(), 'metamanip-run-'));
+    const child = spawn(process.execPath, ['bin/metamanip.js', 'run', 'scenarios/default.yaml', '--port', '0', '--record', record], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      let url = '';
+      for await (const line of createInterface({ input: child.stdout })) {
+        const match = /^open (http:\/\/127\.0\.0\.1:\d+)\/#sim=s1$/.exec(line);
+        if (match) { url = match[1]; break; }
+      }
+      expect(url, stderr).not.toBe('');
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await (await fetch(`${url}/`)).text()).toContain('<canvas');
+
+      const viewer = new WebSocket(`${url.replace('http', 'ws')}/viewer`);
+      const next = inbox(viewer);
+      await opened(viewer);
+      const { sims } = (await next('sims')) as unknown as { sims: Array<Record<string, unknown>> };
+      expect(sims).toEqual([expect.objectContaining({ id: 's1', benchmark: 'ML1:reach', split: 'test', task: 0, seed: 1, policy: 'ml1-reach' })]);
+      viewer.send(encodeFrame({ type: 'subscribe', sim: 's1' }));
+      const scene = await next('scene');
+      expect((scene.scene as { bodies: Array<{ name: string }> }).bodies.map((b) => b.name)).toContain('hand');
+      const first = await next('frame');
+      const later = await next('frame');
+      expect(isNdArray(first.poses)).toBe(true);
+      expect(later.step as number).toBeGreaterThan(first.step as number);
+
+      // The same policy answers openpi clients on the root path.
+      const robot = new WebSocket(url.replace('http', 'ws'));
+      const metadata = new Promise<Record<string, unknown>>((resolve) => robot.once('message', (data) => resolve(decodeFrame(data as Buffer) as Record<string, unknown>)));
+      await opened(robot);
+      expect(await metadata).toMatchObject({ policy: 'ml1-reach', benchmark: 'ML1:reach' });
+      robot.close();
+
+      // Past the end of the first 500-step episode (6.25 s in real time), then Ctrl-C.
+      while (((await next('frame')).step as number) !== 500) { /* the first episode plays out */ }
+      await next('frame');
+      viewer.close();
+      child.kill('SIGINT');
+      expect(await exited, stderr).toBe(0);
+      expect(stderr).toContain('stopped');
+      const files = readdirSync(record).sort();
+      expect(files.length).toBeGreaterThanOrEqual(2);
+      const recordings = await Promise.all(files.map((f) => readRecording(join(record, f))));
+      // Every file was finished (summary written), the interrupted one included.
+      expect(recordings.map((r) => r.complete)).toEqual(files.map(() => true));
+      expect(recordings[0].steps).toHaveLength(501);
+      expect(recordings[0].episode?.info).toMatchObject({ benchmark: 'ML1:reach', task: 0, policy: 'ml1-reach' });
+      expect(recordings[1].steps.length).toBeGreaterThan(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 120_000);
+
+  it('reports an invalid scenario with file, line and field, and exits 1; usage errors exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'metamanip-run-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'kind: serve\nsims:\n  - family: reach\n    tasks: [0, 80]\n');
+    const bad = spawnSync(process.execPath, ['bin/metamanip.js', 'run', file], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain(`${file}: sims[0].tasks: task 80 is out of range; MT1:reach has 50 test tasks (0-49)`);
+    writeFileSync(file, 'kind: serve\nsim: []\n');
+    const unknown = spawnSync(process.execPath, ['bin/metamanip.js', 'run', file], { encoding: 'utf8' });
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain(`${file}:2:1: sim: unknown key; expected one of kind, name, gateway, policy, sims, duration (found "sim")`);
+    const usage = spawnSync(process.execPath, ['bin/metamanip.js', 'run', file, '--duration', 'soon'], { encoding: 'utf8' });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain("--duration must be a positive number of seconds, got 'soon'");
+  });
+});
