@@ -34,8 +34,9 @@ export interface VectorBenchOptions {
   /** Timed rounds per worker count, interleaved so that load from other processes hits all counts alike (default 5). */
   rounds?: number;
   /**
-   * Untimed control steps per worker before timing (default 2 x steps). Longer than the
-   * single-thread warm-up: a worker stepping many worlds was still speeding up after 13,000 steps.
+   * Untimed control steps per worker before timing (default 6 x steps). Far longer than the
+   * single-thread warm-up: workers stepping 16-32 worlds were still speeding up after 20,000
+   * steps each (W = 2 rounds climbing from 26 k to 33 k steps/s with 2 x 10,000).
    */
   warmupStepsPerWorker?: number;
 }
@@ -179,7 +180,7 @@ export async function runVectorBench(options: VectorRunOptions, onProgress?: (li
   // carry equal work: the speed-up then measures the vector env, not how the families fell.
   const numEnvs = options.envs ?? 2 * families.length * Math.ceil(8 / families.length);
   const counts = options.workers ?? [1, 2], rounds = options.rounds ?? 5;
-  const warmup = options.warmupStepsPerWorker ?? 2 * options.steps;
+  const warmup = options.warmupStepsPerWorker ?? 6 * options.steps;
   const half = Math.ceil(numEnvs / 2);
   const envs: VectorEnvSpec[] = Array.from({ length: numEnvs }, (_, i) => {
     const tasks = ML1(families[(i % half) % families.length], 0).train;
@@ -189,7 +190,8 @@ export async function runVectorBench(options: VectorRunOptions, onProgress?: (li
   // per 501 vector steps: a round long enough covers whole periods, so that every round, of
   // either worker count, carries the same share of resets.
   const period = TIMING.maxEpisodeSteps + 1;
-  const wanted = Math.ceil(options.steps / numEnvs);
+  // Rounds of about 3 x steps in all: long enough that one stall (GC, a scheduler hiccup) moves a round little.
+  const wanted = Math.ceil((3 * options.steps) / numEnvs);
   const vectorSteps = wanted >= period / 2 ? Math.max(1, Math.round(wanted / period)) * period : wanted;
   const rng = createRng(0);
   const run = (venv: VectorEnv, count: number) => {

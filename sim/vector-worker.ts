@@ -307,6 +307,9 @@ export function runVectorWorker(init: WorkerInit, ready: () => void): void {
       }
     }
     Atomics.wait(v.control, CONTROL.generation, generation);
+    // Only a new generation is a command: a wait that returns without one must not run the last
+    // command again (that would count this worker off `pending` twice).
+    if (Atomics.load(v.control, CONTROL.generation) === generation) continue;
     recentWaitMs = 0.8 * recentWaitMs + 0.2 * Math.min(performance.now() - idleSince, 10 * SPIN_MS);
     generation = Atomics.load(v.control, CONTROL.generation);
     const command = Atomics.load(v.control, CONTROL.command);
