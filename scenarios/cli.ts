@@ -464,3 +464,25 @@ export async function main(argv: string[]): Promise<number> {
     return usage ? 2 : 1;
   }
 }
+
+export const COMMAND_NAMES = Object.keys(COMMANDS);
+
+/** docs/commands/<name>.md: the command's --help as a page (scripts/command-docs.ts writes them; a test keeps them current). */
+export function commandPage(name: string): string {
+  const command = COMMANDS[name];
+  if (!command) throw new Error(`unknown command '${name}'`);
+  return [
+    `# metamanip ${name}`,
+    '',
+    `${command.summary[0].toUpperCase()}${command.summary.slice(1)}.`,
+    '',
+    '```',
+    `Usage: ${command.usage}`,
+    '',
+    command.help,
+    '```',
+    '',
+    'Exit codes: 0 ok, 1 failure, 2 usage error. Generated from `metamanip ' + name + ' --help` by `npx tsx scripts/command-docs.ts`.',
+    '',
+  ].join('\n');
+}

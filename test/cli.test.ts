@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FAMILIES } from '../sim/index.ts';
+import { COMMAND_NAMES, commandPage } from '../scenarios/cli.ts';
 
 const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/metamanip.js', ...args], { encoding: 'utf8', timeout: 120_000 });
 
@@ -11,7 +12,18 @@ describe('metamanip CLI', () => {
   it('prints help with every command and exits 0', () => {
     const r = cli('--help');
     expect(r.status).toBe(0);
-    for (const command of ['families', 'expert', 'bench']) expect(r.stdout).toContain(command);
+    for (const command of COMMAND_NAMES) expect(r.stdout).toMatch(new RegExp(`\\n  ${command} +\\S`));
+  });
+
+  it('has a docs page per command, generated from its --help and up to date, linked from the README', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    for (const command of COMMAND_NAMES) {
+      expect(readFileSync(`docs/commands/${command}.md`, 'utf8'), `docs/commands/${command}.md is stale: npx tsx scripts/command-docs.ts`).toBe(commandPage(command));
+      expect(readme).toContain(`docs/commands/${command}.md`);
+      const help = cli(command, '--help');
+      expect(help.status).toBe(0);
+      expect(commandPage(command)).toContain(help.stdout.trim());
+    }
   });
 
   it('lists the families', () => {
