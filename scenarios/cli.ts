@@ -38,7 +38,17 @@ const COMMANDS: Record<string, Command> = {
   families: {
     summary: 'list the task families',
     usage: 'metamanip families [--json]',
-    help: 'Lists every task family with its random box and success threshold.',
+    help: [
+      'Lists every task family with what it asks of the robot and its success threshold; with --json',
+      'also its task parameters and their random box.',
+      '',
+      'Options:',
+      '  --json    print the families as JSON',
+      '',
+      'Examples:',
+      '  metamanip families',
+      '  metamanip families --json',
+    ].join('\n'),
     options: { json: { type: 'boolean' } },
     run(values) {
       const rows = [...FAMILIES.values()].map((f) => ({
@@ -151,6 +161,13 @@ const COMMANDS: Record<string, Command> = {
       '  --steps N     timed control steps per family and policy (default 10000)',
       '  --out FILE    where to write the JSON result (default bench/results/sim.json)',
       '  --json        print the JSON result instead of the table',
+      '',
+      'The other benchmarks run as scripts: npx tsx bench/agent.ts | bench/bridge.ts | bench/policy.ts |',
+      'bench/viewer.ts (each writes bench/results/<name>.json).',
+      '',
+      'Examples:',
+      '  metamanip bench sim',
+      '  metamanip bench sim --steps 2000 --out /tmp/sim.json',
     ].join('\n'),
     options: { steps: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } },
     run(values, positionals) {

@@ -22,6 +22,7 @@ describe('metamanip CLI', () => {
       expect(readme).toContain(`docs/commands/${command}.md`);
       const help = cli(command, '--help');
       expect(help.status).toBe(0);
+      expect(help.stdout).toContain('Examples:');
       expect(commandPage(command)).toContain(help.stdout.trim());
     }
   });
