@@ -2,18 +2,11 @@
 // backoff, and the subscription restored after a reconnect. Read-only: it never acts on a sim.
 
 import { decodeFrame, encodeFrame } from '../../bridge/ndarray.ts';
-import { PROTOCOL_NAME, TOKEN_PREFIX, type SceneDescription, type SimInfo, type ViewerClientMessage } from '../../bridge/protocol.ts';
+import { PROTOCOL_NAME, TOKEN_PREFIX, type SceneDescription, type SimInfo, type StepFrame, type ViewerClientMessage } from '../../bridge/protocol.ts';
 import { parseServerMessage } from './messages.ts';
 
-export interface LiveFrame {
-  sim: string;
-  episode: number;
-  step: number;
-  poses: Float32Array;
-  reward: number;
-  success: 0 | 1;
-  gripper: number;
-}
+/** What a viewer frame carries of a step (protocol.ts StepFrame without obs, action and joints). */
+export type LiveFrame = Pick<StepFrame, 'sim' | 'episode' | 'step' | 'poses' | 'reward' | 'success' | 'gripper'>;
 
 export type ConnectionState =
   | { kind: 'connecting'; attempt: number }
