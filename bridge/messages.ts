@@ -26,6 +26,8 @@ const open = z.strictObject({
   split: z.enum(['train', 'test']).optional(),
   task: index.optional(),
   seed: seed.optional(),
+  /** Record this sim's episodes (MCAP) even when the gateway does not record every sim. */
+  record: z.boolean().optional(),
 });
 
 const reset = z.strictObject({ type: z.literal('reset'), id: requestId.optional(), sim: simId, seed: seed.optional(), task: index.optional() });
@@ -40,6 +42,29 @@ const stepBatch = z.strictObject({
 const close = z.strictObject({ type: z.literal('close'), id: requestId.optional(), sim: simId });
 const list = z.strictObject({ type: z.literal('list'), id: requestId.optional() });
 const resume = z.strictObject({ type: z.literal('resume'), id: requestId.optional(), token: z.string().min(1).max(128) });
+
+/**
+ * The common `step` request checked without zod: the same rules as the `step` schema (exactly the
+ * keys type, sim, action and an optional id; the same types and bounds), so it accepts exactly
+ * what the schema accepts. Anything it does not accept (including every malformed step) goes
+ * through parseRequest, whose errors name the problem.
+ */
+export function fastStep(value: unknown): Extract<ControllerRequest, { type: 'step' }> | null {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return null;
+  const message = value as Record<string, unknown>;
+  if (message.type !== 'step') return null;
+  let keys = 0;
+  for (const key in message) {
+    if (key !== 'type' && key !== 'sim' && key !== 'action' && key !== 'id') return null;
+    keys++;
+  }
+  if (keys < 3 || !Object.hasOwn(message, 'sim') || !Object.hasOwn(message, 'action')) return null;
+  const { id, sim, action: act } = message;
+  if (id !== undefined && !(typeof id === 'number' ? Number.isInteger(id) && id >= 0 && id <= Number.MAX_SAFE_INTEGER : typeof id === 'string' && id.length <= 64)) return null;
+  if (typeof sim !== 'string' || sim.length < 1 || sim.length > 32) return null;
+  if (!isNdArray(act) && !(Array.isArray(act) && act.length <= 64)) return null;
+  return id === undefined ? { type: 'step', sim, action: act } : { type: 'step', id: id as number | string, sim, action: act };
+}
 
 export const ControllerRequest = z.discriminatedUnion('type', [open, reset, step, stepBatch, close, list, resume]);
 export type ControllerRequest = z.infer<typeof ControllerRequest>;

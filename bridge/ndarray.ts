@@ -71,23 +71,50 @@ export function encodeFrame(message: unknown): Uint8Array {
   return packr.pack(toWire(message));
 }
 
+/**
+ * The wire form of a value: NdArrays and typed arrays become ndarray maps, `undefined` object
+ * values are dropped. Plain objects and arrays that need none of that are passed on as they are
+ * (no copy: this runs for every frame); anything else is copied as a plain object, as always.
+ */
 function toWire(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      const w = typeof v === 'object' && v !== null ? toWire(v) : v;
+      if (out !== null) out.push(w);
+      else if (w !== v) {
+        out = value.slice(0, i);
+        out.push(w);
+      }
+    }
+    return out ?? value;
+  }
   if (isNdArray(value)) return ndarrayMap(value);
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof Uint8Array)) return ndarrayMap(ndarray(value as TypedArray));
-  if (Array.isArray(value)) return value.map(toWire);
+  if (value instanceof Uint8Array) return value;
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return ndarrayMap(ndarray(value as TypedArray));
   if (value instanceof Map) return new Map([...value].map(([k, v]) => [k, toWire(v)]));
-  if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toWire(v);
-    return out;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return copyObject(value);
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const v = (value as Record<string, unknown>)[keys[i]];
+    if (v === undefined || (typeof v === 'object' && v !== null && toWire(v) !== v)) return copyObject(value);
   }
   return value;
 }
 
+function copyObject(value: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toWire(v);
+  return out;
+}
+
 function ndarrayMap(array: NdArray): Map<Uint8Array, unknown> {
   const { data } = array;
-  // A copy of exactly the array's bytes: packing a typed-array view directly can emit wrong bytes.
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  // A byte view of exactly the array's data: msgpackr copies a Uint8Array's bytes as they are
+  // (packing the typed array itself would convert each element to a byte).
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return new Map<Uint8Array, unknown>([
     [KEY.ndarray, true], [KEY.data, bytes], [KEY.dtype, array.dtype], [KEY.shape, [...array.shape]],
   ]);
@@ -110,12 +137,30 @@ export function decodeFrame(frame: Uint8Array): unknown {
 const decoder = new TextDecoder();
 const keyText = (key: unknown): string | null => {
   if (typeof key === 'string') return key;
-  if (key instanceof Uint8Array) return decoder.decode(key);
+  if (key instanceof Uint8Array) {
+    // Short ASCII keys (all the protocol's) without TextDecoder; the same string it would give.
+    if (key.length <= 32) {
+      let text = '';
+      for (let i = 0; i < key.length; i++) {
+        const byte = key[i];
+        if (byte >= 0x80) return decoder.decode(key);
+        text += String.fromCharCode(byte);
+      }
+      return text;
+    }
+    return decoder.decode(key);
+  }
   return null;
 };
 
+/** Maps and arrays are converted; anything else is already what it decodes to. */
+const nested = (value: unknown): boolean => value instanceof Map || Array.isArray(value);
+
 function fromWire(value: unknown, path: string): unknown {
-  if (Array.isArray(value)) return value.map((v, i) => fromWire(v, `${path}[${i}]`));
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (nested(value[i])) value[i] = fromWire(value[i], `${path}[${i}]`);
+    return value;
+  }
   if (!(value instanceof Map)) return value;
   const entries = new Map<string, unknown>();
   for (const [k, v] of value) {
@@ -133,7 +178,7 @@ function fromWire(value: unknown, path: string): unknown {
   for (const [k, v] of entries) {
     // Refuse keys that would reach the object's prototype.
     if (k === '__proto__') throw new FrameError(`map key '__proto__' at ${path || 'the top level'} is not allowed`);
-    out[k] = fromWire(v, path ? `${path}.${k}` : k);
+    out[k] = nested(v) ? fromWire(v, path ? `${path}.${k}` : k) : v;
   }
   return out;
 }

@@ -144,7 +144,8 @@ export interface StepReply {
 export type ControllerServerMessage =
   /** Sent once right after the handshake (like openpi's metadata map). */
   | { type: 'hello'; protocol: number; role: 'controller'; resumeToken: string; graceMs: number; limits: ControllerLimits }
-  | { type: 'open'; id?: RequestId; sim: string; info: SimInfo; observationSpace: BoxSpaceJson; actionSpace: BoxSpaceJson }
+  /** recordDir: where the sim's episodes are written (absolute), when the request asked for `record: true`. */
+  | { type: 'open'; id?: RequestId; sim: string; info: SimInfo; observationSpace: BoxSpaceJson; actionSpace: BoxSpaceJson; recordDir?: string }
   | { type: 'reset'; id?: RequestId; sim: string; obs: NdArray; info: StepInfoJson }
   | ({ type: 'step'; id?: RequestId } & StepReply)
   | { type: 'step_batch'; id?: RequestId; results: StepReply[] }

@@ -3,6 +3,7 @@
 // Foxglove subprotocol, and owns the live sims, heartbeat, recorder and server-side drivers.
 
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -29,6 +30,11 @@ export interface GatewayOptions {
   allowedOrigins?: string[];
   /** Record every episode of every sim as MCAP files in this folder. */
   recordDir?: string;
+  /**
+   * Where sims opened with `record: true` are recorded when `recordDir` is not set (default
+   * 'recordings'; created at the first such request). With `recordDir` they go there.
+   */
+  requestedRecordDir?: string;
   /** The built viewer, served from /. */
   viewerDir?: string;
   /** Folders holding run folders for GET /runs (default runs/ and training/). */
@@ -54,6 +60,7 @@ export interface Gateway {
   readonly httpUrl: string;
   readonly port: number;
   readonly sims: SimHub;
+  /** The recorder of every sim (`recordDir`), else the one of sims opened with `record: true` once one was; null before. */
   readonly recorder: Recorder | null;
   /** Opens a sim driven on the server (the family's expert by default) at `rateHz` (default 80). */
   drive(spec: Omit<OpenSpec, 'policy'> & { driver?: Driver; rateHz?: number; schedule?: TaskSchedule }): SimInfo;
@@ -77,11 +84,23 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const policyServer = options.policy ? await import('./policy-server.ts') : null;
   const foxgloveProtocols = FOXGLOVE_SUBPROTOCOLS;
 
-  const recorder = options.recordDir ? new Recorder({ dir: options.recordDir, onError: (error, file) => log(`recording ${file} stopped: ${error.message}`) }) : null;
+  const onRecordingError = (error: Error, file: string) => log(`recording ${file} stopped: ${error.message}`);
+  let recorder = options.recordDir ? new Recorder({ dir: options.recordDir, onError: onRecordingError }) : null;
   recorder?.attach(hub);
+  // Sims whose controller asked for recording (`open` with `record: true`), when not every sim is recorded.
+  const requested = new Set<string>();
+  hub.on('closed', (info) => requested.delete(info.id));
+  const recordSim = (sim: string): string => {
+    if (recorder === null) {
+      recorder = new Recorder({ dir: options.requestedRecordDir ?? 'recordings', shouldRecord: (info) => requested.has(info.id), onError: onRecordingError });
+      recorder.attach(hub);
+    }
+    if (!options.recordDir) requested.add(sim);
+    return resolve(recorder.dir);
+  };
 
   const controllers = new ControllerSessions({
-    hub, graceMs: options.graceMs ?? 30_000, maxSimsPerConnection: options.maxSimsPerConnection ?? 64, ...controllerLimits,
+    hub, graceMs: options.graceMs ?? 30_000, maxSimsPerConnection: options.maxSimsPerConnection ?? 64, ...controllerLimits, recordSim,
   });
 
   const handleProtocols = (protocols: Set<string>) => selectProtocol(protocols, foxgloveProtocols);
@@ -110,7 +129,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 
   const server: Server = createServer((request, response) => {
     void handleHttp(request, response, {
-      token, recordDir: options.recordDir, runRoots: options.runRoots, viewerDir: options.viewerDir,
+      token, recordDir: recorder?.dir, runRoots: options.runRoots, viewerDir: options.viewerDir,
       health: () => ({ sims: hub.size }),
     });
   });
@@ -162,7 +181,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     httpUrl: `http://${hostInUrl}:${port}`,
     port,
     sims: hub,
-    recorder,
+    get recorder() {
+      return recorder;
+    },
     drive({ driver = expertDriver(), rateHz, schedule, ...spec }) {
       const info = hub.open({ ...spec, task: schedule?.tasks[0] ?? spec.task, policy: driver.name });
       try {
