@@ -2,59 +2,10 @@
 // actions leaving the env unchanged, out-of-order requests, ownership and resume after a disconnect.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import { WsPeer, type Message } from './ws-peer.ts';
 import { SimHub, startGateway, type Gateway } from '../../bridge/index.ts';
-import { decodeFrame, encodeFrame, isNdArray, ndarray, type NdArray } from '../../bridge/ndarray.ts';
+import { isNdArray, ndarray, type NdArray } from '../../bridge/ndarray.ts';
 import { MT1, getFamily, makeEnv } from '../../sim/index.ts';
-
-type Message = Record<string, unknown> & { type: string };
-
-/** A minimal controller client: request() waits for the reply with the request's id. */
-class Client {
-  private readonly inbox: Message[] = [];
-  private readonly waiters: Array<(m: Message) => void> = [];
-  private nextId = 1;
-  readonly closed: Promise<{ code: number; reason: string }>;
-
-  private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => {
-      const message = decodeFrame(data as Buffer) as Message;
-      const waiter = this.waiters.shift();
-      if (waiter) waiter(message);
-      else this.inbox.push(message);
-    });
-    this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  }
-
-  static async connect(url: string): Promise<Client> {
-    const socket = new WebSocket(url);
-    const client = new Client(socket);
-    await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
-    return client;
-  }
-
-  next(): Promise<Message> {
-    const queued = this.inbox.shift();
-    return queued ? Promise.resolve(queued) : new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  async request(message: Record<string, unknown>): Promise<Message> {
-    const id = this.nextId++;
-    this.socket.send(encodeFrame({ ...message, id }));
-    for (;;) {
-      const reply = await this.next();
-      if (reply.id === id) return reply;
-    }
-  }
-
-  sendRaw(data: Uint8Array | string): void {
-    this.socket.send(data);
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-}
 
 const obsOf = (reply: Message) => {
   expect(isNdArray(reply.obs)).toBe(true);
@@ -69,7 +20,7 @@ describe('controller role', () => {
   afterAll(() => gateway.close());
 
   it('greets with a hello holding a resume token and the limits', async () => {
-    const client = await Client.connect(`${gateway.url}/controller`);
+    const client = await WsPeer.connect(`${gateway.url}/controller`);
     const hello = await client.next();
     expect(hello).toMatchObject({ type: 'hello', protocol: 1, role: 'controller', graceMs: 300 });
     expect(typeof hello.resumeToken).toBe('string');
@@ -78,7 +29,7 @@ describe('controller role', () => {
   });
 
   it('runs a full 500-step expert episode that matches a local env bit for bit', async () => {
-    const client = await Client.connect(`${gateway.url}/controller`);
+    const client = await WsPeer.connect(`${gateway.url}/controller`);
     await client.next();
     const opened = await client.request({ type: 'open', family: 'reach', split: 'test', task: 3, seed: 7 });
     expect(opened).toMatchObject({ type: 'open', info: { family: 'reach', benchmark: null, split: 'test', task: 3, seed: 7, policy: 'controller', episode: 0 } });
@@ -118,7 +69,7 @@ describe('controller role', () => {
   });
 
   it('opens benchmark tasks and is deterministic for the same seed and task', async () => {
-    const client = await Client.connect(`${gateway.url}/controller`);
+    const client = await WsPeer.connect(`${gateway.url}/controller`);
     await client.next();
     const a = await client.request({ type: 'open', benchmark: 'ML1:push', split: 'train', task: 5, seed: 2 });
     const b = await client.request({ type: 'open', benchmark: 'ML1:push', split: 'train', task: 5, seed: 2 });
@@ -143,7 +94,7 @@ describe('controller role', () => {
   });
 
   it('steps many sims in one batched frame, all or nothing', async () => {
-    const client = await Client.connect(`${gateway.url}/controller`);
+    const client = await WsPeer.connect(`${gateway.url}/controller`);
     await client.next();
     const sims: string[] = [];
     for (const family of ['reach', 'push', 'door-open']) sims.push((await client.request({ type: 'open', family })).sim as string);
@@ -170,7 +121,7 @@ describe('controller role', () => {
   });
 
   it('refuses NaN, Inf and wrong-length actions with the env state unchanged', async () => {
-    const client = await Client.connect(`${gateway.url}/controller`);
+    const client = await WsPeer.connect(`${gateway.url}/controller`);
     await client.next();
     const { sim } = await client.request({ type: 'open', family: 'pick-place' });
     const early = await client.request({ type: 'step', sim, action: [0, 0, 0, 0] });
@@ -195,8 +146,8 @@ describe('controller role', () => {
   });
 
   it('answers unknown types, bad fields and foreign sims with errors naming the problem', async () => {
-    const owner = await Client.connect(`${gateway.url}/controller`);
-    const other = await Client.connect(`${gateway.url}/controller`);
+    const owner = await WsPeer.connect(`${gateway.url}/controller`);
+    const other = await WsPeer.connect(`${gateway.url}/controller`);
     await owner.next();
     await other.next();
     const { sim } = await owner.request({ type: 'open', family: 'reach' });
@@ -219,7 +170,7 @@ describe('controller role', () => {
   });
 
   it('keeps a disconnected client\'s sims for the grace period and resumes them with the token', async () => {
-    const first = await Client.connect(`${gateway.url}/controller`);
+    const first = await WsPeer.connect(`${gateway.url}/controller`);
     const { resumeToken } = await first.next();
     const { sim } = await first.request({ type: 'open', family: 'reach' });
     await first.request({ type: 'reset', sim });
@@ -227,7 +178,7 @@ describe('controller role', () => {
     first.close();
     await first.closed;
 
-    const second = await Client.connect(`${gateway.url}/controller`);
+    const second = await WsPeer.connect(`${gateway.url}/controller`);
     await second.next();
     const resumed = await second.request({ type: 'resume', token: resumeToken });
     expect(resumed).toMatchObject({ type: 'resume', resumeToken, sims: [{ id: sim, step: 1 }] });
@@ -236,7 +187,7 @@ describe('controller role', () => {
     expect(gateway.sims.info(sim as string).step).toBe(2);
 
     // Resume after opening a sim is out of order; an unknown token is refused.
-    const third = await Client.connect(`${gateway.url}/controller`);
+    const third = await WsPeer.connect(`${gateway.url}/controller`);
     await third.next();
     expect(await third.request({ type: 'resume', token: 'nope' })).toMatchObject({ type: 'error', code: 'bad_resume_token' });
     await third.request({ type: 'open', family: 'reach' });
@@ -252,10 +203,10 @@ describe('controller role', () => {
   });
 
   it('closes a resumed session\'s old connection when a new one takes it over', async () => {
-    const first = await Client.connect(`${gateway.url}/controller`);
+    const first = await WsPeer.connect(`${gateway.url}/controller`);
     const { resumeToken } = await first.next();
     const { sim } = await first.request({ type: 'open', family: 'reach' });
-    const second = await Client.connect(`${gateway.url}/controller`);
+    const second = await WsPeer.connect(`${gateway.url}/controller`);
     await second.next();
     expect(await second.request({ type: 'resume', token: resumeToken })).toMatchObject({ type: 'resume', sims: [{ id: sim }] });
     expect(await first.closed).toMatchObject({ code: 4001 });

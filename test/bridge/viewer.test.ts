@@ -4,51 +4,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { WsPeer, type Message } from './ws-peer.ts';
 import { startGateway, type Gateway } from '../../bridge/index.ts';
 import { decodeFrame, encodeFrame, isNdArray, type NdArray } from '../../bridge/ndarray.ts';
 import { Outbound, TokenBucket, type Sink } from '../../bridge/limits.ts';
-
-type Message = Record<string, unknown> & { type: string };
-
-class Viewer {
-  private readonly inbox: Message[] = [];
-  private readonly waiters: Array<(m: Message) => void> = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
-
-  constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => {
-      const message = decodeFrame(data as Buffer) as Message;
-      const waiter = this.waiters.shift();
-      if (waiter) waiter(message);
-      else this.inbox.push(message);
-    });
-    this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  }
-
-  static async connect(url: string, options: WebSocket.ClientOptions = {}): Promise<Viewer> {
-    const socket = new WebSocket(url, options);
-    const viewer = new Viewer(socket);
-    await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
-    return viewer;
-  }
-
-  next(): Promise<Message> {
-    const queued = this.inbox.shift();
-    return queued ? Promise.resolve(queued) : new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  /** The next message of a type, skipping others (sims lists arrive whenever sims change). */
-  async nextOf(type: string): Promise<Message> {
-    for (;;) {
-      const message = await this.next();
-      if (message.type === type) return message;
-    }
-  }
-
-  send(message: unknown): void {
-    this.socket.send(encodeFrame(message));
-  }
-}
 
 describe('viewer role', () => {
   let gateway: Gateway;
@@ -60,7 +19,7 @@ describe('viewer role', () => {
   afterAll(() => gateway.close());
 
   it('lists the live sims on connect, then sends the scene and frames of a subscribed sim', async () => {
-    const viewer = await Viewer.connect(`${gateway.url}/viewer`);
+    const viewer = await WsPeer.connect(`${gateway.url}/viewer`);
     const sims = await viewer.nextOf('sims');
     expect(sims.sims).toEqual(expect.arrayContaining([expect.objectContaining({ id: driven, family: 'pick-place', policy: 'expert', task: 2 })]));
     viewer.send({ type: 'subscribe', id: 1, sim: driven });
@@ -86,7 +45,7 @@ describe('viewer role', () => {
 
   it('gives a late joiner the cached scene and the latest frame at once', async () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const viewer = await Viewer.connect(`${gateway.url}/viewer`);
+    const viewer = await WsPeer.connect(`${gateway.url}/viewer`);
     viewer.send({ type: 'subscribe', sim: driven });
     const scene = await viewer.nextOf('scene');
     expect(scene.info).toMatchObject({ id: driven, episode: expect.any(Number) });
@@ -107,7 +66,7 @@ describe('viewer role', () => {
       return replies[replies.length - 1];
     };
     const { sim } = await call({ type: 'open', family: 'door-open' });
-    const viewer = await Viewer.connect(`${gateway.url}/viewer`);
+    const viewer = await WsPeer.connect(`${gateway.url}/viewer`);
     viewer.send({ type: 'subscribe', sim });
     await call({ type: 'reset', sim });
     expect(await viewer.nextOf('scene')).toMatchObject({ sim, info: { episode: 1, step: 0 } });
@@ -121,7 +80,7 @@ describe('viewer role', () => {
   });
 
   it('is read-only: acting, unknown types and unknown sims get errors and the stream goes on', async () => {
-    const viewer = await Viewer.connect(`${gateway.url}/viewer`);
+    const viewer = await WsPeer.connect(`${gateway.url}/viewer`);
     const idle = gateway.sims.open({ family: 'reach', policy: 'test' }).id;
     gateway.sims.reset(idle);
     viewer.send({ type: 'step', id: 4, sim: idle, action: [1, 1, 1, 1] });
@@ -143,8 +102,8 @@ describe('viewer role', () => {
   it('terminates a peer that stops answering pings', async () => {
     const quick = await startGateway({ port: 0, heartbeatMs: 50 });
     try {
-      const silent = await Viewer.connect(`${quick.url}/viewer`, { autoPong: false });
-      const alive = await Viewer.connect(`${quick.url}/viewer`);
+      const silent = await WsPeer.connect(`${quick.url}/viewer`, { autoPong: false });
+      const alive = await WsPeer.connect(`${quick.url}/viewer`);
       const { code } = await silent.closed;
       expect(code).toBe(1006); // terminated, no close frame
       expect(alive.socket.readyState).toBe(WebSocket.OPEN);
@@ -169,7 +128,7 @@ describe('metamanip serve', () => {
       });
       void exited.then((code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
     });
-    const viewer = await Viewer.connect(`${url}/viewer`);
+    const viewer = await WsPeer.connect(`${url}/viewer`);
     const sims = await viewer.nextOf('sims');
     expect(sims.sims).toEqual([expect.objectContaining({ id: 's1', benchmark: 'ML1:reach', split: 'test', task: 2, policy: 'expert' })]);
     viewer.send({ type: 'subscribe', sim: 's1' });

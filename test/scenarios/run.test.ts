@@ -8,27 +8,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { decodeFrame, encodeFrame, isNdArray } from '../../bridge/ndarray.ts';
+import { decodeFrame, isNdArray } from '../../bridge/ndarray.ts';
+import { WsPeer } from '../bridge/ws-peer.ts';
 import { readRecording } from '../../bridge/recorder.ts';
-
-type Message = Record<string, unknown> & { type: string };
-
-/** Collects a socket's decoded messages; `next(type)` waits for the next one of that type. */
-function inbox(socket: WebSocket) {
-  const messages: Message[] = [];
-  const waiting: Array<() => void> = [];
-  socket.on('message', (data, isBinary) => {
-    messages.push(isBinary ? (decodeFrame(data as Buffer) as Message) : { type: 'text', text: String(data) });
-    for (const wake of waiting.splice(0)) wake();
-  });
-  return async (type: string): Promise<Message> => {
-    for (;;) {
-      const index = messages.findIndex((m) => m.type === type);
-      if (index >= 0) return messages.splice(0, index + 1).pop()!;
-      await new Promise<void>((resolve) => waiting.push(resolve));
-    }
-  };
-}
 
 const opened = (socket: WebSocket) => new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
 
@@ -50,12 +32,11 @@ describe('metamanip run', () => {
       expect(health.status).toBe(200);
       expect(await (await fetch(`${url}/`)).text()).toContain('<canvas');
 
-      const viewer = new WebSocket(`${url.replace('http', 'ws')}/viewer`);
-      const next = inbox(viewer);
-      await opened(viewer);
+      const viewer = await WsPeer.connect(`${url.replace('http', 'ws')}/viewer`);
+      const next = (type: string) => viewer.nextOf(type);
       const { sims } = (await next('sims')) as unknown as { sims: Array<Record<string, unknown>> };
       expect(sims).toEqual([expect.objectContaining({ id: 's1', benchmark: 'ML1:reach', split: 'test', task: 0, seed: 1, policy: 'ml1-reach' })]);
-      viewer.send(encodeFrame({ type: 'subscribe', sim: 's1' }));
+      viewer.send({ type: 'subscribe', sim: 's1' });
       const scene = await next('scene');
       expect((scene.scene as { bodies: Array<{ name: string }> }).bodies.map((b) => b.name)).toContain('hand');
       const first = await next('frame');
