@@ -24,6 +24,11 @@ export interface SimInfo {
   episode: number;
   /** Steps taken in the current episode. */
   step: number;
+  /**
+   * Server-driven sims on a task schedule: the current episode's place among the episodes given to
+   * this task (one trial: an RL2 policy keeps its memory across them). Absent otherwise.
+   */
+  trial?: { episode: number; episodes: number };
 }
 
 /** One control step as a watcher sees it (and as recordings store it). */

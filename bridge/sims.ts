@@ -252,6 +252,7 @@ export class SimHub extends EventEmitter implements LiveSims {
     const context = (): DriverContext => ({ info: { ...sim.info }, goal: sim.env.goalPosition, reward: sim.last?.reward ?? 0, taskEpisode: (episodes - 1) % episodesPerTask });
     const nextEpisode = () => {
       const task = schedule ? schedule.tasks[Math.floor(episodes / episodesPerTask) % schedule.tasks.length] : undefined;
+      if (schedule) sim.info.trial = { episode: (episodes % episodesPerTask) + 1, episodes: episodesPerTask };
       episodes++;
       return this.reset(id, { task }).obs;
     };

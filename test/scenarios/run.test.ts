@@ -35,7 +35,7 @@ describe('metamanip run', () => {
       const viewer = await WsPeer.connect(`${url.replace('http', 'ws')}/viewer`);
       const next = (type: string) => viewer.nextOf(type);
       const { sims } = (await next('sims')) as unknown as { sims: Array<Record<string, unknown>> };
-      expect(sims).toEqual([expect.objectContaining({ id: 's1', benchmark: 'ML1:reach', split: 'test', task: 0, seed: 1, policy: 'ml1-reach' })]);
+      expect(sims).toEqual([expect.objectContaining({ id: 's1', benchmark: 'ML1:reach', split: 'test', task: 0, seed: 1, policy: 'ml1-reach', trial: { episode: 1, episodes: 13 } })]);
       viewer.send({ type: 'subscribe', sim: 's1' });
       const scene = await next('scene');
       expect((scene.scene as { bodies: Array<{ name: string }> }).bodies.map((b) => b.name)).toContain('hand');
@@ -53,6 +53,8 @@ describe('metamanip run', () => {
 
       // Past the end of the first 500-step episode (6.25 s in real time), then Ctrl-C.
       while (((await next('frame')).step as number) !== 500) { /* the first episode plays out */ }
+      // The second episode of the same goal: the policy's memory goes on (trial episode 2 of 13).
+      expect((await next('scene')).info).toMatchObject({ task: 0, episode: 2, trial: { episode: 2, episodes: 13 } });
       await next('frame');
       viewer.close();
       child.kill('SIGINT');

@@ -36,7 +36,9 @@ export class Hud {
     this.set('source', source);
     this.cells.get('source')!.title = source;
     this.set('family', info.family);
-    this.set('task', `${info.benchmark ?? info.family} · ${info.split} #${info.task} · seed ${info.seed}`);
+    // On a task schedule, say where in the trial the policy is (exploring/adapting, then showing).
+    const trial = info.trial ? ` · trial episode ${info.trial.episode} of ${info.trial.episodes}` : '';
+    this.set('task', `${info.benchmark ?? info.family} · ${info.split} #${info.task} · seed ${info.seed}${trial}`);
     this.set('policy', info.policy);
   }
 

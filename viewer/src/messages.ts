@@ -45,6 +45,7 @@ export const simInfoSchema = z.object({
   policy: z.string(),
   episode: z.number(),
   step: z.number(),
+  trial: z.optional(z.object({ episode: z.number(), episodes: z.number() })),
 });
 
 const success = z.union([z.literal(0), z.literal(1)]);
