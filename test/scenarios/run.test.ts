@@ -15,6 +15,8 @@ import { readRecording } from '../../bridge/recorder.ts';
 const opened = (socket: WebSocket) => new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
 
 describe('metamanip run', () => {
+  let recorded = '';
+
   it('runs the default scenario: the shipped policy acts on held-out goals, a viewer watches, SIGINT closes the recordings', async () => {
     const record = mkdtempSync(join(tmpdir(), 'metamanip-run-'));
     const child = spawn(process.execPath, ['bin/metamanip.js', 'run', 'scenarios/default.yaml', '--port', '0', '--record', record], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -68,10 +70,35 @@ describe('metamanip run', () => {
       expect(recordings[0].steps).toHaveLength(501);
       expect(recordings[0].episode?.info).toMatchObject({ benchmark: 'ML1:reach', task: 0, policy: 'ml1-reach' });
       expect(recordings[1].steps.length).toBeGreaterThan(0);
+      recorded = record;
     } finally {
       child.kill('SIGKILL');
     }
   }, 120_000);
+
+  it('replays the newest recording of a folder in the viewer, listing the others', async () => {
+    expect(recorded).not.toBe('');
+    const file = join(mkdtempSync(join(tmpdir(), 'metamanip-run-')), 'replay.yaml');
+    writeFileSync(file, `kind: replay\nrecording: ${recorded}\ngateway: { port: 0 }\n`);
+    const child = spawn(process.execPath, ['bin/metamanip.js', 'run', file, '--duration', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const newest = readdirSync(recorded).sort().at(-1)!;
+      let url = '';
+      for await (const line of createInterface({ input: child.stdout })) {
+        const match = /^open (http:\/\/127\.0\.0\.1:\d+)\/#recording=(.+)$/.exec(line);
+        if (match) { url = match[1]; expect(decodeURIComponent(match[2])).toBe(newest); break; }
+      }
+      const listed = (await (await fetch(`${url}/recordings`)).json()) as Array<{ name: string }>;
+      expect(listed.map((r) => r.name).sort()).toEqual(readdirSync(recorded).sort());
+      const bytes = new Uint8Array(await (await fetch(`${url}/recordings/${newest}`)).arrayBuffer());
+      expect(new TextDecoder().decode(bytes.subarray(1, 5))).toBe('MCAP');
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('reports an invalid scenario with file, line and field, and exits 1; usage errors exit 2', () => {
     const dir = mkdtempSync(join(tmpdir(), 'metamanip-run-'));
