@@ -19,6 +19,12 @@ export interface RecorderOptions {
   chunkSize?: number;
   /** Told of a file that could not be written; the recording of that episode stops, nothing else does. Default: console.warn. */
   onError?: (error: Error, file: string) => void;
+  /**
+   * Writes waiting for the disk (about one per step) beyond which an episode's recording stops early:
+   * its file is ended cleanly with the steps written so far and onError says so. Bounds the memory
+   * a stalled disk can take. Default 20,000 (about 100 MB of converted steps).
+   */
+  maxBacklog?: number;
 }
 
 export const DEFAULT_CHUNK_SIZE = 128 * 1024;
@@ -215,6 +221,7 @@ export class Recorder {
   readonly #shouldRecord: (info: SimInfo) => boolean;
   readonly #chunkSize: number;
   readonly #onError: (error: Error, file: string) => void;
+  readonly #maxBacklog: number;
   /** Episodes being recorded, by sim id. */
   readonly #open = new Map<string, Episode>();
   readonly #pending = new Set<Promise<unknown>>();
@@ -226,6 +233,7 @@ export class Recorder {
     try { mkdirSync(this.dir, { recursive: true }); } catch { /* see above */ }
     this.#shouldRecord = options.shouldRecord ?? (() => true);
     this.#chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    this.#maxBacklog = options.maxBacklog ?? 20_000;
     this.#onError = options.onError ?? ((error, file) => console.warn(`recording ${file} stopped: ${error.message}`));
   }
 
@@ -301,6 +309,11 @@ export class Recorder {
   #frame(sim: string, frame: StepFrame): void {
     const episode = this.#open.get(sim);
     if (episode === undefined) return;
+    if (this.#pending.size >= this.#maxBacklog) {
+      void episode.file.then((file) => this.#onError(new Error(`the disk is not keeping up (${this.#pending.size} writes waiting): the recording of this episode stopped at step ${frame.step}; the file holds the steps before it`), file?.path ?? this.dir));
+      this.#endEpisode(sim, 'backlog');
+      return;
+    }
     episode.frames++;
     this.#write(episode, frameEntries(episode, frame));
   }

@@ -230,6 +230,26 @@ describe('Recorder', () => {
     expect(files[0]).toMatch(/-s2-reach-ep0\.mcap$/);
   });
 
+  it('stops an episode early, with a complete file, when writes pile up faster than the disk takes them', async () => {
+    const sims = new FakeLiveSims();
+    const errors: string[] = [];
+    // 200 steps in one synchronous burst: none of their writes can finish before the next arrives.
+    const recorder = new Recorder({ dir, maxBacklog: 50, onError: (error) => errors.push(error.message) });
+    recorder.attach(sims);
+    const id = sims.open();
+    sims.reset(id);
+    for (let i = 0; i < 200; i++) sims.step(id);
+    sims.endEpisode(id);
+    await recorder.close();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^the disk is not keeping up \(50 writes waiting\): the recording of this episode stopped at step \d+; the file holds the steps before it$/);
+    const [file] = await readdir(dir);
+    const recording = await readRecording(join(dir, file));
+    expect(recording.complete).toBe(true);
+    const stoppedAt = Number(/stopped at step (\d+)/.exec(errors[0])![1]);
+    expect(recording.steps.map((step) => step.step)).toEqual(Array.from({ length: stoppedAt }, (_, i) => i));
+  });
+
   it('ends files cleanly when a new episode starts without an end, when the sim closes and on close()', async () => {
     const sims = new FakeLiveSims();
     const recorder = new Recorder({ dir });
