@@ -86,6 +86,8 @@ export interface LoadedPolicy {
   /** e.g. "ml1-reach/best" for a run folder's best checkpoint. */
   readonly name: string;
   readonly benchmark: string;
+  /** The benchmark seed it was trained with: its training tasks are that seed's train tasks. */
+  readonly seed: number;
   readonly spec: EnvSpec;
   /** The checkpoint file it came from. */
   readonly path: string;
@@ -141,6 +143,7 @@ export function loadPolicy(path: string, options: { name?: string } = {}): Loade
   return {
     name,
     benchmark: checkpoint.benchmark,
+    seed: checkpoint.seed,
     spec,
     path: file,
     metadata,

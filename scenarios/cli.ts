@@ -396,7 +396,8 @@ const COMMANDS: Record<string, Command> = {
       '                       <family>[/<split>/<task>] (MT1 tasks, goal visible) or',
       '                       <benchmark>[/<split>/<task>], then @expert (default) or @policy',
       '  --rate HZ            control rate of --sim sims (default 80: real time)',
-      '  --seed S             benchmark seed of --sim sims (default 0)',
+      '  --seed S             benchmark seed of --sim sims (default 0); a checkpoint\'s held-out tasks are',
+      '                       the test tasks of the seed it was trained with (serve warns otherwise)',
       '  --policy CKPT        checkpoint file or run folder served on / (docs/POLICY_SERVER.md)',
       '  --backend B          TensorFlow.js backend for --policy (default: $METAMANIP_BACKEND or auto)',
       '  --allow-origin O     also accept browser pages from origin O (repeatable; * for any)',
@@ -405,7 +406,7 @@ const COMMANDS: Record<string, Command> = {
       'Examples:',
       '  metamanip serve --sim reach --sim ML1:pick-place/test/3',
       '  METAMANIP_TOKEN=s3cret metamanip serve --host 0.0.0.0 --record recordings --sim door-open',
-      '  metamanip serve --policy runs/ml1-reach --sim ML1:reach/test/0@policy --rate 40',
+      '  metamanip serve --policy checkpoints/ml1-reach.json --seed 1 --sim ML1:reach/test/0@policy',
     ].join('\n'),
     options: {
       host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, record: { type: 'string' },

@@ -8,7 +8,7 @@ import type { LoadedPolicy } from '../agent/policy.ts';
 import { startGateway, type Gateway } from '../bridge/server.ts';
 import { expertDriver } from '../bridge/sims.ts';
 import { ScenarioError, loadScenario, resolveTrainScenario, scenarioProblems, type ReplayScenario, type ServeScenario } from './scenario.ts';
-import { policyDriver, viewerDir, waitForStop } from './serve.ts';
+import { policyDriver, trainedOnSimTasks, trainedOnWarning, viewerDir, waitForStop } from './serve.ts';
 
 export interface RunOptions {
   /** Stop a serve or replay scenario after this many seconds (default: at Ctrl-C). */
@@ -82,6 +82,8 @@ async function startServeScenario(scenario: ServeScenario, options: RunOptions, 
         split: sim.split, seed: sim.seed, driver, rateHz: sim.rate * 80,
         schedule: { tasks: sim.tasks, episodesPerTask: sim.episodesPerTask },
       });
+      const policy = policies.get(sim.policy);
+      if (policy && trainedOnSimTasks(policy, info)) log(trainedOnWarning(policy, info.id));
       log(`sim ${info.id}: ${info.benchmark ?? info.family} ${info.split} tasks ${sim.tasks.join(', ')} (${sim.episodesPerTask} episode${sim.episodesPerTask === 1 ? '' : 's'} each), driven by ${driver.name}`);
       links.push(viewerLink(gateway, scenario.gateway.token, `sim=${info.id}`));
     }

@@ -78,6 +78,18 @@ export function policyDriver(policy: LoadedPolicy): Driver {
   };
 }
 
+/**
+ * Whether a sim's tasks are ones the policy trained on: the same benchmark, and the sim's split
+ * drawn with the seed of the policy's training tasks (ML1(s).test is drawn with s + 1, so a policy
+ * trained with seed 1 has test tasks at seed 1 and trained on seed 0's test tasks).
+ */
+export function trainedOnSimTasks(policy: LoadedPolicy, sim: { benchmark: string | null; split: 'train' | 'test'; seed: number }): boolean {
+  return sim.benchmark === policy.benchmark && (sim.split === 'test' ? sim.seed + 1 : sim.seed) === policy.seed;
+}
+
+export const trainedOnWarning = (policy: LoadedPolicy, id: string) =>
+  `note: sim ${id} runs tasks ${policy.name} trained on; for held-out tasks use the test split with the seed it was trained with (${policy.seed})`;
+
 /** Builds the viewer when its build script is there; null (and a log line) when it cannot. */
 export async function viewerDir(log: (line: string) => void): Promise<string | undefined> {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -116,6 +128,7 @@ export async function serveCommand(options: ServeOptions): Promise<Gateway> {
     for (const spec of specs) {
       const driver = spec.driver === 'policy' ? policyDriver(policy!) : expertDriver();
       const info = gateway.drive({ ...spec.open, driver, rateHz: options.rateHz });
+      if (spec.driver === 'policy' && trainedOnSimTasks(policy!, info)) log(trainedOnWarning(policy!, info.id));
       log(`sim ${info.id}: ${info.benchmark ?? info.family} ${info.split} task ${info.task}, driven by ${info.policy} at ${options.rateHz ?? 80} Hz`);
     }
   } catch (error) {

@@ -11,6 +11,8 @@ import WebSocket from 'ws';
 import { decodeFrame, isNdArray } from '../../bridge/ndarray.ts';
 import { WsPeer } from '../bridge/ws-peer.ts';
 import { readRecording } from '../../bridge/recorder.ts';
+import type { LoadedPolicy } from '../../agent/policy.ts';
+import { trainedOnSimTasks, trainedOnWarning } from '../../scenarios/serve.ts';
 
 const opened = (socket: WebSocket) => new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
 
@@ -99,6 +101,15 @@ describe('metamanip run', () => {
       child.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('knows which sims run tasks a policy trained on (and says so at start)', () => {
+    const policy = { name: 'ml1-reach', benchmark: 'ML1:reach', seed: 1 } as LoadedPolicy;
+    expect(trainedOnSimTasks(policy, { benchmark: 'ML1:reach', split: 'test', seed: 1 })).toBe(false);
+    expect(trainedOnSimTasks(policy, { benchmark: 'ML1:reach', split: 'test', seed: 0 })).toBe(true);
+    expect(trainedOnSimTasks(policy, { benchmark: 'ML1:reach', split: 'train', seed: 1 })).toBe(true);
+    expect(trainedOnSimTasks(policy, { benchmark: 'ML1:push', split: 'train', seed: 1 })).toBe(false);
+    expect(trainedOnWarning(policy, 's2')).toBe('note: sim s2 runs tasks ml1-reach trained on; for held-out tasks use the test split with the seed it was trained with (1)');
+  });
 
   it('reports an invalid scenario with file, line and field, and exits 1; usage errors exit 2', () => {
     const dir = mkdtempSync(join(tmpdir(), 'metamanip-run-'));
