@@ -26,6 +26,12 @@ function integerOption(values: Record<string, unknown>, name: string, fallback: 
   return value;
 }
 
+function portOption(values: Record<string, unknown>, fallback: number): number {
+  const port = integerOption(values, 'port', fallback, 0);
+  if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+  return port;
+}
+
 const BACKENDS = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
 function backendOption(values: Record<string, unknown>): string | undefined {
   const raw = values.backend;
@@ -331,8 +337,7 @@ const COMMANDS: Record<string, Command> = {
       if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
       const duration = values.duration === undefined ? undefined : Number(values.duration);
       if (duration !== undefined && !(Number.isFinite(duration) && duration > 0)) throw new UsageError(`--duration must be a positive number of seconds, got '${String(values.duration)}'`);
-      const port = values.port === undefined ? undefined : integerOption(values, 'port', 0, 0);
-      if (port !== undefined && port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+      const port = values.port === undefined ? undefined : portOption(values, 0);
       const { runScenario } = await import('./run.ts');
       return runScenario(scenario, { duration, port, record: values.record as string | undefined, resume: Boolean(values.resume), backend: backendOption(values), quiet: Boolean(values.quiet) });
     },
@@ -415,8 +420,7 @@ const COMMANDS: Record<string, Command> = {
     },
     async run(values, positionals) {
       if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-      const port = integerOption(values, 'port', 8765, 0);
-      if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+      const port = portOption(values, 8765);
       const rate = values.rate === undefined ? undefined : Number(values.rate);
       if (rate !== undefined && !(Number.isFinite(rate) && rate > 0 && rate <= 10_000)) throw new UsageError(`--rate must be a number of Hz in (0, 10000], got '${String(values.rate)}'`);
       const { parseSimSpec, serveUntilStopped } = await import('./serve.ts');

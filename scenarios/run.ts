@@ -4,11 +4,10 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { LoadedPolicy } from '../agent/policy.ts';
 import { startGateway, type Gateway } from '../bridge/server.ts';
 import { expertDriver } from '../bridge/sims.ts';
-import { ScenarioError, loadScenario, resolveTrainScenario, scenarioProblems, type ReplayScenario, type ServeScenario } from './scenario.ts';
-import { policyDriver, trainedOnSimTasks, trainedOnWarning, viewerDir, waitForStop } from './serve.ts';
+import { ScenarioError, loadScenario, scenarioProblems, type ReplayScenario, type ServeScenario } from './scenario.ts';
+import { loadPolicies, policyDriver, serveUntilStop, trainedOnSimTasks, trainedOnWarning, viewerDir } from './serve.ts';
 
 export interface RunOptions {
   /** Stop a serve or replay scenario after this many seconds (default: at Ctrl-C). */
@@ -21,8 +20,6 @@ export interface RunOptions {
   resume?: boolean;
   backend?: string;
   quiet?: boolean;
-  /** Called with the gateway once a serve or replay scenario is up (tests). */
-  onGateway?: (gateway: Gateway) => void;
 }
 
 /** Runs the scenario; resolves with the exit code. */
@@ -33,11 +30,8 @@ export async function runScenario(path: string, options: RunOptions = {}): Promi
   const log = (line: string) => { if (!options.quiet) console.error(line); };
   switch (scenario.kind) {
     case 'train': {
-      const { train } = await import('../agent/trainer.ts');
-      const { formatTrainResult } = await import('./train.ts');
-      const config = resolveTrainScenario(scenario, path);
-      const result = await train(config, { runDir: join('runs', config.name), resume: options.resume, quiet: options.quiet, backend: options.backend });
-      console.log(formatTrainResult(result));
+      const { formatTrainResult, trainCommand } = await import('./train.ts');
+      console.log(formatTrainResult(await trainCommand(path, { resume: options.resume, quiet: options.quiet, backend: options.backend })));
       return 0;
     }
     case 'eval': {
@@ -48,26 +42,19 @@ export async function runScenario(path: string, options: RunOptions = {}): Promi
     }
     case 'serve': {
       const gateway = await startServeScenario(scenario, options, log);
-      return serveUntil(gateway, { ...options, duration: options.duration ?? scenario.duration }, log);
+      return serveUntilStop(gateway, options.duration ?? scenario.duration, log);
     }
     case 'replay': {
       const gateway = await startReplayScenario(scenario, options, log);
-      return serveUntil(gateway, options, log);
+      return serveUntilStop(gateway, options.duration, log);
     }
   }
 }
 
 async function startServeScenario(scenario: ServeScenario, options: RunOptions, log: (line: string) => void): Promise<Gateway> {
   // One loaded policy per checkpoint, shared by the policy role and the sims it drives.
-  const policies = new Map<string, LoadedPolicy>();
-  const checkpoints = [...new Set([scenario.policy, ...scenario.sims.map((s) => s.policy)].filter((p): p is string => p !== undefined && p !== 'expert'))];
-  if (checkpoints.length) {
-    // Loaded on demand: the agent pulls in TensorFlow.js.
-    const { initBackend, describeBackend } = await import('../agent/backend.ts');
-    const { loadPolicy } = await import('../agent/policy.ts');
-    log(`backend: ${describeBackend(await initBackend(options.backend))}`);
-    for (const checkpoint of checkpoints) policies.set(checkpoint, loadPolicy(checkpoint));
-  }
+  const checkpoints = [scenario.policy, ...scenario.sims.map((s) => s.policy)].filter((p): p is string => p !== undefined && p !== 'expert');
+  const policies = await loadPolicies(checkpoints, options.backend, log);
   const gateway = await startGateway({
     host: scenario.gateway.host, port: options.port ?? scenario.gateway.port, token: scenario.gateway.token,
     recordDir: options.record ?? scenario.gateway.record, viewerDir: await viewerDir(log),
@@ -123,13 +110,3 @@ async function startReplayScenario(scenario: ReplayScenario, options: RunOptions
 
 const viewerLink = (gateway: Gateway, token: string | undefined, fragment: string) =>
   `${gateway.httpUrl}/${token ? `?token=${encodeURIComponent(token)}` : ''}${fragment ? `#${fragment}` : ''}`;
-
-/** Serves until SIGINT/SIGTERM or the duration, then closes cleanly (recordings finished). */
-async function serveUntil(gateway: Gateway, options: RunOptions, log: (line: string) => void): Promise<number> {
-  options.onGateway?.(gateway);
-  await waitForStop(options.duration);
-  log('stopping: closing connections and recordings');
-  await gateway.close();
-  log('stopped');
-  return 0;
-}

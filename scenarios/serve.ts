@@ -1,7 +1,7 @@
 // `metamanip serve`: starts the gateway (controller, viewer, policy and Foxglove roles, HTTP
 // routes), optionally with sims driven on the server and episodes recorded, until SIGINT/SIGTERM.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadedPolicy } from '../agent/policy.ts';
@@ -108,18 +108,9 @@ export async function viewerDir(log: (line: string) => void): Promise<string | u
 export async function serveCommand(options: ServeOptions): Promise<Gateway> {
   const log = options.log ?? ((line: string) => console.error(line));
   const specs = (options.sims ?? []).map((s) => parseSimSpec(s, options.seed ?? 0));
-  let policy: LoadedPolicy | undefined;
-  if (options.policy) {
-    // Loaded on demand: the agent pulls in TensorFlow.js.
-    const { initBackend, describeBackend } = await import('../agent/backend.ts');
-    const { loadPolicy } = await import('../agent/policy.ts');
-    log(`backend: ${describeBackend(await initBackend(options.backend))}`);
-    policy = loadPolicy(options.policy);
-    log(`policy ${policy.name} (${policy.benchmark}) loaded for the policy role (path /)`);
-  } else if (specs.some((s) => s.driver === 'policy')) {
-    throw new Error('--sim ...@policy needs --policy <checkpoint>');
-  }
-  if (options.recordDir) mkdirSync(options.recordDir, { recursive: true });
+  if (!options.policy && specs.some((s) => s.driver === 'policy')) throw new Error('--sim ...@policy needs --policy <checkpoint>');
+  const policy = options.policy === undefined ? undefined : (await loadPolicies([options.policy], options.backend, log)).get(options.policy)!;
+  if (policy) log(`policy ${policy.name} (${policy.benchmark}) loaded for the policy role (path /)`);
   const gateway = await startGateway({
     host: options.host, port: options.port, token: options.token, recordDir: options.recordDir, allowedOrigins: options.allowedOrigins,
     viewerDir: options.noViewer ? undefined : await viewerDir(log), policy, log,
@@ -143,9 +134,29 @@ export async function serveUntilStopped(options: ServeOptions): Promise<number> 
   const gateway = await serveCommand(options);
   const tokenHint = options.token ? ' (token required)' : '';
   console.log(`metamanip gateway on ${gateway.httpUrl}${tokenHint}: controller ${gateway.url}/controller, viewer ${gateway.httpUrl}/, policy ${gateway.url}/, Foxglove ${gateway.url}`);
-  await waitForStop();
-  console.error('stopping: closing connections and recordings');
+  return serveUntilStop(gateway, undefined, (line) => console.error(line));
+}
+
+/**
+ * Checkpoints loaded once each (the backend chosen first and logged), by the path they were given as.
+ * Loaded on demand: the agent pulls in TensorFlow.js, which a gateway without policies never needs.
+ */
+export async function loadPolicies(paths: readonly string[], backend: string | undefined, log: (line: string) => void): Promise<Map<string, LoadedPolicy>> {
+  const policies = new Map<string, LoadedPolicy>();
+  if (paths.length === 0) return policies;
+  const { initBackend, describeBackend } = await import('../agent/backend.ts');
+  const { loadPolicy } = await import('../agent/policy.ts');
+  log(`backend: ${describeBackend(await initBackend(backend))}`);
+  for (const path of paths) if (!policies.has(path)) policies.set(path, loadPolicy(path));
+  return policies;
+}
+
+/** Serves until SIGINT/SIGTERM (or `durationS` seconds), then closes cleanly: recordings finished. */
+export async function serveUntilStop(gateway: Gateway, durationS: number | undefined, log: (line: string) => void): Promise<number> {
+  await waitForStop(durationS);
+  log('stopping: closing connections and recordings');
   await gateway.close();
+  log('stopped');
   return 0;
 }
 
