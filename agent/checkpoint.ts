@@ -27,6 +27,7 @@ const checkpointSchema = z.object({
     ]),
     episodeSteps: z.number().int().positive(),
     hasSuccess: z.boolean(),
+    criticFeatures: z.number().int().nonnegative().optional(),
   }),
   // Settings added after a checkpoint was written take their defaults (which keep the old behaviour).
   config: z.preprocess((c) => (typeof c === 'object' && c !== null ? withRl2Defaults(c) : c), rl2ConfigSchema),

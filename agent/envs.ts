@@ -18,6 +18,8 @@ export interface EnvSpec {
   episodeSteps: number;
   /** True when episodes report MetaWorld's success flag. */
   hasSuccess: boolean;
+  /** Size of the distribution's critic features (TaskDistribution.critic); absent when it has none. */
+  criticFeatures?: number;
 }
 
 /** Numbers an action takes in a flat buffer: one index for a discrete space, `size` reals for a box. */
@@ -36,6 +38,17 @@ export interface MetaEnv {
 /** How tasks are evaluated: MetaWorld's 10 adaptation + 3 evaluation episodes, or an RL2 trial of n episodes. */
 export interface Protocol { adaptationEpisodes: number; evaluationEpisodes: number }
 
+/**
+ * What a privileged critic may know of a task that the policy must find out: the task's parameters and
+ * quantities derived from them. Only the value function reads them during training (an asymmetric
+ * actor-critic); the policy, evaluation and serving never do.
+ */
+export interface CriticFeatures {
+  readonly size: number;
+  /** Writes the features of `task` at this step into out[0..size): `obs` is the lane's observation, `step` the index within the episode. */
+  write(task: Task, obs: Float32Array, step: number, out: Float32Array): void;
+}
+
 export interface TaskDistribution {
   /** Canonical name, e.g. "ML1:reach", "bandit:k5n10", "tabular-mdp:n10". */
   readonly name: string;
@@ -49,13 +62,30 @@ export interface TaskDistribution {
   testTasks(count: number): Task[];
   /** How many test tasks there are (Infinity for freshly sampled distributions). */
   readonly testTaskCount: number;
+  /** Task features for a privileged critic (spec.criticFeatures numbers). */
+  readonly critic?: CriticFeatures;
   makeEnv(): MetaEnv;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Robot benchmarks (ML1 / MT1 over the simulator's families)
 
-const ROBOT_SPEC: EnvSpec = { obsSize: 39, action: { kind: 'box', size: 4, low: -1, high: 1 }, episodeSteps: 500, hasSuccess: true };
+/** Every robot family's task parameters are up to two positions (object, goal); shorter ones are zero-padded. */
+const ROBOT_TASK_PARAMS = 6;
+const ROBOT_SPEC: EnvSpec = { obsSize: 39, action: { kind: 'box', size: 4, low: -1, high: 1 }, episodeSteps: 500, hasSuccess: true, criticFeatures: 2 * ROBOT_TASK_PARAMS };
+
+/** A robot task's critic features: its positions (object, goal), then each position's offset from the hand (obs[0..3]). */
+const robotCritic: CriticFeatures = {
+  size: 2 * ROBOT_TASK_PARAMS,
+  write(task, obs, _step, out) {
+    out.fill(0, 0, 2 * ROBOT_TASK_PARAMS);
+    const n = Math.min(task.params.length, ROBOT_TASK_PARAMS);
+    for (let i = 0; i < n; i++) {
+      out[i] = task.params[i];
+      out[ROBOT_TASK_PARAMS + i] = task.params[i] - obs[i % 3];
+    }
+  },
+};
 
 class RobotEnv implements MetaEnv {
   readonly spec = ROBOT_SPEC;
@@ -122,6 +152,7 @@ export function robotDistribution(benchmark: Benchmark): TaskDistribution {
       return testOrder.slice(0, count);
     },
     testTaskCount: benchmark.test.length,
+    critic: robotCritic,
     makeEnv: () => new RobotEnv(benchmark),
   };
 }

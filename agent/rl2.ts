@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../sim/rng.ts';
 import type { EnvBatch } from './batch-env.ts';
-import type { ActionSpace, EnvSpec, Task, TaskDistribution } from './envs.ts';
+import type { ActionSpace, CriticFeatures, EnvSpec, Task, TaskDistribution } from './envs.ts';
 import { actionWidth } from './envs.ts';
 import type { LanePolicy, MetaAlgorithm } from './meta.ts';
 import {
@@ -47,6 +47,15 @@ export interface Rl2Config {
    * The GRU could remember it itself; handing it over makes credit assignment in tabular MDPs easier.
    */
   previousObservation: boolean;
+  /**
+   * An asymmetric actor-critic: the value function also reads the task's critic features
+   * (TaskDistribution.critic: e.g. the goal's position, an MDP's optimal values) and where the step is in
+   * its episode and trial. Knowing the task, it tells the policy's lucky steps from its good ones; the
+   * policy never sees the features, so acting and evaluation are unchanged.
+   */
+  privilegedCritic: boolean;
+  /** Dense tanh layers of the privileged critic, over (GRU state, input, critic features). */
+  criticMlp: number[];
   ppo: PpoConfig;
 }
 
@@ -63,6 +72,8 @@ export const RL2_DEFAULTS: Rl2Config = {
   gruUpdateBias: 0,
   gruTimescale: 0,
   previousObservation: false,
+  privilegedCritic: false,
+  criticMlp: [128, 128],
   ppo: PPO_DEFAULTS,
 };
 
@@ -76,10 +87,14 @@ export function withRl2Defaults(config: Partial<Omit<Rl2Config, 'ppo'>> & { ppo?
 
 // ---------------------------------------------------------------------------------------------
 // The network: input -> [dense tanh]* -> GRU -> [dense tanh over (GRU state, input)]* -> policy and value heads
+// (with a privileged critic, the value head has its own layers over (GRU state, input, critic input))
 
 /** Size of the RL2 input: observation, [previous observation,] previous action (one-hot when discrete), previous reward, done flag. */
 export const inputSize = (spec: EnvSpec, previousObservation = false): number =>
   spec.obsSize * (previousObservation ? 2 : 1) + (spec.action.kind === 'discrete' ? spec.action.n : spec.action.size) + 2;
+
+/** Size of a privileged critic's extra input: the task's critic features, then the step's place in its episode and its trial (0..1). */
+export const criticInputSize = (spec: EnvSpec): number => (spec.criticFeatures ?? 0) + 2;
 
 export class Rl2Network {
   readonly params = new Params();
@@ -88,6 +103,7 @@ export class Rl2Network {
   readonly action: ActionSpace;
   private readonly mlp: DenseWeights[] = [];
   private readonly headMlp: DenseWeights[] = [];
+  private readonly criticMlp: DenseWeights[] = [];
   private readonly gru: GruWeights;
   private readonly policyHead: DenseWeights;
   private readonly valueHead: DenseWeights;
@@ -95,10 +111,16 @@ export class Rl2Network {
   readonly logStd: tf.Variable | null;
 
   readonly previousObservation: boolean;
+  /** Width of the privileged critic's extra input (0: the value head reads what the policy head reads). */
+  readonly criticInputs: number;
+  readonly episodeSteps: number;
 
-  constructor(spec: EnvSpec, config: Pick<Rl2Config, 'hidden' | 'mlp' | 'headMlp' | 'initLogStd' | 'gruUpdateBias' | 'gruTimescale' | 'previousObservation'>, seed: number) {
+  constructor(spec: EnvSpec, config: Pick<Rl2Config, 'hidden' | 'mlp' | 'headMlp' | 'initLogStd' | 'gruUpdateBias' | 'gruTimescale' | 'previousObservation' | 'privilegedCritic' | 'criticMlp'>, seed: number) {
     this.inputs = inputSize(spec, config.previousObservation);
     this.previousObservation = config.previousObservation;
+    this.episodeSteps = spec.episodeSteps;
+    if (config.privilegedCritic && spec.criticFeatures === undefined) throw new Error('rl2: privilegedCritic needs a task distribution with critic features (robot benchmarks, bandits and tabular MDPs have them)');
+    this.criticInputs = config.privilegedCritic ? criticInputSize(spec) : 0;
     this.hidden = config.hidden;
     this.action = spec.action;
     const rng = rngFor(seed, 'rl2-init');
@@ -111,6 +133,10 @@ export class Rl2Network {
     const outputs = spec.action.kind === 'discrete' ? spec.action.n : spec.action.size;
     // A small policy head starts near-uniform (discrete) or near-zero mean (box), as in CleanRL.
     this.policyHead = addDense(this.params, rng, 'policy', features, outputs, 0.01);
+    if (this.criticInputs > 0) {
+      features = config.hidden + this.inputs + this.criticInputs;
+      config.criticMlp.forEach((units, i) => { this.criticMlp.push(addDense(this.params, rng, `critic${i}`, features, units, 5 / 3)); features = units; });
+    }
     this.valueHead = addDense(this.params, rng, 'value', features, 1, 1);
     this.logStd = spec.action.kind === 'box' ? this.params.add('logStd', [spec.action.size], new Float32Array(spec.action.size).fill(config.initLogStd)) : null;
   }
@@ -120,32 +146,41 @@ export class Rl2Network {
     return x;
   }
 
-  /** Policy head output and value from GRU states (and the raw inputs, when there is a head MLP). */
-  private heads(h: tf.Tensor2D, x: tf.Tensor2D): { head: tf.Tensor2D; value: tf.Tensor1D } {
+  /**
+   * Policy head output and value from GRU states (and the raw inputs, when there is a head MLP; and the
+   * critic input c [B, criticInputs], when the critic is privileged).
+   */
+  private heads(h: tf.Tensor2D, x: tf.Tensor2D, c: tf.Tensor2D | null): { head: tf.Tensor2D; value: tf.Tensor1D } {
     let features = h;
     if (this.headMlp.length) {
       features = tf.concat([h, x], 1);
       for (const layer of this.headMlp) features = tf.tanh(dense(features, layer));
     }
-    return { head: dense(features, this.policyHead), value: tf.reshape(dense(features, this.valueHead), [-1]) as tf.Tensor1D };
+    let critic = features;
+    if (this.criticInputs > 0) {
+      critic = tf.concat([h, x, c ?? tf.zeros([x.shape[0], this.criticInputs])], 1);
+      for (const layer of this.criticMlp) critic = tf.tanh(dense(critic, layer));
+    }
+    return { head: dense(features, this.policyHead), value: tf.reshape(dense(critic, this.valueHead), [-1]) as tf.Tensor1D };
   }
 
-  /** One step for acting: inputs [B, in], hidden [B, H] -> new hidden, policy head output [B, A], value [B]. */
-  step(x: tf.Tensor2D, h: tf.Tensor2D): { h: tf.Tensor2D; head: tf.Tensor2D; value: tf.Tensor1D } {
+  /** One step for acting: inputs [B, in], hidden [B, H] (critic input [B, criticInputs]) -> new hidden, policy head output [B, A], value [B]. */
+  step(x: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D | null = null): { h: tf.Tensor2D; head: tf.Tensor2D; value: tf.Tensor1D } {
     return tf.tidy(() => {
       const next = gruStep(gruInputs(this.embed(x), this.gru), h, this.gru);
-      return { h: next, ...this.heads(next, x) };
+      return { h: next, ...this.heads(next, x, c) };
     });
   }
 
   /**
    * A differentiable pass over `length` steps of `batch` sequences. `inputs` is time-major
-   * ([length][batch][inputs]); h0 is [batch][hidden]. Outputs are time-major, [length * batch, ...].
+   * ([length][batch][inputs]); h0 is [batch][hidden]; `critic` (privileged critic only) is time-major
+   * like `inputs`. Outputs are time-major, [length * batch, ...].
    */
-  sequence(inputs: Float32Array, length: number, batch: number, h0: Float32Array): { head: tf.Tensor2D; value: tf.Tensor1D } {
+  sequence(inputs: Float32Array, length: number, batch: number, h0: Float32Array, critic?: Float32Array): { head: tf.Tensor2D; value: tf.Tensor1D } {
     const x = tf.tensor2d(inputs, [length * batch, this.inputs]);
     const hs = gruSequence(this.embed(x), tf.tensor2d(h0, [batch, this.hidden]), this.gru, length);
-    return this.heads(hs, x);
+    return this.heads(hs, x, this.criticInputs > 0 && critic ? tf.tensor2d(critic, [length * batch, this.criticInputs]) : null);
   }
 
   /** Log-probabilities and entropies of `actions` (time-major, actionWidth each) under the head outputs. */
@@ -187,7 +222,12 @@ export interface TrialRecord {
   rewards: Float32Array;
   /** Hidden state before step k * bpttSteps, per lane and chunk: [lane][chunk][hidden]. */
   chunkStarts: Float32Array;
+  /** The privileged critic's input per lane and step (empty without one). */
+  critic: Float32Array;
 }
+
+/** Where a lane policy gets a privileged critic's input while it samples training trials. */
+export interface CriticSource { features: CriticFeatures; tasks: readonly Task[]; trialSteps: number }
 
 export class Rl2LanePolicy implements LanePolicy {
   private h: tf.Tensor2D;
@@ -200,13 +240,14 @@ export class Rl2LanePolicy implements LanePolicy {
   private readonly actions: Float32Array;
   private readonly logProbs: Float32Array;
   private readonly values: Float32Array;
+  private readonly criticInput: Float32Array;
   private t = 0;
 
   constructor(
     private readonly net: Rl2Network,
     readonly lanes: number,
     private readonly rngs: Rng[],
-    private readonly options: { deterministic?: boolean; rewardInputScale: number; record?: TrialRecord; bpttSteps?: number },
+    private readonly options: { deterministic?: boolean; rewardInputScale: number; record?: TrialRecord; bpttSteps?: number; critic?: CriticSource },
   ) {
     const spec = net.action;
     this.width = actionWidth(spec);
@@ -218,6 +259,7 @@ export class Rl2LanePolicy implements LanePolicy {
     this.actions = new Float32Array(lanes * this.width);
     this.logProbs = new Float32Array(lanes);
     this.values = new Float32Array(lanes);
+    this.criticInput = new Float32Array(lanes * net.criticInputs);
   }
 
   act(obs: Float32Array): Float32Array {
@@ -245,8 +287,10 @@ export class Rl2LanePolicy implements LanePolicy {
       for (let i = 0; i < lanes; i++) record.chunkStarts.set(h.subarray(i * net.hidden, (i + 1) * net.hidden), (i * chunks + chunk) * net.hidden);
     }
     const x = tf.tensor2d(input, [lanes, net.inputs]);
-    const out = net.step(x, this.h);
+    const c = net.criticInputs > 0 ? this.writeCriticInput(obs, obsSize) : null;
+    const out = net.step(x, this.h, c);
     x.dispose();
+    c?.dispose();
     this.h.dispose();
     this.h = out.h;
     const head = out.head.dataSync() as Float32Array;
@@ -281,6 +325,7 @@ export class Rl2LanePolicy implements LanePolicy {
         record.actions.set(this.actions.subarray(i * this.width, (i + 1) * this.width), at * this.width);
         record.logProbs[at] = this.logProbs[i];
         record.values[at] = this.values[i];
+        if (net.criticInputs > 0) record.critic.set(this.criticInput.subarray(i * net.criticInputs, (i + 1) * net.criticInputs), at * net.criticInputs);
       }
     }
     return envActions(this.actions, net.action);
@@ -300,6 +345,22 @@ export class Rl2LanePolicy implements LanePolicy {
     }
     if (this.options.record) for (let i = 0; i < this.lanes; i++) this.options.record.rewards[i * this.options.record.steps + this.t] = rewards[i];
     this.t++;
+  }
+
+  /** The privileged critic's input for this step (zeros where no task is known: outside training the value is unused). */
+  private writeCriticInput(obs: Float32Array, obsSize: number): tf.Tensor2D {
+    const { net, lanes, criticInput } = this, C = net.criticInputs, source = this.options.critic;
+    const step = this.t % net.episodeSteps;
+    criticInput.fill(0);
+    for (let i = 0; i < lanes; i++) {
+      const row = criticInput.subarray(i * C, (i + 1) * C);
+      if (source) {
+        source.features.write(source.tasks[i], obs.subarray(i * obsSize, (i + 1) * obsSize), step, row);
+        row[C - 1] = this.t / source.trialSteps;
+      }
+      row[C - 2] = step / net.episodeSteps;
+    }
+    return tf.tensor2d(criticInput, [lanes, C]);
   }
 
   /** The lanes' hidden states (lanes x hidden), for tests and viewers. */
@@ -399,11 +460,14 @@ export class Rl2 implements MetaAlgorithm {
       values: new Float32Array(lanes * steps),
       rewards: new Float32Array(lanes * steps),
       chunkStarts: new Float32Array(lanes * chunks * net.hidden),
+      critic: new Float32Array(lanes * steps * net.criticInputs),
     };
     const started = performance.now();
     const tasks = distribution.trainTasks(iteration, lanes);
     const rngs = Array.from({ length: lanes }, (_, i) => rngFor(this.seed, 'actions', iteration, i));
-    const policy = new Rl2LanePolicy(net, lanes, rngs, { rewardInputScale: config.rewardInputScale, record, bpttSteps: config.bpttSteps });
+    if (net.criticInputs > 0 && !distribution.critic) throw new Error(`rl2: privilegedCritic needs critic features, which ${distribution.name} does not have`);
+    const critic = net.criticInputs > 0 ? { features: distribution.critic!, tasks, trialSteps: steps } : undefined;
+    const policy = new Rl2LanePolicy(net, lanes, rngs, { rewardInputScale: config.rewardInputScale, record, bpttSteps: config.bpttSteps, critic });
     const trials = runTrials(envs, policy, tasks, config.episodesPerTrial, seedFor(this.seed, 'train', iteration));
     policy.dispose();
     const sampled = performance.now();
@@ -426,16 +490,19 @@ export class Rl2 implements MetaAlgorithm {
       evaluate: (ids: readonly number[]) => {
         const B = ids.length;
         // Sequence id c is chunk c of the lane-major record: steps c * L .. c * L + L - 1.
+        const C = net.criticInputs;
         const inputs = new Float32Array(L * B * net.inputs), actions = new Float32Array(L * B * width), h0 = new Float32Array(B * net.hidden);
+        const criticInputs = new Float32Array(L * B * C);
         ids.forEach((c, b) => {
           h0.set(record.chunkStarts.subarray(c * net.hidden, (c + 1) * net.hidden), b * net.hidden);
           for (let t = 0; t < L; t++) {
             const at = c * L + t;
             inputs.set(record.inputs.subarray(at * net.inputs, (at + 1) * net.inputs), (t * B + b) * net.inputs);
             actions.set(record.actions.subarray(at * width, (at + 1) * width), (t * B + b) * width);
+            if (C > 0) criticInputs.set(record.critic.subarray(at * C, (at + 1) * C), (t * B + b) * C);
           }
         });
-        const out = net.sequence(inputs, L, B, h0);
+        const out = net.sequence(inputs, L, B, h0, criticInputs);
         return { ...net.logProbAndEntropy(out.head, actions), value: out.value };
       },
     };

@@ -2,7 +2,7 @@
 // MDPs. Tasks are plain parameter vectors drawn from named seeded streams, like the robot families' tasks.
 
 import type { Rng } from '../sim/rng.ts';
-import type { EnvSpec, MetaEnv, MetaStep, Task, TaskDistribution } from './envs.ts';
+import type { CriticFeatures, EnvSpec, MetaEnv, MetaStep, Task, TaskDistribution } from './envs.ts';
 import { gaussian, rngFor } from './nn.ts';
 
 function checkCount(what: string, value: number, min: number, max = 10_000): void {
@@ -47,13 +47,16 @@ export function banditDistribution(options: { arms: number; pulls: number; seed?
   checkCount('bandit pulls', pulls, 1);
   const family = 'bandit';
   // The observation carries nothing (a bandit has no state): RL2 inputs are the previous action and reward.
-  const spec: EnvSpec = { obsSize: 1, action: { kind: 'discrete', n: arms }, episodeSteps: 1, hasSuccess: false };
+  const spec: EnvSpec = { obsSize: 1, action: { kind: 'discrete', n: arms }, episodeSteps: 1, hasSuccess: false, criticFeatures: arms };
+  // A privileged critic sees the arms' success probabilities.
+  const critic: CriticFeatures = { size: arms, write: (task, _obs, _step, out) => { for (let k = 0; k < arms; k++) out[k] = task.params[k]; } };
   return {
     name: `bandit:k${arms}n${pulls}`,
     seed,
     spec,
     protocol: { adaptationEpisodes: pulls, evaluationEpisodes: 0 },
     ...sampledTasks(family, seed, (rng) => Array.from({ length: arms }, () => rng.next())),
+    critic,
     makeEnv: () => new BanditEnv(spec, arms),
   };
 }
@@ -93,7 +96,7 @@ export function tabularMdpDistribution(options: { states?: number; actions?: num
   checkCount('MDP horizon', horizon, 1);
   checkCount('MDP episodes per trial', options.episodes, 1);
   const family = 'tabular-mdp';
-  const spec: EnvSpec = { obsSize: states, action: { kind: 'discrete', n: actions }, episodeSteps: horizon, hasSuccess: false };
+  const spec: EnvSpec = { obsSize: states, action: { kind: 'discrete', n: actions }, episodeSteps: horizon, hasSuccess: false, criticFeatures: 2 + 2 * actions };
   const draw = (rng: Rng): number[] => {
     const params: number[] = [];
     for (let i = 0; i < states * actions; i++) params.push(1 + gaussian(rng));
@@ -112,7 +115,56 @@ export function tabularMdpDistribution(options: { states?: number; actions?: num
     spec,
     protocol: { adaptationEpisodes: options.episodes, evaluationEpisodes: 0 },
     ...sampledTasks(family, seed, draw),
+    critic: mdpCritic(states, actions, horizon),
     makeEnv: () => new TabularMdpEnv(spec, states, actions, horizon),
+  };
+}
+
+/**
+ * What a privileged critic sees of an MDP at state s with k steps left in the episode, all per step of
+ * the horizon: the optimal value V*_k(s), the optimal value of a fresh episode V*_H(0), the optimal
+ * action values Q*_k(s, .) and the mean rewards R(s, .). Computed by backward induction once per task.
+ */
+function mdpCritic(states: number, actions: number, horizon: number): CriticFeatures {
+  const tables = new WeakMap<Task, Float64Array>();
+  // q[(k - 1) * S * A + s * A + a] = Q*_k(s, a): the best expected reward over k steps after taking a in s.
+  const solve = (p: readonly number[]): Float64Array => {
+    const SA = states * actions;
+    const q = new Float64Array(horizon * SA);
+    let v = new Float64Array(states);
+    for (let k = 1; k <= horizon; k++) {
+      const next = new Float64Array(states).fill(-Infinity);
+      for (let s = 0; s < states; s++) {
+        for (let a = 0; a < actions; a++) {
+          const sa = s * actions + a, row = SA + sa * states;
+          let value = p[sa];
+          for (let t = 0; t < states; t++) value += p[row + t] * v[t];
+          q[(k - 1) * SA + sa] = value;
+          if (value > next[s]) next[s] = value;
+        }
+      }
+      v = next;
+    }
+    return q;
+  };
+  return {
+    size: 2 + 2 * actions,
+    write(task, obs, step, out) {
+      let q = tables.get(task);
+      if (!q) { q = solve(task.params); tables.set(task, q); }
+      const state = Math.max(0, obs.indexOf(1));
+      const k = horizon - step, SA = states * actions;
+      let best = -Infinity, fresh = -Infinity;
+      for (let a = 0; a < actions; a++) {
+        const value = q[(k - 1) * SA + state * actions + a];
+        out[2 + a] = value / horizon;
+        out[2 + actions + a] = task.params[state * actions + a];
+        best = Math.max(best, value);
+        fresh = Math.max(fresh, q[(horizon - 1) * SA + a]);
+      }
+      out[0] = best / horizon;
+      out[1] = fresh / horizon;
+    },
   };
 }
 

@@ -86,11 +86,61 @@ describe('RL2 hidden state', () => {
   });
 });
 
+describe('RL2 privileged critic', () => {
+  it('the value reads the task (arm probabilities) while the policy does not', () => {
+    const rl2 = new Rl2(bandit.spec, { ...small, privilegedCritic: true, criticMlp: [8] }, 5);
+    const obs = new Float32Array(1);
+    const act = (p: number[]) => {
+      const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { rewardInputScale: 1, critic: { features: bandit.critic!, tasks: [{ family: 'bandit', params: p }], trialSteps: 4 } });
+      const action = policy.act(obs)[0], value = policy.lastValues[0], h = Array.from(policy.hiddenState());
+      policy.dispose();
+      return { action, value, h };
+    };
+    const good = act([0.9, 0.9, 0.9]), bad = act([0.1, 0.1, 0.1]);
+    expect(good.value).not.toBe(bad.value);
+    expect(good.action).toBe(bad.action);
+    expect(good.h).toEqual(bad.h);
+    rl2.dispose();
+  });
+
+  it('records the critic input per step and learns with it: a PPO iteration on tabular MDPs stays finite', () => {
+    const mdp = tabularMdpDistribution({ episodes: 2, horizon: 5, seed: 0 });
+    const rl2 = new Rl2(mdp.spec, { ...small, episodesPerTrial: 2, bpttSteps: 5, privilegedCritic: true, criticMlp: [8] }, 2);
+    const stats = rl2.iterate(new LocalEnvBatch(mdp, 2), mdp, 0, 1);
+    expect(Number.isFinite(stats.valueLoss) && Number.isFinite(stats.policyLoss)).toBe(true);
+    rl2.dispose();
+  });
+
+  it('refuses a distribution without critic features by name', () => {
+    const { criticFeatures: _, ...spec } = bandit.spec;
+    expect(() => new Rl2(spec, { ...small, privilegedCritic: true }, 1)).toThrow(/privilegedCritic needs .*critic features/);
+  });
+});
+
+describe('tabular MDP critic features', () => {
+  it('give the optimal values of the sampled MDP by backward induction (checked against brute force on a 2-state MDP)', () => {
+    const mdp = tabularMdpDistribution({ states: 2, actions: 2, horizon: 2, episodes: 1, seed: 0 });
+    const [task] = mdp.trainTasks(0, 1);
+    const p = task.params, R = (s: number, a: number) => p[s * 2 + a], P = (s: number, a: number, t: number) => p[4 + (s * 2 + a) * 2 + t];
+    const v1 = (s: number) => Math.max(R(s, 0), R(s, 1));
+    const q2 = (s: number, a: number) => R(s, a) + P(s, a, 0) * v1(0) + P(s, a, 1) * v1(1);
+    const out = new Float32Array(mdp.critic!.size);
+    mdp.critic!.write(task, Float32Array.of(1, 0), 0, out);
+    // [V*_2(0), V*_2(0) of a fresh episode, Q*_2(0, .), R(0, .)], per step of the horizon.
+    const expected = [Math.max(q2(0, 0), q2(0, 1)) / 2, Math.max(q2(0, 0), q2(0, 1)) / 2, q2(0, 0) / 2, q2(0, 1) / 2, R(0, 0), R(0, 1)];
+    Array.from(out).forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+    // One step in, in state 1: one step left.
+    mdp.critic!.write(task, Float32Array.of(0, 1), 1, out);
+    expect(out[0]).toBeCloseTo(v1(1) / 2, 5);
+    expect(out[2]).toBeCloseTo(R(1, 0) / 2, 5);
+  });
+});
+
 function newRecord(lanes: number, steps: number, width: number, actionWidth: number, chunks: number, hidden: number): TrialRecord {
   return {
     lanes, steps,
     inputs: new Float32Array(lanes * steps * width), actions: new Float32Array(lanes * steps * actionWidth),
     logProbs: new Float32Array(lanes * steps), values: new Float32Array(lanes * steps), rewards: new Float32Array(lanes * steps),
-    chunkStarts: new Float32Array(lanes * chunks * hidden),
+    chunkStarts: new Float32Array(lanes * chunks * hidden), critic: new Float32Array(0),
   };
 }
