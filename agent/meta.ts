@@ -6,8 +6,11 @@ export interface LanePolicy {
   readonly lanes: number;
   /** One action per lane from the lanes' observations (lanes x obsSize); returns lanes x actionWidth. */
   act(obs: Float32Array): Float32Array;
-  /** What the last actions earned; dones[i] = 1 when lane i's episode ended with that step. */
-  observe(rewards: ArrayLike<number>, dones: ArrayLike<number>): void;
+  /**
+   * What the last actions earned; dones[i] = 1 when lane i's episode ended with that step, success[i] = 1
+   * when the task's success flag was set at it (robot tasks; absent where unknown).
+   */
+  observe(rewards: ArrayLike<number>, dones: ArrayLike<number>, success?: ArrayLike<number>): void;
   dispose(): void;
 }
 

@@ -36,7 +36,7 @@ export function runTrials(envs: EnvBatch, policy: LanePolicy, tasks: readonly Ta
     for (let s = 0; s < envs.spec.episodeSteps; s++) {
       const actions = policy.act(obs);
       const step = envs.step(actions);
-      policy.observe(step.rewards, step.dones);
+      policy.observe(step.rewards, step.dones, step.success);
       for (let i = 0; i < lanes; i++) {
         returns[i] += step.rewards[i];
         if (step.success[i]) success[i] = true;

@@ -30,6 +30,7 @@ export const rl2ConfigSchema = z.object({
   headMlp: z.array(int(1)),
   bpttSteps: int(1),
   rewardScale: positive,
+  successBonus: z.number().min(0),
   rewardInputScale: positive,
   initLogStd: z.number(),
   gruUpdateBias: z.number(),

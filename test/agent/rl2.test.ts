@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
 import { LocalEnvBatch } from '../../agent/batch-env.ts';
 import { banditDistribution, tabularMdpDistribution } from '../../agent/tabular.ts';
-import { RL2_DEFAULTS, Rl2, Rl2LanePolicy, type TrialRecord, inputSize } from '../../agent/rl2.ts';
+import { RL2_DEFAULTS, Rl2, Rl2LanePolicy, type TrialRecord, inputSize, learningRewards } from '../../agent/rl2.ts';
+import { distributionByName } from '../../agent/envs.ts';
 import { rngFor } from '../../agent/nn.ts';
 import { runTrials } from '../../agent/rollout.ts';
 
@@ -117,6 +118,29 @@ describe('RL2 privileged critic', () => {
   });
 });
 
+describe('RL2 success bonus', () => {
+  it('records the success flag per step and adds the bonus to the rewards it learns from, not to what the policy reads', () => {
+    const reach = distributionByName('ML1:reach', { seed: 0 });
+    const [train] = reach.trainTasks(0, 1);
+    // A goal placed at the hand's start: success from the first step.
+    const hand = reach.makeEnv().reset({ task: train, seed: 0 }).slice(0, 3);
+    const task = { family: 'reach', params: [...train.params.slice(0, 3), ...hand] };
+    const rl2 = new Rl2(reach.spec, { ...small, episodesPerTrial: 1, bpttSteps: 500, successBonus: 5 }, 3);
+    const width = inputSize(reach.spec);
+    const record = newRecord(1, 500, width, 4, 1, small.hidden);
+    const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { rewardInputScale: 1, record, bpttSteps: 500, deterministic: true });
+    runTrials(new LocalEnvBatch(reach, 1), policy, [task], 1, 0);
+    expect(record.success[0]).toBe(1);
+    const learned = learningRewards(record, { successBonus: 5, rewardScale: 0.1 });
+    expect(learned[0]).toBeCloseTo((record.rewards[0] + 5) * 0.1, 5);
+    const failed = record.success.indexOf(0);
+    if (failed >= 0) expect(learned[failed]).toBeCloseTo(record.rewards[failed] * 0.1, 5);
+    // The next input carries the env's own reward.
+    expect(record.inputs[width + width - 2]).toBeCloseTo(record.rewards[0], 5);
+    rl2.dispose();
+  });
+});
+
 describe('tabular MDP critic features', () => {
   it('give the optimal values of the sampled MDP by backward induction (checked against brute force on a 2-state MDP)', () => {
     const mdp = tabularMdpDistribution({ states: 2, actions: 2, horizon: 2, episodes: 1, seed: 0 });
@@ -140,7 +164,7 @@ function newRecord(lanes: number, steps: number, width: number, actionWidth: num
   return {
     lanes, steps,
     inputs: new Float32Array(lanes * steps * width), actions: new Float32Array(lanes * steps * actionWidth),
-    logProbs: new Float32Array(lanes * steps), values: new Float32Array(lanes * steps), rewards: new Float32Array(lanes * steps),
+    logProbs: new Float32Array(lanes * steps), values: new Float32Array(lanes * steps), rewards: new Float32Array(lanes * steps), success: new Uint8Array(lanes * steps),
     chunkStarts: new Float32Array(lanes * chunks * hidden), critic: new Float32Array(0),
   };
 }
