@@ -72,7 +72,6 @@ export interface TaskDistribution {
 
 /** Every robot family's task parameters are up to two positions (object, goal); shorter ones are zero-padded. */
 const ROBOT_TASK_PARAMS = 6;
-const ROBOT_SPEC: EnvSpec = { obsSize: 39, action: { kind: 'box', size: 4, low: -1, high: 1 }, episodeSteps: 500, hasSuccess: true, criticFeatures: 2 * ROBOT_TASK_PARAMS };
 
 /** A robot task's critic features: its positions (object, goal), then each position's offset from the hand (obs[0..3]). */
 const robotCritic: CriticFeatures = {
@@ -86,6 +85,8 @@ const robotCritic: CriticFeatures = {
     }
   },
 };
+
+const ROBOT_SPEC: EnvSpec = { obsSize: 39, action: { kind: 'box', size: 4, low: -1, high: 1 }, episodeSteps: 500, hasSuccess: true, criticFeatures: robotCritic.size };
 
 class RobotEnv implements MetaEnv {
   readonly spec = ROBOT_SPEC;

@@ -47,9 +47,9 @@ export function banditDistribution(options: { arms: number; pulls: number; seed?
   checkCount('bandit pulls', pulls, 1);
   const family = 'bandit';
   // The observation carries nothing (a bandit has no state): RL2 inputs are the previous action and reward.
-  const spec: EnvSpec = { obsSize: 1, action: { kind: 'discrete', n: arms }, episodeSteps: 1, hasSuccess: false, criticFeatures: arms };
   // A privileged critic sees the arms' success probabilities.
   const critic: CriticFeatures = { size: arms, write: (task, _obs, _step, out) => { for (let k = 0; k < arms; k++) out[k] = task.params[k]; } };
+  const spec: EnvSpec = { obsSize: 1, action: { kind: 'discrete', n: arms }, episodeSteps: 1, hasSuccess: false, criticFeatures: critic.size };
   return {
     name: `bandit:k${arms}n${pulls}`,
     seed,
@@ -96,7 +96,8 @@ export function tabularMdpDistribution(options: { states?: number; actions?: num
   checkCount('MDP horizon', horizon, 1);
   checkCount('MDP episodes per trial', options.episodes, 1);
   const family = 'tabular-mdp';
-  const spec: EnvSpec = { obsSize: states, action: { kind: 'discrete', n: actions }, episodeSteps: horizon, hasSuccess: false, criticFeatures: 2 + 2 * actions };
+  const critic = mdpCritic(states, actions, horizon);
+  const spec: EnvSpec = { obsSize: states, action: { kind: 'discrete', n: actions }, episodeSteps: horizon, hasSuccess: false, criticFeatures: critic.size };
   const draw = (rng: Rng): number[] => {
     const params: number[] = [];
     for (let i = 0; i < states * actions; i++) params.push(1 + gaussian(rng));
@@ -115,15 +116,15 @@ export function tabularMdpDistribution(options: { states?: number; actions?: num
     spec,
     protocol: { adaptationEpisodes: options.episodes, evaluationEpisodes: 0 },
     ...sampledTasks(family, seed, draw),
-    critic: mdpCritic(states, actions, horizon),
+    critic,
     makeEnv: () => new TabularMdpEnv(spec, states, actions, horizon),
   };
 }
 
 /**
- * What a privileged critic sees of an MDP at state s with k steps left in the episode, all per step of
- * the horizon: the optimal value V*_k(s), the optimal value of a fresh episode V*_H(0), the optimal
- * action values Q*_k(s, .) and the mean rewards R(s, .). Computed by backward induction once per task.
+ * What a privileged critic sees of an MDP at state s with k steps left in the episode: the optimal
+ * value V*_k(s), the optimal value of a fresh episode V*_H(0) and the optimal action values Q*_k(s, .),
+ * each divided by the horizon H, then the mean rewards R(s, .). Computed by backward induction once per task.
  */
 function mdpCritic(states: number, actions: number, horizon: number): CriticFeatures {
   const tables = new WeakMap<Task, Float64Array>();
