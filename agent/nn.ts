@@ -53,13 +53,16 @@ export const concatRows = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveF
 
 export interface TensorJSON { shape: number[]; /** float32 little-endian, base64 */ data: string }
 
-/** Named trainable variables in a fixed order, serialisable bit-exactly. */
+/**
+ * Named variables in a fixed order, serialisable bit-exactly. Most are trained; a non-trainable one
+ * (e.g. input statistics) is saved and loaded with the rest but never gets a gradient.
+ */
 export class Params {
   readonly vars = new Map<string, tf.Variable>();
 
-  add(name: string, shape: number[], values: Float32Array): tf.Variable {
+  add(name: string, shape: number[], values: Float32Array, trainable = true): tf.Variable {
     if (this.vars.has(name)) throw new Error(`parameter '${name}' defined twice`);
-    const v = tf.variable(tf.tensor(values, shape, 'float32'), true, `${name}_${uniqueSuffix++}`);
+    const v = tf.variable(tf.tensor(values, shape, 'float32'), trainable, `${name}_${uniqueSuffix++}`);
     this.vars.set(name, v);
     return v;
   }
@@ -71,6 +74,9 @@ export class Params {
   }
 
   get count(): number { let n = 0; for (const v of this.vars.values()) n += v.size; return n; }
+
+  /** The trained variables by name. */
+  get trainable(): Map<string, tf.Variable> { return new Map([...this.vars].filter(([, v]) => v.trainable)); }
 
   toJSON(): Record<string, TensorJSON> {
     return Object.fromEntries([...this.vars].map(([name, v]) => [name, encodeTensor(v)]));
@@ -308,7 +314,7 @@ export class Adam {
   private readonly v = new Map<string, tf.Variable>();
 
   constructor(private readonly params: Params, private readonly config: AdamConfig) {
-    for (const [name, p] of params.vars) {
+    for (const [name, p] of params.trainable) {
       this.m.set(name, tf.variable(tf.zerosLike(p), false));
       this.v.set(name, tf.variable(tf.zerosLike(p), false));
     }
@@ -322,7 +328,7 @@ export class Adam {
     this.t++;
     const stepSize = learningRate * Math.sqrt(1 - beta2 ** this.t) / (1 - beta1 ** this.t);
     tf.tidy(() => {
-      for (const [name, p] of this.params.vars) {
+      for (const [name, p] of this.params.trainable) {
         const grad = grads.get(name);
         if (!grad) continue;
         const g = scale === 1 ? grad : tf.mul(grad, scale);

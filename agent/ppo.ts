@@ -161,8 +161,9 @@ export function ppoUpdate(policy: PpoPolicy, optimizer: Adam, batch: PpoBatch, c
   const minibatches = Math.max(1, Math.min(config.minibatches, sequences));
   const sums = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, gradNorm: 0 };
   let updates = 0, epochs = 0;
-  const names = new Map([...policy.params.vars].map(([name, v]) => [v.name, name]));
-  const variables = [...policy.params.vars.values()];
+  const trainable = policy.params.trainable;
+  const names = new Map([...trainable].map(([name, v]) => [v.name, name]));
+  const variables = [...trainable.values()];
   for (let epoch = 0; epoch < config.epochs; epoch++) {
     epochs++;
     let epochKl = 0, epochUpdates = 0;

@@ -55,6 +55,19 @@ export interface Rl2Config {
    */
   previousObservation: boolean;
   /**
+   * Also feed the change of reward since the previous step (x rewardInputScale; 0 at an episode's
+   * first two steps). Following a dense reward uphill needs it, and the GRU would have to learn the
+   * subtraction itself at a precision that a reward input of 1-10 hides (MetaWorld's reach changes
+   * its reward by about 0.1 per centimetre).
+   */
+  rewardDeltaInput: boolean;
+  /**
+   * Standardise every network input by running statistics (mean and variance of all inputs sampled
+   * so far, updated after each PPO update and saved with the weights), clipped to +-10. Positions in
+   * metres vary by centimetres; standardised, a centimetre becomes a visible step.
+   */
+  normalizeInputs: boolean;
+  /**
    * An asymmetric actor-critic: the value function also reads the task's critic features
    * (TaskDistribution.critic: e.g. the goal's position, an MDP's optimal values) and where the step is in
    * its episode and trial. Knowing the task, it tells the policy's lucky steps from its good ones; the
@@ -80,6 +93,8 @@ export const RL2_DEFAULTS: Rl2Config = {
   gruUpdateBias: 0,
   gruTimescale: 0,
   previousObservation: false,
+  rewardDeltaInput: false,
+  normalizeInputs: false,
   privilegedCritic: false,
   criticMlp: [128, 128],
   ppo: PPO_DEFAULTS,
@@ -97,9 +112,17 @@ export function withRl2Defaults(config: Partial<Omit<Rl2Config, 'ppo'>> & { ppo?
 // The network: input -> [dense tanh]* -> GRU -> [dense tanh over (GRU state, input)]* -> policy and value heads
 // (with a privileged critic, the value head has its own layers over (GRU state, input, critic input))
 
-/** Size of the RL2 input: observation, [previous observation,] previous action (one-hot when discrete), previous reward, done flag. */
-export const inputSize = (spec: EnvSpec, previousObservation = false): number =>
-  spec.obsSize * (previousObservation ? 2 : 1) + (spec.action.kind === 'discrete' ? spec.action.n : spec.action.size) + 2;
+type InputOptions = Partial<Pick<Rl2Config, 'previousObservation' | 'rewardDeltaInput'>>;
+
+/**
+ * Size of the RL2 input: observation, [previous observation,] previous action (one-hot when
+ * discrete), previous reward, [reward change,] done flag.
+ */
+export const inputSize = (spec: EnvSpec, options: InputOptions = {}): number =>
+  spec.obsSize * (options.previousObservation ? 2 : 1) + (spec.action.kind === 'discrete' ? spec.action.n : spec.action.size) + (options.rewardDeltaInput ? 3 : 2);
+
+/** Clip of standardised inputs (normalizeInputs). */
+const INPUT_CLIP = 10;
 
 /** Size of a privileged critic's extra input: the task's critic features, then the step's place in its episode and its trial (0..1). */
 export const criticInputSize = (spec: EnvSpec): number => (spec.criticFeatures ?? 0) + 2;
@@ -119,13 +142,21 @@ export class Rl2Network {
   readonly logStd: tf.Variable | null;
 
   readonly previousObservation: boolean;
+  readonly rewardDeltaInput: boolean;
+  /** Running input statistics (normalizeInputs): sample count, mean and variance, not trained. */
+  private readonly inputStats: { count: tf.Variable; mean: tf.Variable; variance: tf.Variable } | null;
   /** Width of the privileged critic's extra input (0: the value head reads what the policy head reads). */
   readonly criticInputs: number;
   readonly episodeSteps: number;
 
-  constructor(spec: EnvSpec, config: Pick<Rl2Config, 'hidden' | 'mlp' | 'headMlp' | 'initLogStd' | 'gruUpdateBias' | 'gruTimescale' | 'previousObservation' | 'privilegedCritic' | 'criticMlp'>, seed: number) {
-    this.inputs = inputSize(spec, config.previousObservation);
+  constructor(
+    spec: EnvSpec,
+    config: Pick<Rl2Config, 'hidden' | 'mlp' | 'headMlp' | 'initLogStd' | 'gruUpdateBias' | 'gruTimescale' | 'previousObservation' | 'rewardDeltaInput' | 'normalizeInputs' | 'privilegedCritic' | 'criticMlp'>,
+    seed: number,
+  ) {
+    this.inputs = inputSize(spec, config);
     this.previousObservation = config.previousObservation;
+    this.rewardDeltaInput = config.rewardDeltaInput;
     this.episodeSteps = spec.episodeSteps;
     if (config.privilegedCritic && spec.criticFeatures === undefined) throw new Error('rl2: privilegedCritic needs a task distribution with critic features (robot benchmarks, bandits and tabular MDPs have them)');
     this.criticInputs = config.privilegedCritic ? criticInputSize(spec) : 0;
@@ -147,6 +178,48 @@ export class Rl2Network {
     }
     this.valueHead = addDense(this.params, rng, 'value', features, 1, 1);
     this.logStd = spec.action.kind === 'box' ? this.params.add('logStd', [spec.action.size], new Float32Array(spec.action.size).fill(config.initLogStd)) : null;
+    this.inputStats = config.normalizeInputs
+      ? {
+        count: this.params.add('inputCount', [1], new Float32Array(1), false),
+        mean: this.params.add('inputMean', [this.inputs], new Float32Array(this.inputs), false),
+        variance: this.params.add('inputVariance', [this.inputs], new Float32Array(this.inputs).fill(1), false),
+      }
+      : null;
+  }
+
+  /** Standardised inputs (normalizeInputs), else the inputs as they are. */
+  private normalize(x: tf.Tensor2D): tf.Tensor2D {
+    const stats = this.inputStats;
+    if (!stats) return x;
+    return tf.clipByValue(tf.div(tf.sub(x, stats.mean), tf.sqrt(tf.add(stats.variance, 1e-8))), -INPUT_CLIP, INPUT_CLIP) as tf.Tensor2D;
+  }
+
+  /**
+   * Merges `rows` inputs (row-major, `inputs` wide) into the running statistics (Chan et al.'s
+   * parallel variance), in float64 so that the result does not depend on how samples were batched
+   * beyond float32 rounding of the stored values.
+   */
+  updateInputStats(data: Float32Array, rows: number): void {
+    const stats = this.inputStats;
+    if (!stats || rows === 0) return;
+    const n = this.inputs;
+    const mean = new Float64Array(n), m2 = new Float64Array(n);
+    for (let r = 0; r < rows; r++) for (let k = 0; k < n; k++) mean[k] += data[r * n + k];
+    for (let k = 0; k < n; k++) mean[k] /= rows;
+    for (let r = 0; r < rows; r++) for (let k = 0; k < n; k++) { const d = data[r * n + k] - mean[k]; m2[k] += d * d; }
+    const count = stats.count.dataSync()[0];
+    const oldMean = stats.mean.dataSync(), oldVariance = stats.variance.dataSync();
+    const total = count + rows;
+    const nextMean = new Float32Array(n), nextVariance = new Float32Array(n);
+    for (let k = 0; k < n; k++) {
+      const delta = mean[k] - oldMean[k];
+      nextMean[k] = oldMean[k] + delta * rows / total;
+      const oldM2 = count > 0 ? oldVariance[k] * count : 0;
+      nextVariance[k] = (oldM2 + m2[k] + delta * delta * count * rows / total) / total;
+    }
+    stats.count.assign(tf.tensor1d([total]));
+    stats.mean.assign(tf.tensor1d(nextMean));
+    stats.variance.assign(tf.tensor1d(nextVariance));
   }
 
   private embed(x: tf.Tensor2D): tf.Tensor2D {
@@ -175,8 +248,9 @@ export class Rl2Network {
   /** One step for acting: inputs [B, in], hidden [B, H] (critic input [B, criticInputs]) -> new hidden, policy head output [B, A], value [B]. */
   step(x: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D | null = null): { h: tf.Tensor2D; head: tf.Tensor2D; value: tf.Tensor1D } {
     return tf.tidy(() => {
-      const next = gruStep(gruInputs(this.embed(x), this.gru), h, this.gru);
-      return { h: next, ...this.heads(next, x, c) };
+      const input = this.normalize(x);
+      const next = gruStep(gruInputs(this.embed(input), this.gru), h, this.gru);
+      return { h: next, ...this.heads(next, input, c) };
     });
   }
 
@@ -186,7 +260,7 @@ export class Rl2Network {
    * like `inputs`. Outputs are time-major, [length * batch, ...].
    */
   sequence(inputs: Float32Array, length: number, batch: number, h0: Float32Array, critic?: Float32Array): { head: tf.Tensor2D; value: tf.Tensor1D } {
-    const x = tf.tensor2d(inputs, [length * batch, this.inputs]);
+    const x = this.normalize(tf.tensor2d(inputs, [length * batch, this.inputs]));
     const hs = gruSequence(this.embed(x), tf.tensor2d(h0, [batch, this.hidden]), this.gru, length);
     return this.heads(hs, x, this.criticInputs > 0 && critic ? tf.tensor2d(critic, [length * batch, this.criticInputs]) : null);
   }
@@ -245,6 +319,8 @@ export class Rl2LanePolicy implements LanePolicy {
   private readonly prevAction: Float32Array;
   private prevObs: Float32Array | null = null;
   private readonly prevReward: Float32Array;
+  /** The reward before prevReward within the same episode (NaN at an episode's first step). */
+  private readonly prevPrevReward: Float32Array;
   private readonly prevDone: Float32Array;
   private readonly input: Float32Array;
   private readonly actions: Float32Array;
@@ -264,6 +340,7 @@ export class Rl2LanePolicy implements LanePolicy {
     this.h = tf.zeros([lanes, net.hidden]);
     this.prevAction = new Float32Array(lanes * (spec.kind === 'discrete' ? spec.n : spec.size));
     this.prevReward = new Float32Array(lanes);
+    this.prevPrevReward = new Float32Array(lanes).fill(Number.NaN);
     this.prevDone = new Float32Array(lanes);
     this.input = new Float32Array(lanes * net.inputs);
     this.actions = new Float32Array(lanes * this.width);
@@ -285,8 +362,13 @@ export class Rl2LanePolicy implements LanePolicy {
         else input.fill(0, row + obsSize, row + 2 * obsSize);
       }
       input.set(this.prevAction.subarray(i * actionIn, (i + 1) * actionIn), row + obsIn);
-      input[row + obsIn + actionIn] = this.prevReward[i] * this.options.rewardInputScale;
-      input[row + obsIn + actionIn + 1] = this.prevDone[i];
+      let at = row + obsIn + actionIn;
+      input[at++] = this.prevReward[i] * this.options.rewardInputScale;
+      if (net.rewardDeltaInput) {
+        const before = this.prevPrevReward[i];
+        input[at++] = Number.isNaN(before) || this.prevDone[i] ? 0 : (this.prevReward[i] - before) * this.options.rewardInputScale;
+      }
+      input[at] = this.prevDone[i];
     }
     // The env may reuse its observation buffer: keep a copy for the next step's input.
     if (net.previousObservation) this.prevObs = obs.slice();
@@ -344,6 +426,8 @@ export class Rl2LanePolicy implements LanePolicy {
   observe(rewards: ArrayLike<number>, dones: ArrayLike<number>, success?: ArrayLike<number>): void {
     const spec = this.net.action;
     for (let i = 0; i < this.lanes; i++) {
+      // The trial's first reward has none before it, and a done step's is the last of its episode.
+      this.prevPrevReward[i] = this.t === 0 || this.prevDone[i] ? Number.NaN : this.prevReward[i];
       this.prevReward[i] = rewards[i];
       this.prevDone[i] = dones[i] ? 1 : 0;
       if (spec.kind === 'discrete') {
@@ -531,6 +615,8 @@ export class Rl2 implements MetaAlgorithm {
     const progress = totalIterations > 1 ? iteration / (totalIterations - 1) : 0;
     const learningRate = config.ppo.learningRate * (1 - (1 - config.ppo.finalLearningRateFraction) * Math.min(1, progress));
     const ppo = ppoUpdate(ppoPolicy, this.optimizer, batch, config.ppo, rngFor(this.seed, 'minibatches', iteration), learningRate);
+    // After the update, so that the update saw the statistics the trials were sampled with.
+    net.updateInputStats(record.inputs, lanes * steps);
     const learned = performance.now();
 
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

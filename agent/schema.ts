@@ -36,6 +36,8 @@ export const rl2ConfigSchema = z.object({
   gruUpdateBias: z.number(),
   gruTimescale: z.number().min(0),
   previousObservation: z.boolean(),
+  rewardDeltaInput: z.boolean(),
+  normalizeInputs: z.boolean(),
   privilegedCritic: z.boolean(),
   criticMlp: z.array(int(1)),
   ppo: ppoConfigSchema,

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
 import { LocalEnvBatch } from '../../agent/batch-env.ts';
@@ -5,7 +6,7 @@ import { banditDistribution, tabularMdpDistribution } from '../../agent/tabular.
 import { RL2_DEFAULTS, Rl2, Rl2LanePolicy, type TrialRecord, inputSize, learningRewards } from '../../agent/rl2.ts';
 import { distributionByName } from '../../agent/envs.ts';
 import { rngFor } from '../../agent/nn.ts';
-import { runTrials } from '../../agent/rollout.ts';
+import { runTrials, seedFor } from '../../agent/rollout.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 
@@ -137,6 +138,75 @@ describe('RL2 success bonus', () => {
     if (failed >= 0) expect(learned[failed]).toBeCloseTo(record.rewards[failed] * 0.1, 5);
     // The next input carries the env's own reward.
     expect(record.inputs[width + width - 2]).toBeCloseTo(record.rewards[0], 5);
+    rl2.dispose();
+  });
+});
+
+describe('RL2 reward-change input', () => {
+  it('feeds the change of reward within an episode, 0 at each episode\'s first two steps', () => {
+    const mdp = tabularMdpDistribution({ episodes: 2, horizon: 4, seed: 0 });
+    const config = { ...small, episodesPerTrial: 2, bpttSteps: 4, rewardDeltaInput: true };
+    const rl2 = new Rl2(mdp.spec, config, 1);
+    const width = inputSize(mdp.spec, config);
+    expect(width).toBe(10 + 5 + 3);
+    const record = newRecord(1, 8, width, 1, 2, small.hidden);
+    const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { rewardInputScale: 0.5, record, bpttSteps: 4 });
+    runTrials(new LocalEnvBatch(mdp, 1), policy, mdp.trainTasks(0, 1), 2, 7);
+    const at = (t: number, k: number) => record.inputs[t * width + k];
+    const r = record.rewards;
+    // Step t reads reward t - 1 (column 15), its change since t - 2 (16) and the done flag (17).
+    for (const t of [0, 1, 4, 5]) expect(at(t, 16)).toBe(0);
+    for (const t of [2, 3, 6, 7]) expect(at(t, 16)).toBeCloseTo(0.5 * (r[t - 1] - r[t - 2]), 6);
+    expect(at(4, 17)).toBe(1);
+    expect([2, 3, 6, 7].some((t) => at(t, 16) !== 0)).toBe(true);
+    rl2.dispose();
+  });
+});
+
+describe('RL2 input normalisation', () => {
+  it('keeps running statistics of every input, updated after each PPO update, untouched by the optimiser', () => {
+    const mdp = tabularMdpDistribution({ episodes: 2, horizon: 5, seed: 0 });
+    const config = { ...small, episodesPerTrial: 2, bpttSteps: 5, normalizeInputs: true };
+    const rl2 = new Rl2(mdp.spec, config, 2);
+    const width = inputSize(mdp.spec, config);
+    const stats = () => ({
+      count: rl2.net.params.get('inputCount').dataSync()[0],
+      mean: Array.from(rl2.net.params.get('inputMean').dataSync()),
+      variance: Array.from(rl2.net.params.get('inputVariance').dataSync()),
+    });
+    expect(stats()).toEqual({ count: 0, mean: new Array(width).fill(0), variance: new Array(width).fill(1) });
+    expect([...rl2.net.params.trainable.keys()]).not.toContain('inputMean');
+    // Two iterations' inputs, as sampled (the same seeds replay the same trials).
+    const samples: number[][] = [];
+    for (let iteration = 0; iteration < 2; iteration++) {
+      const record = newRecord(2, 10, width, 1, 2, config.hidden);
+      const rngs = [0, 1].map((i) => rngFor(2, 'actions', iteration, i));
+      const replay = new Rl2LanePolicy(rl2.net, 2, rngs, { rewardInputScale: config.rewardInputScale, record, bpttSteps: 5 });
+      runTrials(new LocalEnvBatch(mdp, 2), replay, mdp.trainTasks(iteration, 2), 2, seedFor(2, 'train', iteration));
+      rl2.iterate(new LocalEnvBatch(mdp, 2), mdp, iteration, 2);
+      for (let row = 0; row < 20; row++) samples.push(Array.from(record.inputs.subarray(row * width, (row + 1) * width)));
+    }
+    const after = stats();
+    expect(after.count).toBe(40);
+    for (const k of [0, 10, 15, 16]) {
+      const column = samples.map((x) => x[k]);
+      const mean = column.reduce((a, b) => a + b, 0) / column.length;
+      const variance = column.reduce((a, b) => a + (b - mean) ** 2, 0) / column.length;
+      expect(after.mean[k]).toBeCloseTo(mean, 5);
+      expect(after.variance[k]).toBeCloseTo(variance, 5);
+    }
+    // The network reads standardised inputs: the same weights without normalisation, fed (x - mean) / std,
+    // give the same outputs.
+    const plain = new Rl2(mdp.spec, { ...config, normalizeInputs: false }, 2);
+    for (const [name, v] of plain.net.params.vars) v.assign(rl2.net.params.get(name));
+    const x = Float32Array.from(samples[7]);
+    const standardised = x.map((v, k) => Math.max(-10, Math.min(10, (v - after.mean[k]) / Math.sqrt(after.variance[k] + 1e-8))));
+    const h = tf.zeros([1, config.hidden]) as tf.Tensor2D;
+    const a = rl2.net.step(tf.tensor2d(x, [1, width]), h), b = plain.net.step(tf.tensor2d(standardised, [1, width]), h);
+    expect(Array.from(a.head.dataSync()).map((v, i) => v - b.head.dataSync()[i]).every((d) => Math.abs(d) < 1e-5)).toBe(true);
+    expect(a.value.dataSync()[0]).toBeCloseTo(b.value.dataSync()[0], 5);
+    expect(standardised.some((v, k) => v !== x[k])).toBe(true);
+    plain.dispose();
     rl2.dispose();
   });
 });
