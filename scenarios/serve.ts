@@ -63,7 +63,7 @@ export function parseSimSpec(text: string, seed = 0): SimSpec {
  */
 export function policyDriver(policy: LoadedPolicy): Driver {
   // Sampled actions, as in training and the meta-test protocol: RL2 explores by sampling (the
-  // shipped ML1-reach policy succeeds on 46 % of test goals sampling, 12 % acting with its mean).
+  // shipped ML1-reach policy probes with its action noise: 96-99 % of test goals sampling, 10 % acting with its mean).
   const session = policy.session({ deterministic: false, seed: 0 });
   const trialEpisodes = Math.max(1, policy.metadata.trial_episodes);
   let started = false;

@@ -12,7 +12,7 @@ import { RL2_DEFAULTS, Rl2 } from '../../agent/rl2.ts';
 import { seedFor } from '../../agent/rollout.ts';
 import { banditDistribution } from '../../agent/tabular.ts';
 
-// The shipped ML1-reach policy (RL2, GRU 64, iteration 49): small enough (350 kB) to use directly.
+// The run behind the shipped ML1-reach policy (RL2, GRU 64; best checkpoint: iteration 79, 650 kB).
 const REACH = 'training/ml1-reach/checkpoints/best.json';
 
 let policy: LoadedPolicy;
@@ -28,10 +28,11 @@ describe('loadPolicy', () => {
   it('loads a checkpoint file with the metadata a remote client needs', () => {
     expect(policy.name).toBe('ml1-reach/best');
     expect(policy.benchmark).toBe('ML1:reach');
-    expect(policy.spec).toEqual({ obsSize: 39, action: { kind: 'box', size: 4, low: -1, high: 1 }, episodeSteps: 500, hasSuccess: true });
+    // criticFeatures: the task features its privileged critic was trained with (goal and object positions, their offsets from the hand).
+    expect(policy.spec).toEqual({ obsSize: 39, action: { kind: 'box', size: 4, low: -1, high: 1 }, episodeSteps: 500, hasSuccess: true, criticFeatures: 12 });
     expect(policy.metadata).toMatchObject({
       server: 'metamanip', protocol: 'openpi-websocket', policy: 'ml1-reach/best', algorithm: 'rl2', benchmark: 'ML1:reach',
-      iteration: 49, trained_steps: 3_250_000, obs_size: 39, action_horizon: 1, action_dim: 4, episode_steps: 500, trial_episodes: 13,
+      iteration: 79, trained_steps: 5_200_000, obs_size: 39, action_horizon: 1, action_dim: 4, episode_steps: 500, trial_episodes: 13,
       action_space: { kind: 'box', shape: [4], low: -1, high: 1, dtype: 'float32' }, recurrent: true, has_success: true,
     });
     expect(policy.metadata.observation_keys).toContain('observation/state');
