@@ -62,6 +62,13 @@ export interface Rl2Config {
    */
   rewardDeltaInput: boolean;
   /**
+   * Also feed the outer product of the previous observation and the previous action's one-hot
+   * (discrete actions only), plain and times the previous reward (x rewardInputScale). In a tabular
+   * MDP that is the (state, action) pair just tried and its reward in that pair's own inputs, so the
+   * GRU can store what each pair earned without first learning to multiply its inputs.
+   */
+  observationActionInput: boolean;
+  /**
    * Standardise every network input by running statistics (mean and variance of all inputs sampled
    * so far, updated after each PPO update and saved with the weights), clipped to +-10. Positions in
    * metres vary by centimetres; standardised, a centimetre becomes a visible step.
@@ -94,6 +101,7 @@ export const RL2_DEFAULTS: Rl2Config = {
   gruTimescale: 0,
   previousObservation: false,
   rewardDeltaInput: false,
+  observationActionInput: false,
   normalizeInputs: false,
   privilegedCritic: false,
   criticMlp: [128, 128],
@@ -112,14 +120,16 @@ export function withRl2Defaults(config: Partial<Omit<Rl2Config, 'ppo'>> & { ppo?
 // The network: input -> [dense tanh]* -> GRU -> [dense tanh over (GRU state, input)]* -> policy and value heads
 // (with a privileged critic, the value head has its own layers over (GRU state, input, critic input))
 
-type InputOptions = Partial<Pick<Rl2Config, 'previousObservation' | 'rewardDeltaInput'>>;
+type InputOptions = Partial<Pick<Rl2Config, 'previousObservation' | 'rewardDeltaInput' | 'observationActionInput'>>;
 
 /**
  * Size of the RL2 input: observation, [previous observation,] previous action (one-hot when
- * discrete), previous reward, [reward change,] done flag.
+ * discrete), previous reward, [reward change,] done flag, [previous observation x action one-hot,
+ * the same x reward].
  */
 export const inputSize = (spec: EnvSpec, options: InputOptions = {}): number =>
-  spec.obsSize * (options.previousObservation ? 2 : 1) + (spec.action.kind === 'discrete' ? spec.action.n : spec.action.size) + (options.rewardDeltaInput ? 3 : 2);
+  spec.obsSize * (options.previousObservation ? 2 : 1) + (spec.action.kind === 'discrete' ? spec.action.n : spec.action.size) + (options.rewardDeltaInput ? 3 : 2)
+  + (options.observationActionInput && spec.action.kind === 'discrete' ? 2 * spec.obsSize * spec.action.n : 0);
 
 /** Clip of standardised inputs (normalizeInputs). */
 const INPUT_CLIP = 10;
@@ -143,6 +153,7 @@ export class Rl2Network {
 
   readonly previousObservation: boolean;
   readonly rewardDeltaInput: boolean;
+  readonly observationActionInput: boolean;
   /** Running input statistics (normalizeInputs): sample count, mean and variance, not trained. */
   private readonly inputStats: { count: tf.Variable; mean: tf.Variable; variance: tf.Variable } | null;
   /** Width of the privileged critic's extra input (0: the value head reads what the policy head reads). */
@@ -151,12 +162,14 @@ export class Rl2Network {
 
   constructor(
     spec: EnvSpec,
-    config: Pick<Rl2Config, 'hidden' | 'mlp' | 'headMlp' | 'initLogStd' | 'gruUpdateBias' | 'gruTimescale' | 'previousObservation' | 'rewardDeltaInput' | 'normalizeInputs' | 'privilegedCritic' | 'criticMlp'>,
+    config: Pick<Rl2Config, 'hidden' | 'mlp' | 'headMlp' | 'initLogStd' | 'gruUpdateBias' | 'gruTimescale' | 'previousObservation' | 'rewardDeltaInput' | 'observationActionInput' | 'normalizeInputs' | 'privilegedCritic' | 'criticMlp'>,
     seed: number,
   ) {
     this.inputs = inputSize(spec, config);
     this.previousObservation = config.previousObservation;
     this.rewardDeltaInput = config.rewardDeltaInput;
+    if (config.observationActionInput && spec.action.kind !== 'discrete') throw new Error('rl2: observationActionInput needs discrete actions (the action enters as a one-hot)');
+    this.observationActionInput = config.observationActionInput;
     this.episodeSteps = spec.episodeSteps;
     if (config.privilegedCritic && spec.criticFeatures === undefined) throw new Error('rl2: privilegedCritic needs a task distribution with critic features (robot benchmarks, bandits and tabular MDPs have them)');
     this.criticInputs = config.privilegedCritic ? criticInputSize(spec) : 0;
@@ -368,10 +381,25 @@ export class Rl2LanePolicy implements LanePolicy {
         const before = this.prevPrevReward[i];
         input[at++] = Number.isNaN(before) || this.prevDone[i] ? 0 : (this.prevReward[i] - before) * this.options.rewardInputScale;
       }
-      input[at] = this.prevDone[i];
+      input[at++] = this.prevDone[i];
+      if (net.observationActionInput) {
+        const pairs = input.subarray(at, at + 2 * obsSize * actionIn).fill(0);
+        if (this.prevObs) {
+          const reward = this.prevReward[i] * this.options.rewardInputScale;
+          for (let o = 0; o < obsSize; o++) {
+            const x = this.prevObs[i * obsSize + o];
+            if (x === 0) continue;
+            for (let a = 0; a < actionIn; a++) {
+              const y = this.prevAction[i * actionIn + a];
+              pairs[o * actionIn + a] = x * y;
+              pairs[obsSize * actionIn + o * actionIn + a] = x * y * reward;
+            }
+          }
+        }
+      }
     }
     // The env may reuse its observation buffer: keep a copy for the next step's input.
-    if (net.previousObservation) this.prevObs = obs.slice();
+    if (net.previousObservation || net.observationActionInput) this.prevObs = obs.slice();
     const record = this.options.record;
     if (record && this.options.bpttSteps && this.t % this.options.bpttSteps === 0) {
       const chunk = this.t / this.options.bpttSteps, chunks = record.steps / this.options.bpttSteps;

@@ -37,6 +37,7 @@ export const rl2ConfigSchema = z.object({
   gruTimescale: z.number().min(0),
   previousObservation: z.boolean(),
   rewardDeltaInput: z.boolean(),
+  observationActionInput: z.boolean(),
   normalizeInputs: z.boolean(),
   privilegedCritic: z.boolean(),
   criticMlp: z.array(int(1)),

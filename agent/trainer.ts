@@ -6,12 +6,12 @@ import * as tf from '@tensorflow/tfjs';
 import { type BackendChoice, describeBackend, initBackend } from './backend.ts';
 import { createEnvBatch } from './batch-env.ts';
 import type { Checkpoint } from './checkpoint.ts';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint.ts';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, readCheckpoint } from './checkpoint.ts';
 import { type TaskDistribution, distributionByName } from './envs.ts';
 import { type EvaluationReport, evaluate } from './evaluate.ts';
 import { ProgressBar } from './progress.ts';
 import { Rl2, type Rl2Config, withRl2Defaults } from './rl2.ts';
-import { type MetricsRow, RunDir, gitCommit } from './run.ts';
+import { type MetricsRow, RunDir, gitCommit, resolveCheckpointPath } from './run.ts';
 
 export interface TrainConfig {
   name: string;
@@ -23,6 +23,11 @@ export interface TrainConfig {
   iterations: number;
   /** Worker threads stepping robot envs (0: all in the main thread). */
   workers: number;
+  /**
+   * A checkpoint file or run folder (its best checkpoint) whose weights start the run (fine-tuning);
+   * the optimiser starts fresh and env steps count on from the checkpoint's.
+   */
+  initFrom?: string;
   rl2: Rl2Config;
   evaluation: {
     /** Evaluate after every `every` iterations (and after the last); 0 = only after the last. */
@@ -90,8 +95,14 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
 
   const distribution = distributionByName(config.benchmark, { seed: config.seed });
   const algorithm = new Rl2(distribution.spec, config.rl2, config.seed);
-  if (checkpoint) algorithm.load(checkpoint.state);
   let envSteps = checkpoint?.envSteps ?? 0;
+  if (checkpoint) {
+    algorithm.load(checkpoint.state);
+  } else if (config.initFrom) {
+    const source = initFromCheckpoint(algorithm, config.initFrom, distribution);
+    envSteps = source.envSteps;
+    progress.log(`starting from the weights of ${source.path} (iteration ${source.iteration}, ${source.envSteps} env steps)`);
+  }
   let best = checkpoint?.best ?? null;
   let lastEvaluation: EvaluationReport | null = null;
   let lastSummary: Record<string, unknown> | null = checkpoint?.evaluation ?? null;
@@ -161,6 +172,22 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+
+/**
+ * Loads the weights (not the optimiser state) of a checkpoint file or run folder into a new run's
+ * network. The checkpoint must come from the same benchmark and a network of the same shape.
+ */
+export function initFromCheckpoint(algorithm: Rl2, path: string, distribution: TaskDistribution): { path: string; iteration: number; envSteps: number } {
+  const file = resolveCheckpointPath(path);
+  const source = readCheckpoint(file);
+  if (source.benchmark !== distribution.name) throw new Error(`initFrom: ${file} was trained on ${source.benchmark}, this run trains on ${distribution.name}`);
+  try {
+    algorithm.load({ params: source.state.params });
+  } catch (error) {
+    throw new Error(`initFrom: ${file} does not fit this run's network (same rl2 network settings needed): ${(error as Error).message}`);
+  }
+  return { path: file, iteration: source.iteration, envSteps: source.envSteps };
+}
 
 /** Top-level fields whose JSON differs (a changed scenario must not silently continue an old run). */
 function differingFields(a: object, b: object): string[] {

@@ -2,6 +2,7 @@
 // benchmark's test tasks, printing before/after-adaptation returns and success (or the report as JSON).
 
 import { initBackend } from '../agent/backend.ts';
+import { MAX_EXACT_PULLS, bayesOptimalBanditReturn, exactBanditReturn } from '../agent/bandit-exact.ts';
 import { readCheckpoint } from '../agent/checkpoint.ts';
 import { type EnvSpec, distributionByName } from '../agent/envs.ts';
 import { type EvaluationReport, evaluate } from '../agent/evaluate.ts';
@@ -19,7 +20,10 @@ export interface EvalCommandOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export interface EvalResult { checkpoint: string; iteration: number; backend: string; report: EvaluationReport }
+/** Bandits of up to MAX_EXACT_PULLS pulls: the policy's exact expected trial return acting with its mode, and the Bayes-optimal one. */
+export interface ExactBanditScore { modeReturn: number; bayesOptimal: number }
+
+export interface EvalResult { checkpoint: string; iteration: number; backend: string; report: EvaluationReport; exact?: ExactBanditScore }
 
 export async function evalCommand(path: string, options: EvalCommandOptions): Promise<EvalResult> {
   const backend = await initBackend(options.backend);
@@ -34,7 +38,11 @@ export async function evalCommand(path: string, options: EvalCommandOptions): Pr
     const tasks = options.tasks ?? (Number.isFinite(distribution.testTaskCount) ? distribution.testTaskCount : 1000);
     if (tasks > distribution.testTaskCount) throw new RangeError(`${distribution.name} has ${distribution.testTaskCount} test tasks, asked for ${tasks}`);
     const report = await evaluate(algorithm, distribution, { tasks, deterministic: options.deterministic, workers: options.workers, onProgress: options.onProgress });
-    return { checkpoint: file, iteration: checkpoint.iteration, backend: backend.backend, report };
+    const pulls = distribution.protocol.adaptationEpisodes, action = distribution.spec.action;
+    const exact = distribution.name.startsWith('bandit:') && action.kind === 'discrete' && pulls <= MAX_EXACT_PULLS
+      ? { modeReturn: exactBanditReturn(algorithm, action.n, pulls), bayesOptimal: bayesOptimalBanditReturn(action.n, pulls) }
+      : undefined;
+    return { checkpoint: file, iteration: checkpoint.iteration, backend: backend.backend, report, ...(exact ? { exact } : {}) };
   } finally {
     algorithm.dispose();
   }
@@ -63,5 +71,6 @@ export function formatEvalResult(result: EvalResult): string {
   if (r.after) lines.push(`after adaptation   ${r.after.meanReturn.toFixed(2).padStart(14)}   ${success(r.after.successRate)}`);
   lines.push('', `mean trial return ${r.meanTrialReturn.toFixed(3)} ± ${r.trialReturnStdError.toFixed(3)} (standard error over tasks)`);
   lines.push(`${r.envSteps} env steps in ${r.seconds.toFixed(1)} s (${(r.envSteps / r.seconds).toFixed(0)} steps/s)`);
+  if (result.exact) lines.push(`exact expected trial return acting with the mode ${result.exact.modeReturn.toFixed(4)} (Bayes-optimal ${result.exact.bayesOptimal.toFixed(4)}; arms ~ U[0, 1])`);
   return lines.join('\n');
 }

@@ -25,6 +25,8 @@ export const trainScenarioSchema = z.object({
   algorithm: z.literal('rl2').default('rl2'),
   iterations: int(1),
   workers: int(0).default(0),
+  /** A checkpoint file or run folder (its best checkpoint) whose weights start the run; the optimiser starts fresh. */
+  initFrom: z.string().min(1).optional(),
   rl2: rl2OverridesSchema.default({}),
   evaluation: z.object({
     every: int(0).default(10),
@@ -226,6 +228,7 @@ export function resolveTrainScenario(s: TrainScenario, source = 'scenario'): Tra
     algorithm: s.algorithm,
     iterations: s.iterations,
     workers: s.workers,
+    ...(s.initFrom ? { initFrom: s.initFrom } : {}),
     rl2,
     evaluation: {
       every: s.evaluation.every,

@@ -30,7 +30,7 @@ export function formatTrainResult(result: TrainResult): string {
   const e = result.lastEvaluation;
   if (e) {
     const phase = (name: string, p: { meanReturn: number; successRate: number } | null) =>
-      p ? `${name}: return ${p.meanReturn.toFixed(2)}, success ${(100 * p.successRate).toFixed(1)} %` : null;
+      p ? `${name}: return ${p.meanReturn.toFixed(2)}${e.successTracked ? `, success ${(100 * p.successRate).toFixed(1)} %` : ''}` : null;
     lines.push(`last evaluation (${e.benchmark}, ${e.tasks} test tasks): trial return ${e.meanTrialReturn.toFixed(2)} ± ${e.trialReturnStdError.toFixed(2)}`);
     for (const line of [phase('  before adaptation', e.before), phase('  after adaptation', e.after)]) if (line) lines.push(line);
   }

@@ -163,6 +163,35 @@ describe('RL2 reward-change input', () => {
   });
 });
 
+describe('RL2 observation x action input', () => {
+  it('feeds the (state, action) pair just tried as a one-hot, and its reward in that pair\'s slot', () => {
+    const mdp = tabularMdpDistribution({ episodes: 2, horizon: 3, seed: 0 });
+    const config = { ...small, episodesPerTrial: 2, bpttSteps: 3, observationActionInput: true };
+    const rl2 = new Rl2(mdp.spec, config, 1);
+    const width = inputSize(mdp.spec, config);
+    expect(width).toBe(10 + 5 + 2 + 2 * 50);
+    const record = newRecord(1, 6, width, 1, 2, small.hidden);
+    const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { rewardInputScale: 0.5, record, bpttSteps: 3 });
+    runTrials(new LocalEnvBatch(mdp, 1), policy, mdp.trainTasks(0, 1), 2, 7);
+    const row = (t: number) => Array.from(record.inputs.subarray(t * width, (t + 1) * width));
+    expect(row(0).slice(17).every((v) => v === 0)).toBe(true);
+    for (let t = 1; t < 6; t++) {
+      const state = row(t - 1).slice(0, 10).indexOf(1), action = record.actions[t - 1];
+      const pair = row(t).slice(17, 67), rewarded = row(t).slice(67, 117);
+      expect(pair.indexOf(1)).toBe(state * 5 + action);
+      expect(pair.reduce((a, b) => a + b, 0)).toBe(1);
+      expect(rewarded[state * 5 + action]).toBeCloseTo(0.5 * record.rewards[t - 1], 6);
+      expect(rewarded.filter((v) => v !== 0).length).toBeLessThanOrEqual(1);
+    }
+    rl2.dispose();
+  });
+
+  it('refuses box actions by name', () => {
+    const reach = distributionByName('ML1:reach', { seed: 0 });
+    expect(() => new Rl2(reach.spec, { ...small, episodesPerTrial: 1, bpttSteps: 500, observationActionInput: true }, 1)).toThrow(/observationActionInput needs discrete actions/);
+  });
+});
+
 describe('RL2 input normalisation', () => {
   it('keeps running statistics of every input, updated after each PPO update, untouched by the optimiser', () => {
     const mdp = tabularMdpDistribution({ episodes: 2, horizon: 5, seed: 0 });

@@ -11,7 +11,7 @@ import { PPO_DEFAULTS } from '../../agent/ppo.ts';
 import { RL2_DEFAULTS, Rl2 } from '../../agent/rl2.ts';
 import { RunDir } from '../../agent/run.ts';
 import { banditDistribution } from '../../agent/tabular.ts';
-import { train } from '../../agent/trainer.ts';
+import { initFromCheckpoint, train } from '../../agent/trainer.ts';
 import { resolveScenario } from '../../scenarios/scenario.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
@@ -67,6 +67,33 @@ describe('runs and checkpoints', () => {
     // A corrupt file is refused with a message naming it.
     writeFileSync(join(dir, 'bad.json'), '{"format": "something else"}');
     expect(() => readCheckpoint(join(dir, 'bad.json'))).toThrow(/bad\.json is not a metamanip checkpoint/);
+  }, 60_000);
+
+  it('starts a run from another run\'s weights with initFrom (fresh optimiser), and names a checkpoint that does not fit', async () => {
+    const root = temporary();
+    const source = join(root, 'source');
+    await train(resolveScenario(tinyScenario(2)), { runDir: source, quiet: true, backend: 'wasm' });
+    const sourceCheckpoint = readCheckpoint(new RunDir(source).bestPath);
+    // Same network and benchmark: the weights are copied exactly, Adam starts again.
+    const bandit = banditDistribution({ arms: 5, pulls: 10, seed: 3 });
+    const config = resolveScenario({ ...tinyScenario(1), initFrom: source });
+    expect(config.initFrom).toBe(source);
+    const rl2 = new Rl2(bandit.spec, config.rl2, config.seed);
+    const loaded = initFromCheckpoint(rl2, source, bandit);
+    expect(loaded).toEqual({ path: join(source, 'checkpoints/best.json'), iteration: 1, envSteps: 4000 });
+    expect(rl2.state().params).toEqual(sourceCheckpoint.state.params);
+    expect(rl2.optimizer.steps).toBe(0);
+    rl2.dispose();
+    // A run with it counts env steps on from the source's and records where it started in its config.
+    const dir = join(root, 'tuned');
+    const result = await train(config, { runDir: dir, quiet: true, backend: 'wasm' });
+    expect(result.envSteps).toBe(4000 + 2000);
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).initFrom).toBe(source);
+    // A network of another size, or another benchmark, is refused by name.
+    const wider = resolveScenario({ ...tinyScenario(1), initFrom: source, rl2: { ...tinyScenario(1).rl2, hidden: 32 } });
+    await expect(train(wider, { runDir: join(root, 'wider'), quiet: true, backend: 'wasm' })).rejects.toThrow(/initFrom: .* does not fit this run's network/);
+    const other = resolveScenario({ ...tinyScenario(1), benchmark: 'bandit:k3n10', initFrom: source });
+    await expect(train(other, { runDir: join(root, 'other'), quiet: true, backend: 'wasm' })).rejects.toThrow(/initFrom: .* was trained on bandit:k5n10, this run trains on bandit:k3n10/);
   }, 60_000);
 
   it('resumes a killed training process and ends with the numbers of a run that was never stopped', async () => {
