@@ -73,33 +73,25 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   const run = new RunDir(options.runDir);
   const progress = new ProgressBar(options.stream ?? process.stderr, options.quiet ?? false);
   let checkpoint: Checkpoint | null = null;
-  if (options.resume) {
-    if (!run.exists()) throw new Error(`cannot resume: ${options.runDir} holds no run (no config.json)`);
-    const stored = run.readConfig<TrainConfig>();
-    const saved = { ...stored, rl2: withRl2Defaults(stored.rl2) };
-    const changed = differingFields(saved, config).filter((f) => f !== 'iterations');
-    if (changed.length) throw new Error(`cannot resume ${options.runDir}: the scenario changed since the run started (${changed.join(', ')}); start a new run with another --run-dir`);
-    checkpoint = run.readLatest();
-    run.truncateAfter(checkpoint?.iteration ?? -1);
-  } else {
-    run.create(config, {
-      name: config.name, benchmark: config.benchmark, seed: config.seed, algorithm: config.algorithm,
-      createdAt: new Date().toISOString(),
-      versions: { node: process.version, tfjs: tf.version.tfjs, metamanip: await packageVersion() },
-      backend, git: gitCommit(), host: { name: hostname(), cpus: cpus().length }, command: process.argv.slice(1),
-    });
+  const distribution = distributionByName(config.benchmark, { seed: config.seed });
+  const algorithm = new Rl2(distribution.spec, config.rl2, config.seed);
+  // Weights to start from are checked before a run folder is made for them.
+  let source: ReturnType<typeof initFromCheckpoint> | null = null;
+  try {
+    if (!options.resume && config.initFrom) source = initFromCheckpoint(algorithm, config.initFrom, distribution);
+    checkpoint = await openRun(run, config, options, backend);
+  } catch (error) {
+    algorithm.dispose();
+    throw error;
   }
   const startIteration = (checkpoint?.iteration ?? -1) + 1;
   run.recordSession({ startedAt: new Date().toISOString(), fromIteration: startIteration, backend: backend.backend, git: gitCommit() });
   progress.log(`${config.name}: ${config.benchmark}, ${describeBackend(backend)}${startIteration > 0 ? `, resuming at iteration ${startIteration}` : ''}`);
 
-  const distribution = distributionByName(config.benchmark, { seed: config.seed });
-  const algorithm = new Rl2(distribution.spec, config.rl2, config.seed);
   let envSteps = checkpoint?.envSteps ?? 0;
   if (checkpoint) {
     algorithm.load(checkpoint.state);
-  } else if (config.initFrom) {
-    const source = initFromCheckpoint(algorithm, config.initFrom, distribution);
+  } else if (source) {
     envSteps = source.envSteps;
     progress.log(`starting from the weights of ${source.path} (iteration ${source.iteration}, ${source.envSteps} env steps)`);
   }
@@ -173,13 +165,39 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 
+/** Checks a resumed run against the scenario and returns its newest checkpoint, or makes a new run folder (null). */
+async function openRun(run: RunDir, config: TrainConfig, options: TrainOptions, backend: BackendChoice): Promise<Checkpoint | null> {
+  if (!options.resume) {
+    run.create(config, {
+      name: config.name, benchmark: config.benchmark, seed: config.seed, algorithm: config.algorithm,
+      createdAt: new Date().toISOString(),
+      versions: { node: process.version, tfjs: tf.version.tfjs, metamanip: await packageVersion() },
+      backend, git: gitCommit(), host: { name: hostname(), cpus: cpus().length }, command: process.argv.slice(1),
+    });
+    return null;
+  }
+  if (!run.exists()) throw new Error(`cannot resume: ${options.runDir} holds no run (no config.json)`);
+  const stored = run.readConfig<TrainConfig>();
+  const saved = { ...stored, rl2: withRl2Defaults(stored.rl2) };
+  const changed = differingFields(saved, config).filter((f) => f !== 'iterations');
+  if (changed.length) throw new Error(`cannot resume ${options.runDir}: the scenario changed since the run started (${changed.join(', ')}); start a new run with another --run-dir`);
+  const checkpoint = run.readLatest();
+  run.truncateAfter(checkpoint?.iteration ?? -1);
+  return checkpoint;
+}
+
 /**
  * Loads the weights (not the optimiser state) of a checkpoint file or run folder into a new run's
  * network. The checkpoint must come from the same benchmark and a network of the same shape.
  */
 export function initFromCheckpoint(algorithm: Rl2, path: string, distribution: TaskDistribution): { path: string; iteration: number; envSteps: number } {
-  const file = resolveCheckpointPath(path);
-  const source = readCheckpoint(file);
+  let file: string, source: Checkpoint;
+  try {
+    file = resolveCheckpointPath(path);
+    source = readCheckpoint(file);
+  } catch (error) {
+    throw new Error(`initFrom: ${(error as Error).message}`);
+  }
   if (source.benchmark !== distribution.name) throw new Error(`initFrom: ${file} was trained on ${source.benchmark}, this run trains on ${distribution.name}`);
   try {
     algorithm.load({ params: source.state.params });

@@ -92,6 +92,9 @@ describe('runs and checkpoints', () => {
     // A network of another size, or another benchmark, is refused by name.
     const wider = resolveScenario({ ...tinyScenario(1), initFrom: source, rl2: { ...tinyScenario(1).rl2, hidden: 32 } });
     await expect(train(wider, { runDir: join(root, 'wider'), quiet: true, backend: 'wasm' })).rejects.toThrow(/initFrom: .* does not fit this run's network/);
+    expect(existsSync(join(root, 'wider'))).toBe(false);
+    await expect(train(resolveScenario({ ...tinyScenario(1), initFrom: join(root, 'nothing-here') }), { runDir: join(root, 'missing'), quiet: true, backend: 'wasm' }))
+      .rejects.toThrow(/initFrom: no such checkpoint or run folder/);
     const other = resolveScenario({ ...tinyScenario(1), benchmark: 'bandit:k3n10', initFrom: source });
     await expect(train(other, { runDir: join(root, 'other'), quiet: true, backend: 'wasm' })).rejects.toThrow(/initFrom: .* was trained on bandit:k5n10, this run trains on bandit:k3n10/);
   }, 60_000);
