@@ -90,7 +90,7 @@ export class Params {
     for (const [name, v] of this.vars) {
       const t = json[name];
       if (t.shape.join('x') !== v.shape.join('x')) throw new Error(`parameter '${name}' has shape ${t.shape.join('x')} in the checkpoint, ${v.shape.join('x')} in the network`);
-      v.assign(tf.tensor(decodeFloats(t.data, v.size), v.shape, 'float32'));
+      tf.tidy(() => v.assign(tf.tensor(decodeFloats(t.data, v.size), v.shape, 'float32')));
     }
   }
 
@@ -353,7 +353,7 @@ export class Adam {
     for (const [key, map, json] of [['m', this.m, state.m], ['v', this.v, state.v]] as const) {
       for (const [name, x] of map) {
         if (!json[name]) throw new Error(`optimizer state has no '${key}' for parameter '${name}'`);
-        x.assign(tf.tensor(decodeFloats(json[name].data, x.size), x.shape, 'float32'));
+        tf.tidy(() => x.assign(tf.tensor(decodeFloats(json[name].data, x.size), x.shape, 'float32')));
       }
     }
   }

@@ -230,9 +230,11 @@ export class Rl2Network {
       const oldM2 = count > 0 ? oldVariance[k] * count : 0;
       nextVariance[k] = (oldM2 + m2[k] + delta * delta * count * rows / total) / total;
     }
-    stats.count.assign(tf.tensor1d([total]));
-    stats.mean.assign(tf.tensor1d(nextMean));
-    stats.variance.assign(tf.tensor1d(nextVariance));
+    tf.tidy(() => {
+      stats.count.assign(tf.tensor1d([total]));
+      stats.mean.assign(tf.tensor1d(nextMean));
+      stats.variance.assign(tf.tensor1d(nextVariance));
+    });
   }
 
   private embed(x: tf.Tensor2D): tf.Tensor2D {

@@ -235,6 +235,10 @@ describe('RL2 input normalisation', () => {
     expect(Array.from(a.head.dataSync()).map((v, i) => v - b.head.dataSync()[i]).every((d) => Math.abs(d) < 1e-5)).toBe(true);
     expect(a.value.dataSync()[0]).toBeCloseTo(b.value.dataSync()[0], 5);
     expect(standardised.some((v, k) => v !== x[k])).toBe(true);
+    // Updating the statistics leaves no tensors behind.
+    const tensors = tf.memory().numTensors;
+    rl2.net.updateInputStats(new Float32Array(3 * width), 3);
+    expect(tf.memory().numTensors).toBe(tensors);
     plain.dispose();
     rl2.dispose();
   });
