@@ -109,11 +109,10 @@ export class PolicyInputError extends Error {
 export function loadPolicy(path: string, options: { name?: string } = {}): LoadedPolicy {
   const file = resolveCheckpointPath(path);
   const checkpoint = readCheckpoint(file);
-  const rl2 = new Rl2(checkpoint.spec, checkpoint.config, checkpoint.seed);
+  let rl2: Rl2;
   try {
-    rl2.load({ params: checkpoint.state.params });
+    rl2 = Rl2.fromCheckpoint(checkpoint);
   } catch (error) {
-    rl2.dispose();
     throw new Error(`${file}: cannot load the weights: ${(error as Error).message}`);
   }
   const spec = checkpoint.spec;

@@ -669,6 +669,18 @@ export class Rl2 implements MetaAlgorithm {
     return { params: this.net.params.toJSON(), optimizer: this.optimizer.toJSON() };
   }
 
+  /** A learner with a checkpoint's settings and weights, to act with (its optimiser starts fresh); disposed again if the weights do not fit. */
+  static fromCheckpoint(checkpoint: { spec: EnvSpec; config: Rl2Config; seed: number; state: { params: Record<string, TensorJSON> } }): Rl2 {
+    const rl2 = new Rl2(checkpoint.spec, checkpoint.config, checkpoint.seed);
+    try {
+      rl2.load({ params: checkpoint.state.params });
+    } catch (error) {
+      rl2.dispose();
+      throw error;
+    }
+    return rl2;
+  }
+
   load(state: { params: Record<string, TensorJSON>; optimizer?: ReturnType<Adam['toJSON']> }): void {
     this.net.params.load(state.params);
     if (state.optimizer) this.optimizer.load(state.optimizer);

@@ -32,9 +32,8 @@ export async function evalCommand(path: string, options: EvalCommandOptions): Pr
   const distribution = distributionByName(options.benchmark ?? checkpoint.benchmark, { seed: options.seed ?? checkpoint.seed });
   const mismatch = specMismatch(checkpoint.spec, distribution.spec);
   if (mismatch) throw new Error(`${file} was trained on ${checkpoint.benchmark} and cannot act in ${distribution.name}: ${mismatch}`);
-  const algorithm = new Rl2(checkpoint.spec, checkpoint.config, checkpoint.seed);
+  const algorithm = Rl2.fromCheckpoint(checkpoint);
   try {
-    algorithm.load({ params: checkpoint.state.params });
     const tasks = options.tasks ?? (Number.isFinite(distribution.testTaskCount) ? distribution.testTaskCount : 1000);
     if (tasks > distribution.testTaskCount) throw new RangeError(`${distribution.name} has ${distribution.testTaskCount} test tasks, asked for ${tasks}`);
     const report = await evaluate(algorithm, distribution, { tasks, deterministic: options.deterministic, workers: options.workers, onProgress: options.onProgress });

@@ -10,13 +10,6 @@ beforeAll(async () => { await chooseBackend('wasm'); });
 
 const SHIPPED = 'checkpoints/bandit-k5n10.json';
 
-function loadRl2(file: string): Rl2 {
-  const checkpoint = readCheckpoint(file);
-  const rl2 = new Rl2(checkpoint.spec, checkpoint.config, checkpoint.seed);
-  rl2.load({ params: checkpoint.state.params });
-  return rl2;
-}
-
 describe('exact bandit scores', () => {
   it('Bayes-optimal returns: by hand for 2 arms, and 6.660 for the RL2 paper\'s 5 arms x 10 pulls', () => {
     expect(bayesOptimalBanditReturn(2, 1)).toBeCloseTo(0.5, 12);
@@ -27,7 +20,7 @@ describe('exact bandit scores', () => {
   });
 
   it('a policy\'s exact mode return agrees with the evaluator\'s deterministic score on 10000 sampled bandits', async () => {
-    const rl2 = loadRl2(SHIPPED);
+    const rl2 = Rl2.fromCheckpoint(readCheckpoint(SHIPPED));
     const exact = exactBanditReturn(rl2, 5, 10);
     const bandits = banditDistribution({ arms: 5, pulls: 10, seed: 3 });
     const report = await evaluate(rl2, bandits, { tasks: 10_000, deterministic: true });
@@ -37,7 +30,7 @@ describe('exact bandit scores', () => {
   }, 60_000);
 
   it('the shipped bandit policy meets the issue\'s target of 6.6 exactly (acting with its mode), not by a lucky test set', () => {
-    const rl2 = loadRl2(SHIPPED);
+    const rl2 = Rl2.fromCheckpoint(readCheckpoint(SHIPPED));
     expect(exactBanditReturn(rl2, 5, 10)).toBeGreaterThanOrEqual(6.6);
     rl2.dispose();
   });

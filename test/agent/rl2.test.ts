@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
 import { LocalEnvBatch } from '../../agent/batch-env.ts';
 import { banditDistribution, tabularMdpDistribution } from '../../agent/tabular.ts';
-import { RL2_DEFAULTS, Rl2, Rl2LanePolicy, type TrialRecord, inputSize, learningRewards } from '../../agent/rl2.ts';
+import { RL2_DEFAULTS, Rl2, type Rl2Config, Rl2LanePolicy, type TrialRecord, inputSize, learningRewards } from '../../agent/rl2.ts';
 import { distributionByName } from '../../agent/envs.ts';
 import { rngFor } from '../../agent/nn.ts';
 import { runTrials, seedFor } from '../../agent/rollout.ts';
@@ -43,14 +43,8 @@ describe('RL2 hidden state', () => {
   });
 
   it('feeds (observation, previous action one-hot, previous reward, done flag), zeros at the trial start', async () => {
-    const mdp = tabularMdpDistribution({ episodes: 2, horizon: 3, seed: 0 });
-    const rl2 = new Rl2(mdp.spec, { ...small, episodesPerTrial: 2, bpttSteps: 3, rewardInputScale: 0.5 }, 1);
-    const width = inputSize(mdp.spec);
+    const { rl2, width, record } = recordMdpTrial(3, {});
     expect(width).toBe(10 + 5 + 2);
-    const record = newRecord(1, 6, width, 1, 2, 8);
-    const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { rewardInputScale: 0.5, record, bpttSteps: 3 });
-    const envs = new LocalEnvBatch(mdp, 1);
-    runTrials(envs, policy, mdp.trainTasks(0, 1), 2, 7);
     const row = (t: number) => Array.from(record.inputs.subarray(t * width, (t + 1) * width));
     // Step 0: state 0 one-hot, no previous action, reward or done.
     expect(row(0)).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -144,14 +138,8 @@ describe('RL2 success bonus', () => {
 
 describe('RL2 reward-change input', () => {
   it('feeds the change of reward within an episode, 0 at each episode\'s first two steps', () => {
-    const mdp = tabularMdpDistribution({ episodes: 2, horizon: 4, seed: 0 });
-    const config = { ...small, episodesPerTrial: 2, bpttSteps: 4, rewardDeltaInput: true };
-    const rl2 = new Rl2(mdp.spec, config, 1);
-    const width = inputSize(mdp.spec, config);
+    const { rl2, width, record } = recordMdpTrial(4, { rewardDeltaInput: true });
     expect(width).toBe(10 + 5 + 3);
-    const record = newRecord(1, 8, width, 1, 2, small.hidden);
-    const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { rewardInputScale: 0.5, record, bpttSteps: 4 });
-    runTrials(new LocalEnvBatch(mdp, 1), policy, mdp.trainTasks(0, 1), 2, 7);
     const at = (t: number, k: number) => record.inputs[t * width + k];
     const r = record.rewards;
     // Step t reads reward t - 1 (column 15), its change since t - 2 (16) and the done flag (17).
@@ -165,14 +153,8 @@ describe('RL2 reward-change input', () => {
 
 describe('RL2 observation x action input', () => {
   it('feeds the (state, action) pair just tried as a one-hot, and its reward in that pair\'s slot', () => {
-    const mdp = tabularMdpDistribution({ episodes: 2, horizon: 3, seed: 0 });
-    const config = { ...small, episodesPerTrial: 2, bpttSteps: 3, observationActionInput: true };
-    const rl2 = new Rl2(mdp.spec, config, 1);
-    const width = inputSize(mdp.spec, config);
+    const { rl2, width, record } = recordMdpTrial(3, { observationActionInput: true });
     expect(width).toBe(10 + 5 + 2 + 2 * 50);
-    const record = newRecord(1, 6, width, 1, 2, small.hidden);
-    const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { rewardInputScale: 0.5, record, bpttSteps: 3 });
-    runTrials(new LocalEnvBatch(mdp, 1), policy, mdp.trainTasks(0, 1), 2, 7);
     const row = (t: number) => Array.from(record.inputs.subarray(t * width, (t + 1) * width));
     expect(row(0).slice(17).every((v) => v === 0)).toBe(true);
     for (let t = 1; t < 6; t++) {
@@ -262,6 +244,21 @@ describe('tabular MDP critic features', () => {
     expect(out[2]).toBeCloseTo(R(1, 0) / 2, 5);
   });
 });
+
+/**
+ * One recorded trial of two episodes of `horizon` steps on a tabular MDP (task 0 of seed 0, episode
+ * seed 7), acted by a fresh small RL2 network with `options` and reward input scale 0.5.
+ */
+function recordMdpTrial(horizon: number, options: Partial<Pick<Rl2Config, 'rewardDeltaInput' | 'observationActionInput'>>) {
+  const mdp = tabularMdpDistribution({ episodes: 2, horizon, seed: 0 });
+  const config = { ...small, episodesPerTrial: 2, bpttSteps: horizon, rewardInputScale: 0.5, ...options };
+  const rl2 = new Rl2(mdp.spec, config, 1);
+  const width = inputSize(mdp.spec, config);
+  const record = newRecord(1, 2 * horizon, width, 1, 2, small.hidden);
+  const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { rewardInputScale: config.rewardInputScale, record, bpttSteps: horizon });
+  runTrials(new LocalEnvBatch(mdp, 1), policy, mdp.trainTasks(0, 1), 2, 7);
+  return { rl2, width, record };
+}
 
 function newRecord(lanes: number, steps: number, width: number, actionWidth: number, chunks: number, hidden: number): TrialRecord {
   return {
