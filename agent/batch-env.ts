@@ -15,6 +15,8 @@ export interface BatchStep {
 
 export interface EnvBatch {
   readonly size: number;
+  /** Worker threads stepping the lanes (0: the main thread). */
+  readonly workers: number;
   readonly spec: EnvSpec;
   /** Starts an episode in every lane; lane i uses episode seed `seed + i` (VectorEnv's rule) and tasks[i] when given. */
   reset(seed: number, tasks?: ReadonlyArray<Task | undefined>): Float32Array;
@@ -25,6 +27,7 @@ export interface EnvBatch {
 
 export class LocalEnvBatch implements EnvBatch {
   readonly spec: EnvSpec;
+  readonly workers = 0;
   private readonly envs: MetaEnv[];
   private readonly out: BatchStep;
   private readonly width: number;
@@ -69,15 +72,16 @@ export class WorkerEnvBatch implements EnvBatch {
   ) {}
 
   static async create(distribution: TaskDistribution, size: number, workers: number): Promise<WorkerEnvBatch> {
-    if (distribution.spec.obsSize !== 39 || !/^(ML1|MT1):/.test(distribution.name)) throw new Error(`worker sampling needs a robot benchmark, got ${distribution.name}`);
+    const { benchmark } = distribution;
+    if (!benchmark) throw new Error(`workers: only simulator benchmarks step in worker threads; ${distribution.name} runs in the main thread (use workers: 0)`);
     // Imported lazily: the module starts no threads by itself, but tabular runs never need it.
     const { VectorEnv } = await import('../sim/vector-env.ts');
-    const goalVisible = distribution.name.startsWith('MT1:');
-    const tasks = distribution.trainTasks(0, size);
-    const vector = await VectorEnv.create({ envs: tasks.map((task) => ({ task, goalVisible })), workers: Math.min(workers, size), seed: 0 });
+    const vector = await VectorEnv.create({ benchmark, tasks: distribution.trainTasks(0, size), workers: Math.min(workers, size), seed: 0 });
     const out: BatchStep = { obs: new Float32Array(0), rewards: new Float64Array(size), dones: new Uint8Array(size), success: new Uint8Array(size) };
     return new WorkerEnvBatch(size, distribution.spec, vector, out);
   }
+
+  get workers(): number { return this.vector.numWorkers; }
 
   reset(seed: number, tasks?: ReadonlyArray<Task | undefined>): Float32Array {
     const r = this.vector.reset({ seed, tasks: tasks ? [...tasks] : undefined });
@@ -97,10 +101,13 @@ export class WorkerEnvBatch implements EnvBatch {
   close(): Promise<void> { return this.vector.close(); }
 }
 
-/** Worker threads only pay off for physics lanes; tabular lanes always run in the main thread. */
+/**
+ * Lanes in the main thread (workers 0) or in worker threads (simulator benchmarks only: worker
+ * threads pay off for physics lanes; asking for them for a bandit or tabular MDP is an error).
+ */
 export async function createEnvBatch(distribution: TaskDistribution, size: number, options: { workers?: number } = {}): Promise<EnvBatch> {
   const workers = options.workers ?? 0;
-  if (workers > 0 && distribution.spec.obsSize === 39 && /^(ML1|MT1):/.test(distribution.name)) return WorkerEnvBatch.create(distribution, size, workers);
+  if (workers > 0) return WorkerEnvBatch.create(distribution, size, workers);
   return new LocalEnvBatch(distribution, size);
 }
 

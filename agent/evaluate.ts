@@ -5,7 +5,8 @@
 import { createEnvBatch } from './batch-env.ts';
 import type { Protocol, TaskDistribution } from './envs.ts';
 import type { MetaAlgorithm } from './meta.ts';
-import { runTrials, seedFor } from './rollout.ts';
+import { seedFor } from './random.ts';
+import { runTrials } from './rollout.ts';
 
 export interface EvaluationOptions {
   /** Test tasks to run (default: all of a benchmark's, 1000 for sampled distributions). */

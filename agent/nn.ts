@@ -2,7 +2,7 @@
 // gradient is written with explicit transposes (5x faster training on wasm), dense and GRU layers, Adam.
 
 import * as tf from '@tensorflow/tfjs';
-import { type Rng, createRng, hashString } from '../sim/rng.ts';
+import { type Rng, normalValues, uniformValues } from './random.ts';
 
 type MatMul = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
 
@@ -115,33 +115,8 @@ export function decodeFloats(base64: string, size: number): Float32Array {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Seeded initialisation (independent of the backend, so every backend starts from the same bits)
-
-/** A stream named by labels, e.g. rngFor(seed, 'init', 'gru/wh'): no state to save or restore. */
-export function rngFor(seed: number, ...labels: Array<string | number>): Rng {
-  return createRng(seed, hashString(labels.join('/')));
-}
-
-export function uniformValues(rng: Rng, size: number, bound: number): Float32Array {
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) out[i] = rng.uniform(-bound, bound);
-  return out;
-}
-
-export function normalValues(rng: Rng, size: number, std: number): Float32Array {
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) out[i] = std * gaussian(rng);
-  return out;
-}
-
-/** Standard normal by Box-Muller (one draw per call keeps the stream position easy to reason about). */
-export function gaussian(rng: Rng): number {
-  const u = 1 - rng.next(); // (0, 1]
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
-}
-
-// ---------------------------------------------------------------------------------------------
-// Layers
+// Layers, initialised from the agent's seeded streams rather than tf's random ops, so every backend
+// starts from the same bits
 
 export interface DenseWeights { w: tf.Variable; b: tf.Variable }
 

@@ -6,47 +6,9 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readCheckpoint } from './checkpoint.ts';
 import type { ActionSpace, EnvSpec } from './envs.ts';
-import { actionWidth } from './envs.ts';
 import { Rl2, type Rl2LanePolicy } from './rl2.ts';
 import { resolveCheckpointPath } from './run.ts';
-import { seedFor } from './rollout.ts';
-
-/**
- * What a remote client learns about the policy before its first request (the policy server's metadata
- * frame). Keys are snake_case because the readers are mostly Python robot stacks (openpi clients).
- */
-export interface PolicyMetadata {
-  server: 'metamanip';
-  /** The wire conventions: openpi's websocket policy server, one action per request. */
-  protocol: 'openpi-websocket';
-  policy: string;
-  algorithm: 'rl2';
-  /** The task distribution the policy was trained on, e.g. "ML1:reach". */
-  benchmark: string;
-  /** The training iteration of the checkpoint and the env steps trained by then. */
-  iteration: number;
-  trained_steps: number;
-  obs_size: number;
-  /** Observation map keys read for the observation, in order of preference. */
-  observation_keys: string[];
-  action_space:
-    | { kind: 'box'; shape: [number]; low: number; high: number; dtype: 'float32' }
-    | { kind: 'discrete'; n: number; dtype: 'int32' };
-  /** Actions per reply (openpi's action chunk length) and numbers per action. */
-  action_horizon: 1;
-  action_dim: number;
-  /** Steps per episode the policy was trained on (MetaWorld: 500), and episodes per trial. */
-  episode_steps: number;
-  trial_episodes: number;
-  /** True: the policy remembers the connection's past steps; send `reset` to start a new trial. */
-  recurrent: true;
-  has_success: boolean;
-  /** The last evaluation's summary stored in the checkpoint (null when it was never evaluated). */
-  evaluation: Record<string, unknown> | null;
-}
-
-/** The observation map keys a client may use for the state vector (first present wins). */
-export const OBSERVATION_KEYS = ['observation/state', 'observation', 'state', 'obs'];
+import { seedFor } from './random.ts';
 
 export interface SessionOptions {
   /** Act with the Gaussian's mean (the most likely discrete action) instead of sampling. Default false, as in evaluation. */
@@ -91,7 +53,13 @@ export interface LoadedPolicy {
   readonly spec: EnvSpec;
   /** The checkpoint file it came from. */
   readonly path: string;
-  readonly metadata: PolicyMetadata;
+  /** The checkpoint's training iteration and the env steps trained by then. */
+  readonly iteration: number;
+  readonly envSteps: number;
+  /** Episodes per trial it was trained with (its memory spans that many episodes of one task). */
+  readonly episodesPerTrial: number;
+  /** The last evaluation's summary stored in the checkpoint (null when it was never evaluated). */
+  readonly evaluation: Record<string, unknown> | null;
   session(options?: SessionOptions): PolicySession;
   /** Frees the weights; sessions must be disposed first. */
   dispose(): void;
@@ -117,27 +85,6 @@ export function loadPolicy(path: string, options: { name?: string } = {}): Loade
   }
   const spec = checkpoint.spec;
   const name = options.name ?? policyName(file);
-  const metadata: PolicyMetadata = {
-    server: 'metamanip',
-    protocol: 'openpi-websocket',
-    policy: name,
-    algorithm: 'rl2',
-    benchmark: checkpoint.benchmark,
-    iteration: checkpoint.iteration,
-    trained_steps: checkpoint.envSteps,
-    obs_size: spec.obsSize,
-    observation_keys: [...OBSERVATION_KEYS],
-    action_space: spec.action.kind === 'box'
-      ? { kind: 'box', shape: [spec.action.size], low: spec.action.low, high: spec.action.high, dtype: 'float32' }
-      : { kind: 'discrete', n: spec.action.n, dtype: 'int32' },
-    action_horizon: 1,
-    action_dim: actionWidth(spec.action),
-    episode_steps: spec.episodeSteps,
-    trial_episodes: checkpoint.config.episodesPerTrial,
-    recurrent: true,
-    has_success: spec.hasSuccess,
-    evaluation: checkpoint.evaluation,
-  };
   let open = 0;
   return {
     name,
@@ -145,7 +92,10 @@ export function loadPolicy(path: string, options: { name?: string } = {}): Loade
     seed: checkpoint.seed,
     spec,
     path: file,
-    metadata,
+    iteration: checkpoint.iteration,
+    envSteps: checkpoint.envSteps,
+    episodesPerTrial: checkpoint.config.episodesPerTrial,
+    evaluation: checkpoint.evaluation,
     session(sessionOptions = {}) {
       open++;
       return new Rl2Session(rl2, spec, sessionOptions, () => { open--; });

@@ -2,8 +2,8 @@
 // recurrent policies trained on fixed-length sequences. Reads top to bottom; hyperparameters first.
 
 import * as tf from '@tensorflow/tfjs';
-import type { Rng } from '../sim/rng.ts';
 import type { Adam, Params } from './nn.ts';
+import type { Rng } from './random.ts';
 
 export interface PpoConfig {
   /** Discount. */
@@ -17,7 +17,7 @@ export interface PpoConfig {
   /** Minibatches per epoch (the batch's sequences are split this many ways). */
   minibatches: number;
   learningRate: number;
-  /** Linear decay of the learning rate to this fraction of it over the run (1 = constant). */
+  /** Linear decay of the learning rate to this fraction of it over the run (1 = constant; see learningRateAt). */
   finalLearningRateFraction: number;
   adamEpsilon: number;
   /** Global gradient-norm clip. */
@@ -113,6 +113,19 @@ export function ppoLoss(x: PpoLossInputs, config: Pick<PpoConfig, 'clip' | 'entr
 }
 
 // ---------------------------------------------------------------------------------------------
+// The learning-rate schedule
+
+/**
+ * The learning rate of iteration `iteration` (0-based) of a run of `iterations`: a linear decay from
+ * learningRate at the first iteration to learningRate x finalLearningRateFraction at the last (CleanRL's
+ * anneal_lr, which decays to 0; here the end point is a setting, and 1 keeps the rate constant).
+ */
+export function learningRateAt(config: Pick<PpoConfig, 'learningRate' | 'finalLearningRateFraction'>, iteration: number, iterations: number): number {
+  const progress = iterations > 1 ? iteration / (iterations - 1) : 0;
+  return config.learningRate * (1 - (1 - config.finalLearningRateFraction) * Math.min(1, progress));
+}
+
+// ---------------------------------------------------------------------------------------------
 // The update
 
 /**
@@ -156,7 +169,8 @@ export function gatherTimeMajor(values: Float32Array, ids: readonly number[], le
   return out;
 }
 
-export function ppoUpdate(policy: PpoPolicy, optimizer: Adam, batch: PpoBatch, config: PpoConfig, rng: Rng, learningRate = config.learningRate): PpoStats {
+/** One PPO update on `batch`: `epochs` passes of minibatches drawn with `rng`, at this update's `learningRate` (learningRateAt). */
+export function ppoUpdate(policy: PpoPolicy, optimizer: Adam, batch: PpoBatch, config: PpoConfig, rng: Rng, learningRate: number): PpoStats {
   const { sequences, length } = batch;
   const minibatches = Math.max(1, Math.min(config.minibatches, sequences));
   const sums = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, gradNorm: 0 };

@@ -1,13 +1,10 @@
 // Running lanes of tasks in lock-step with a lane policy: trials of several episodes per task, the
 // unit both training (RL2 samples trials) and evaluation (adaptation, then evaluation episodes) use.
 
-import { hashString } from '../sim/rng.ts';
 import type { EnvBatch } from './batch-env.ts';
 import type { Task } from './envs.ts';
 import type { EpisodeRecord, LanePolicy } from './meta.ts';
-
-/** A 32-bit seed named by labels (episode seeds, evaluation seeds): no state to save. */
-export const seedFor = (seed: number, ...labels: Array<string | number>): number => hashString(`${seed}/${labels.join('/')}`);
+import { seedFor } from './random.ts';
 
 export interface TrialStats {
   /** Sum of rewards over each lane's trial. */

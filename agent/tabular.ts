@@ -3,7 +3,7 @@
 
 import type { Rng } from '../sim/rng.ts';
 import type { CriticFeatures, EnvSpec, MetaEnv, MetaStep, Task, TaskDistribution } from './envs.ts';
-import { gaussian, rngFor } from './nn.ts';
+import { gaussian, rngFor } from './random.ts';
 
 function checkCount(what: string, value: number, min: number, max = 10_000): void {
   if (!Number.isSafeInteger(value) || value < min || value > max) throw new RangeError(`${what} must be an integer from ${min} to ${max}, got ${value}`);

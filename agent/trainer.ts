@@ -7,7 +7,8 @@ import { type BackendChoice, describeBackend, initBackend } from './backend.ts';
 import { createEnvBatch } from './batch-env.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, readCheckpoint } from './checkpoint.ts';
-import { type TaskDistribution, distributionByName } from './envs.ts';
+import type { TaskDistribution } from './envs.ts';
+import { distributionByName } from './distributions.ts';
 import { type EvaluationReport, evaluate } from './evaluate.ts';
 import { ProgressBar } from './progress.ts';
 import { Rl2, type Rl2Config, withRl2Defaults } from './rl2.ts';
@@ -85,8 +86,9 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     throw error;
   }
   const startIteration = (checkpoint?.iteration ?? -1) + 1;
-  run.recordSession({ startedAt: new Date().toISOString(), fromIteration: startIteration, backend: backend.backend, git: gitCommit() });
-  progress.log(`${config.name}: ${config.benchmark}, ${describeBackend(backend)}${startIteration > 0 ? `, resuming at iteration ${startIteration}` : ''}`);
+  const envs = await createEnvBatch(distribution, config.rl2.tasksPerIteration, { workers: config.workers });
+  run.recordSession({ startedAt: new Date().toISOString(), fromIteration: startIteration, backend: backend.backend, samplingWorkers: envs.workers, git: gitCommit() });
+  progress.log(`${config.name}: ${config.benchmark}, ${describeBackend(backend)}, ${envs.size} lanes ${envs.workers > 0 ? `in ${envs.workers} worker thread${envs.workers > 1 ? 's' : ''}` : 'in the main thread'}${startIteration > 0 ? `, resuming at iteration ${startIteration}` : ''}`);
 
   let envSteps = checkpoint?.envSteps ?? 0;
   if (checkpoint) {
@@ -98,7 +100,6 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   let best = checkpoint?.best ?? null;
   let lastEvaluation: EvaluationReport | null = null;
   let lastSummary: Record<string, unknown> | null = checkpoint?.evaluation ?? null;
-  const envs = await createEnvBatch(distribution, config.rl2.tasksPerIteration, { workers: config.workers });
   const stopAt = Math.min(config.iterations, startIteration + (options.maxIterations ?? Infinity));
   let iteration = startIteration;
   try {
@@ -177,13 +178,18 @@ async function openRun(run: RunDir, config: TrainConfig, options: TrainOptions, 
     return null;
   }
   if (!run.exists()) throw new Error(`cannot resume: ${options.runDir} holds no run (no config.json)`);
-  const stored = run.readConfig<TrainConfig>();
-  const saved = { ...stored, rl2: withRl2Defaults(stored.rl2) };
+  const saved = readTrainConfig(run.path);
   const changed = differingFields(saved, config).filter((f) => f !== 'iterations');
   if (changed.length) throw new Error(`cannot resume ${options.runDir}: the scenario changed since the run started (${changed.join(', ')}); start a new run with another --run-dir`);
   const checkpoint = run.readLatest();
   run.truncateAfter(checkpoint?.iteration ?? -1);
   return checkpoint;
+}
+
+/** A run folder's settings (its config.json), RL2 settings added since its start taking their defaults. */
+export function readTrainConfig(runDir: string): TrainConfig {
+  const stored = new RunDir(runDir).readConfig<TrainConfig>();
+  return { ...stored, rl2: withRl2Defaults(stored.rl2) };
 }
 
 /**

@@ -1,7 +1,7 @@
 // Agent benchmark (not a test): what the explicit-transpose dense gradient and the hand-written GRU
 // backward pass buy on the chosen backend, and one RL2 training iteration on ML1-reach with its phase
 // timings. Prints a table, writes JSON (default bench/results/agent.json).
-// Run: npx tsx bench/agent.ts [--out FILE] [--json] [--backend B] [--skip-rl2] [--skip-micro] [--workers N] [--scenario FILE]
+// Run: npx tsx bench/agent.ts [--out FILE] [--json] [--backend B] [--skip-rl2] [--skip-micro] [--workers N] [--run DIR]
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -10,10 +10,11 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { type BackendChoice, initBackend } from '../agent/backend.ts';
 import { createEnvBatch } from '../agent/batch-env.ts';
-import { distributionByName } from '../agent/envs.ts';
-import { Adam, Params, addDense, addGru, autogradMatMul, concatRows, dense, gruInputs, gruSequence, gruStep, matMul, rngFor } from '../agent/nn.ts';
+import { distributionByName } from '../agent/distributions.ts';
+import { Adam, Params, addDense, addGru, autogradMatMul, concatRows, dense, gruInputs, gruSequence, gruStep, matMul } from '../agent/nn.ts';
+import { rngFor } from '../agent/random.ts';
 import { Rl2 } from '../agent/rl2.ts';
-import { loadTrainScenario } from '../scenarios/scenario.ts';
+import { readTrainConfig } from '../agent/trainer.ts';
 
 type MatMul = typeof matMul;
 
@@ -88,13 +89,13 @@ export interface AgentBenchResult {
   machine: { cpus: number; model: string; node: string };
   timings: Timing[];
   rl2?: {
-    scenario: string; benchmark: string; envSteps: number; workers: number;
+    run: string; benchmark: string; envSteps: number; workers: number;
     samplingSeconds: number; learningSeconds: number; stepsPerSecond: number;
     samplingStepsPerSecond: number; learningStepsPerSecond: number;
   };
 }
 
-export async function runAgentBench(options: { backend?: string; rl2?: boolean; micro?: boolean; workers?: number; scenario?: string; log?: (line: string) => void } = {}): Promise<AgentBenchResult> {
+export async function runAgentBench(options: { backend?: string; rl2?: boolean; micro?: boolean; workers?: number; run?: string; log?: (line: string) => void } = {}): Promise<AgentBenchResult> {
   const log = options.log ?? (() => {});
   const backend = await initBackend(options.backend);
   const timings: Timing[] = [];
@@ -116,11 +117,12 @@ export async function runAgentBench(options: { backend?: string; rl2?: boolean; 
   }
   const result: AgentBenchResult = { backend, machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version }, timings };
   if (options.rl2 ?? true) {
-    // One RL2 iteration with the shipped ML1-reach settings, after one untimed iteration (warm-up).
-    const scenario = options.scenario ?? 'scenarios/ml1-reach.yaml';
-    const config = loadTrainScenario(scenario);
+    // One RL2 iteration with a training run's settings (default: the run behind the shipped ML1-reach
+    // policy, from scenarios/ml1-reach.yaml), after one untimed iteration (warm-up).
+    const run = options.run ?? 'training/ml1-reach';
+    const config = readTrainConfig(run);
     if (options.workers !== undefined) config.workers = options.workers;
-    log(`RL2 iteration on ${config.benchmark} (${scenario}: ${config.rl2.tasksPerIteration} tasks x ${config.rl2.episodesPerTrial} episodes, ${config.workers} workers)`);
+    log(`RL2 iteration on ${config.benchmark} (${run}: ${config.rl2.tasksPerIteration} tasks x ${config.rl2.episodesPerTrial} episodes, ${config.workers} workers)`);
     const distribution = distributionByName(config.benchmark, { seed: config.seed });
     const rl2 = new Rl2(distribution.spec, config.rl2, config.seed);
     const envs = await createEnvBatch(distribution, config.rl2.tasksPerIteration, { workers: config.workers });
@@ -128,7 +130,7 @@ export async function runAgentBench(options: { backend?: string; rl2?: boolean; 
       rl2.iterate(envs, distribution, 0, config.iterations);
       const stats = rl2.iterate(envs, distribution, 1, config.iterations);
       result.rl2 = {
-        scenario, benchmark: config.benchmark, envSteps: stats.envSteps, workers: config.workers,
+        run, benchmark: config.benchmark, envSteps: stats.envSteps, workers: config.workers,
         samplingSeconds: stats.samplingSeconds, learningSeconds: stats.learningSeconds,
         stepsPerSecond: stats.envSteps / (stats.samplingSeconds + stats.learningSeconds),
         samplingStepsPerSecond: stats.envSteps / stats.samplingSeconds,
@@ -162,10 +164,10 @@ export function formatAgentBench(r: AgentBenchResult): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, json: { type: 'boolean' }, backend: { type: 'string' }, 'skip-rl2': { type: 'boolean' }, 'skip-micro': { type: 'boolean' }, workers: { type: 'string' }, scenario: { type: 'string' } } });
+  const { values } = parseArgs({ options: { out: { type: 'string' }, json: { type: 'boolean' }, backend: { type: 'string' }, 'skip-rl2': { type: 'boolean' }, 'skip-micro': { type: 'boolean' }, workers: { type: 'string' }, run: { type: 'string' } } });
   const workers = values.workers === undefined ? undefined : Number(values.workers);
   if (workers !== undefined && (!Number.isSafeInteger(workers) || workers < 0)) throw new Error(`--workers must be an integer >= 0, got '${values.workers}'`);
-  const result = await runAgentBench({ backend: values.backend, rl2: !values['skip-rl2'], micro: !values['skip-micro'], workers, scenario: values.scenario, log: (line) => process.stderr.write(line + '\n') });
+  const result = await runAgentBench({ backend: values.backend, rl2: !values['skip-rl2'], micro: !values['skip-micro'], workers, run: values.run, log: (line) => process.stderr.write(line + '\n') });
   const out = values.out ?? 'bench/results/agent.json';
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(result, null, 2) + '\n');

@@ -33,7 +33,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket, { WebSocketServer } from 'ws';
-import { decodeFrame, encodeFrame, ndarray } from '../bridge/ndarray.ts';
+import { decodeFrame, encodeFrame, ndarray } from '../protocol/ndarray.ts';
 import { MT1, makeEnv } from '../sim/index.ts';
 
 const SELF = fileURLToPath(import.meta.url);

@@ -14,8 +14,8 @@ import { parseArgs } from 'node:util';
 import WebSocket, { WebSocketServer } from 'ws';
 import { describeBackend, initBackend } from '../agent/backend.ts';
 import { loadPolicy } from '../agent/policy.ts';
-import { rngFor } from '../agent/nn.ts';
-import { decodeFrame, encodeFrame, ndarray } from '../bridge/ndarray.ts';
+import { rngFor } from '../agent/random.ts';
+import { decodeFrame, encodeFrame, ndarray } from '../protocol/ndarray.ts';
 import { listenPolicy } from '../bridge/policy-server.ts';
 
 const DEFAULT_CHECKPOINT = 'training/ml1-reach/checkpoints/best.json';

@@ -9,11 +9,11 @@ import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RAPIER } from '../sim/rapier.ts';
-import { ManipulationEnv, TIMING } from '../sim/env.ts';
+import { TIMING } from '../sim/env.ts';
 import { FAMILIES } from '../sim/families/index.ts';
-import { ML1 } from '../sim/benchmarks.ts';
+import { ML1, MT1, customBenchmark, makeEnv } from '../sim/benchmarks.ts';
 import { createRng } from '../sim/rng.ts';
-import { VectorEnv, type VectorEnvSpec } from '../sim/vector-env.ts';
+import { VectorEnv } from '../sim/vector-env.ts';
 
 export interface SimBenchOptions {
   /** Control steps timed per family and policy. */
@@ -102,9 +102,9 @@ function bareRapierStepsPerSec(steps: number): number {
 }
 
 function timeFamily(family: string, policy: 'random' | 'expert', steps: number, warmup: number): { seconds: number; controlSteps: number; resets: number } {
-  const benchmark = ML1(family, 0);
+  const benchmark = MT1(family, 0);
   const spec = FAMILIES.get(family)!;
-  const env = new ManipulationEnv({ family, goalVisible: true });
+  const env = makeEnv(benchmark);
   let taskIndex = 0, resets = 0;
   let obs = env.reset({ task: benchmark.train[0], seed: 0 }).obs;
   const run = (count: number) => {
@@ -182,9 +182,10 @@ export async function runVectorBench(options: VectorRunOptions, onProgress?: (li
   const counts = options.workers ?? [1, 2], rounds = options.rounds ?? 5;
   const warmup = options.warmupStepsPerWorker ?? 6 * options.steps;
   const half = Math.ceil(numEnvs / 2);
-  const envs: VectorEnvSpec[] = Array.from({ length: numEnvs }, (_, i) => {
-    const tasks = ML1(families[(i % half) % families.length], 0).train;
-    return { task: tasks[i % tasks.length], goalVisible: true };
+  const benchmark = customBenchmark('bench:vector', { trainFamilies: families, testFamilies: [], goalVisible: true, oneHot: false });
+  const tasks = Array.from({ length: numEnvs }, (_, i) => {
+    const familyTasks = ML1(families[(i % half) % families.length], 0).train;
+    return familyTasks[i % familyTasks.length];
   });
   // All envs end their episodes together and reset at the next step (next-step autoreset), once
   // per 501 vector steps: a round long enough covers whole periods, so that every round, of
@@ -204,7 +205,7 @@ export async function runVectorBench(options: VectorRunOptions, onProgress?: (li
   const venvs: VectorEnv[] = [];
   try {
     for (const workers of counts) {
-      const venv = await VectorEnv.create({ envs, workers, seed: 0 });
+      const venv = await VectorEnv.create({ benchmark, tasks, workers, seed: 0 });
       venvs.push(venv);
       venv.reset();
       run(venv, Math.ceil((warmup * workers) / numEnvs));

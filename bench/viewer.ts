@@ -8,9 +8,10 @@ import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startGateway } from '../bridge/server.ts';
+import { simBenchmark } from '../bridge/sims.ts';
 import { buildViewer } from '../viewer/build.ts';
 import type { ViewerHooks } from '../viewer/src/hooks.ts';
-import { CHROMIUM, launchBrowser } from '../test/viewer/browser.ts';
+import { CHROMIUM, launchBrowser } from '../viewer/browser.ts';
 
 export interface ViewerBenchOptions {
   /** Timed seconds per row (default 10). */
@@ -62,7 +63,7 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
   const log = options.log ?? (() => {});
   const viewerDir = await buildViewer();
   const gateway = await startGateway({ port: 0, viewerDir, runRoots: [] });
-  const sim = gateway.drive({ family }).id;
+  const sim = gateway.drive(simBenchmark({ family })).id;
   const browser = await launchBrowser();
   const rows: ViewerBenchRow[] = [];
   let gl = 'unknown', antialias = false;

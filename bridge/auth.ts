@@ -5,7 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { PROTOCOL_NAME, TOKEN_PREFIX } from './protocol.ts';
+import { PROTOCOL_NAME, TOKEN_PREFIX } from '../protocol/wire.ts';
 
 export function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '');

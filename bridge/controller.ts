@@ -4,11 +4,11 @@
 
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { decodeFrame, encodeFrame, ndarray } from './ndarray.ts';
+import { decodeFrame, encodeFrame, ndarray } from '../protocol/ndarray.ts';
 import { ControllerRequest, CONTROLLER_TYPES, MAX_BATCH, actionValues, batchActions, fastStep, parseRequest } from './messages.ts';
 import { InboundGuard, Outbound } from './limits.ts';
-import { PROTOCOL_VERSION, type ControllerLimits, type ControllerServerMessage, type ErrorCode, type RequestId, type StepReply } from './protocol.ts';
-import { SimError, type SimHub } from './sims.ts';
+import { PROTOCOL_VERSION, type ControllerLimits, type ControllerServerMessage, type ErrorCode, type RequestId, type StepReply } from '../protocol/wire.ts';
+import { SimError, simBenchmark, type SimHub } from './sims.ts';
 import { checkAction, type StepResult } from '../sim/index.ts';
 
 export interface ControllerConfig {
@@ -103,7 +103,7 @@ export class ControllerSessions {
         if (session.sims.size >= this.config.maxSimsPerConnection) {
           throw new SimError('too_many_sims', `this connection already has ${session.sims.size} sims (the limit per connection); close one first`);
         }
-        const info = hub.open({ family: request.family, benchmark: request.benchmark, split: request.split, task: request.task, seed: request.seed, policy: 'controller' });
+        const info = hub.open({ ...simBenchmark(request), split: request.split, task: request.task, policy: 'controller' });
         session.sims.add(info.id);
         if (request.record !== true) return { type: 'open', id, sim: info.id, info, ...hub.spaces(info.id) };
         if (this.config.recordSim === undefined) {
@@ -115,7 +115,7 @@ export class ControllerSessions {
       }
       case 'reset': {
         this.own(session, request.sim);
-        const { obs, info } = hub.reset(request.sim, { seed: request.seed, task: request.task });
+        const { obs, info } = hub.reset(request.sim, { seed: request.seed, task: request.task, split: request.split });
         return { type: 'reset', id, sim: request.sim, obs: ndarray(obs), info };
       }
       case 'step': {

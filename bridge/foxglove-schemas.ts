@@ -6,7 +6,8 @@ import { FrameTransforms as FRAME_TRANSFORMS_SCHEMA, JointStates as JOINT_STATES
 import type { Color, CubePrimitive, CylinderPrimitive, FrameTransform, FrameTransforms, JointStates, Pose, SceneEntity, SceneUpdate, SpherePrimitive, Time } from '@foxglove/schemas';
 import { TIMING } from '../sim/env.ts';
 import { type Quat, type Vec3, quatFromAxisAngle, quatMultiply, rotate } from '../sim/vec.ts';
-import type { SceneDescription, StepFrame } from './protocol.ts';
+import type { StepFrame } from '../protocol/wire.ts';
+import type { SceneDescription } from '../protocol/scene.ts';
 
 export type { FrameTransforms, JointStates, SceneUpdate };
 

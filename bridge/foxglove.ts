@@ -10,7 +10,8 @@ import { randomUUID } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import { type JsonChannelSchema, SCHEMAS, frameToJointStates, posesToFrameTransforms, sceneToSceneUpdate, wallClockNs } from './foxglove-schemas.ts';
-import type { LiveSims, SceneDescription, SimEvents, SimInfo, StepFrame } from './protocol.ts';
+import type { LiveSims, SimEvents, SimInfo, StepFrame } from '../protocol/wire.ts';
+import type { SceneDescription } from '../protocol/scene.ts';
 
 /** Accept both: the new SDK name and the old one, same wire format. */
 export const FOXGLOVE_SUBPROTOCOLS: readonly string[] = ['foxglove.sdk.v1', 'foxglove.websocket.v1'];

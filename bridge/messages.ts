@@ -2,8 +2,8 @@
 // used only after it parses here; failures become one line naming the field and what was expected.
 
 import { z } from 'zod';
-import { isNdArray, type NdArray } from './ndarray.ts';
-import type { ErrorCode } from './protocol.ts';
+import { isNdArray, type NdArray } from '../protocol/ndarray.ts';
+import type { ErrorCode } from '../protocol/wire.ts';
 
 const requestId = z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().max(64)]);
 const simId = z.string().min(1).max(32);
@@ -30,7 +30,7 @@ const open = z.strictObject({
   record: z.boolean().optional(),
 });
 
-const reset = z.strictObject({ type: z.literal('reset'), id: requestId.optional(), sim: simId, seed: seed.optional(), task: index.optional() });
+const reset = z.strictObject({ type: z.literal('reset'), id: requestId.optional(), sim: simId, seed: seed.optional(), task: index.optional(), split: z.enum(['train', 'test']).optional() });
 const step = z.strictObject({ type: z.literal('step'), id: requestId.optional(), sim: simId, action });
 const stepBatch = z.strictObject({
   type: z.literal('step_batch'),

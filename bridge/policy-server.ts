@@ -6,8 +6,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
-import { type LoadedPolicy, OBSERVATION_KEYS, type PolicySession, PolicyInputError } from '../agent/policy.ts';
-import { FrameError, type NdArray, decodeFrame, encodeFrame, isNdArray, ndarray } from './ndarray.ts';
+import { actionWidth } from '../agent/envs.ts';
+import { type LoadedPolicy, type PolicySession, PolicyInputError } from '../agent/policy.ts';
+import { FrameError, type NdArray, decodeFrame, encodeFrame, isNdArray, ndarray } from '../protocol/ndarray.ts';
+import { OBSERVATION_KEYS, POLICY_ERROR_CLOSE_CODE, type PolicyMetadata } from '../protocol/policy.ts';
 
 export interface PolicyServerOptions {
   /** Seed of each connection's first trial (default 0); later trials derive theirs, or take `seed` from the reset message. */
@@ -25,9 +27,6 @@ export type PolicyServerEvent =
   /** steps: actions served over the connection, all trials together. */
   | { type: 'closed'; policy: string; code: number; trials: number; steps: number }
   | { type: 'failed'; policy: string; message: string; internal: boolean };
-
-/** RFC 6455 1011: the server hit a condition that kept it from answering (openpi uses it for every error). */
-export const POLICY_ERROR_CLOSE_CODE = 1011;
 
 const flag = z.union([z.boolean(), z.literal(0), z.literal(1)], { error: 'expected true, false, 0 or 1' }).transform((v) => v === true || v === 1);
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -55,6 +54,32 @@ const requestSchema = z.object({
   obs: vector.optional(),
 });
 type Request = z.infer<typeof requestSchema>;
+
+/** The metadata frame for `policy` (before the server's extra entries and the connection's seed). */
+export function policyMetadata(policy: LoadedPolicy): PolicyMetadata {
+  const { spec } = policy;
+  return {
+    server: 'metamanip',
+    protocol: 'openpi-websocket',
+    policy: policy.name,
+    algorithm: 'rl2',
+    benchmark: policy.benchmark,
+    iteration: policy.iteration,
+    trained_steps: policy.envSteps,
+    obs_size: spec.obsSize,
+    observation_keys: [...OBSERVATION_KEYS],
+    action_space: spec.action.kind === 'box'
+      ? { kind: 'box', shape: [spec.action.size], low: spec.action.low, high: spec.action.high, dtype: 'float32' }
+      : { kind: 'discrete', n: spec.action.n, dtype: 'int32' },
+    action_horizon: 1,
+    action_dim: actionWidth(spec.action),
+    episode_steps: spec.episodeSteps,
+    trial_episodes: policy.episodesPerTrial,
+    recurrent: true,
+    has_success: spec.hasSuccess,
+    evaluation: policy.evaluation,
+  };
+}
 
 /** Serves `policy` on an open socket until it closes: one PolicySession for this connection, disposed on close. */
 export function servePolicy(socket: WebSocket, policy: LoadedPolicy, options: PolicyServerOptions = {}): void {
@@ -103,7 +128,7 @@ export function servePolicy(socket: WebSocket, policy: LoadedPolicy, options: Po
   });
 
   event({ type: 'opened', policy: policy.name });
-  socket.send(encodeFrame({ ...policy.metadata, ...options.metadata, seed: base.seed, deterministic: base.deterministic }));
+  socket.send(encodeFrame({ ...policyMetadata(policy), ...options.metadata, seed: base.seed, deterministic: base.deterministic }));
 }
 
 export interface PolicyListener {

@@ -8,7 +8,8 @@ import { basename, join } from 'node:path';
 import { McapIndexedReader, McapStreamReader, McapWriter } from '@mcap/core';
 import type { IReadable, IWritable } from '@mcap/core';
 import { CONTROL_DT_NS, SCHEMAS, type JsonChannelSchema, frameToJointStates, posesToFrameTransforms, sceneToSceneUpdate } from './foxglove-schemas.ts';
-import { RECORDING_CHANNELS, type LiveSims, type RecordedEpisode, type RecordedStep, type SceneDescription, type SimEvents, type SimInfo, type StepFrame } from './protocol.ts';
+import { RECORDING_CHANNELS, type LiveSims, type RecordedEpisode, type RecordedStep, type SimEvents, type SimInfo, type StepFrame } from '../protocol/wire.ts';
+import type { SceneDescription } from '../protocol/scene.ts';
 
 export interface RecorderOptions {
   /** Folder the .mcap files go to (created by the caller). */

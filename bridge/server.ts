@@ -17,7 +17,7 @@ import { SimHub, expertDriver, type Driver, type OpenSpec, type TaskSchedule } f
 import type { PolicyServerOptions } from './policy-server.ts';
 import { Recorder } from './recorder.ts';
 import { FOXGLOVE_SUBPROTOCOLS, serveFoxglove } from './foxglove.ts';
-import type { SimInfo } from './protocol.ts';
+import type { SimInfo } from '../protocol/wire.ts';
 
 export interface GatewayOptions {
   /** Default 127.0.0.1. Any other address needs a token. */

@@ -3,9 +3,10 @@
 // server-side drivers (a scripted expert or, later, a checkpoint) in real time.
 
 import { EventEmitter } from 'node:events';
-import { MT1, benchmarkByName, getFamily, makeEnv, TIMING, FAMILIES, type Benchmark, type ManipulationEnv, type StepInfo, type Task } from '../sim/index.ts';
+import { MT1, parseBenchmark, benchmarkTask, makeEnv, TIMING, FAMILIES, type Benchmark, type Env, type Split, type StepInfo } from '../sim/index.ts';
 import type { Vec3 } from '../sim/vec.ts';
-import type { ErrorCode, LiveSims, SceneDescription, SimEvents, SimInfo, StepFrame } from './protocol.ts';
+import type { ErrorCode, LiveSims, SimEvents, SimInfo, StepFrame } from '../protocol/wire.ts';
+import type { SceneDescription } from '../protocol/scene.ts';
 
 /** A failure with a wire error code; its message names what was wrong and what was expected. */
 export class SimError extends Error {
@@ -15,17 +16,48 @@ export class SimError extends Error {
   }
 }
 
-export interface OpenSpec {
-  /** A family alone means MT1:<family> tasks (goal visible). Give exactly one of family and benchmark. */
-  family?: string;
-  /** e.g. "ML1:reach", "MT10". */
-  benchmark?: string;
-  split?: 'train' | 'test';
+/** What a sim runs: a benchmark, parsed once where the request entered (simBenchmark). */
+export interface SimBenchmark {
+  benchmark: Benchmark;
+  /** True when opened by a family alone (its MT1 tasks): SimInfo.benchmark is then null. */
+  byFamily: boolean;
+}
+
+export interface OpenSpec extends SimBenchmark {
+  split?: Split;
   task?: number;
-  /** Benchmark seed: which tasks (default 0). */
-  seed?: number;
   /** What drives it ("controller", "expert", a checkpoint's name). */
   policy: string;
+}
+
+const MAX_SEED = 2 ** 31 - 1;
+
+/**
+ * Parses what a request (wire, YAML, CLI) names a sim's tasks by: a family alone (its MT1 tasks,
+ * goal visible) or a benchmark name such as "ML1:reach" or "ML10", and the benchmark seed (default
+ * 0). Throws SimError('bad_task') naming what was wrong and what exists.
+ */
+export function simBenchmark(names: { family?: string; benchmark?: string; seed?: number }): SimBenchmark {
+  const seed = names.seed ?? 0;
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > MAX_SEED) throw new SimError('bad_task', `seed must be an integer in [0, ${MAX_SEED}], got ${seed}`);
+  if ((names.family === undefined) === (names.benchmark === undefined)) throw new SimError('bad_task', 'give exactly one of family (e.g. "reach") and benchmark (e.g. "ML1:reach")');
+  if (names.family !== undefined && !FAMILIES.has(names.family)) {
+    throw new SimError('bad_task', `unknown family '${names.family}'; expected one of: ${[...FAMILIES.keys()].join(', ')}`);
+  }
+  try {
+    return names.family !== undefined ? { benchmark: MT1(names.family, seed), byFamily: true } : { benchmark: parseBenchmark(names.benchmark!, seed), byFamily: false };
+  } catch (error) {
+    throw new SimError('bad_task', (error as Error).message);
+  }
+}
+
+/** benchmarkTask with the wire's error code. */
+function taskOf(benchmark: Benchmark, split: Split, index: number) {
+  try {
+    return benchmarkTask(benchmark, split, index);
+  } catch (error) {
+    throw new SimError('bad_task', (error as Error).message);
+  }
 }
 
 /** Drives a sim on the server: one action per observation, told when an episode starts. */
@@ -41,6 +73,8 @@ export interface DriverContext {
   info: SimInfo;
   /** The task's goal: scripted experts may know it even when the observation hides it. */
   goal: Vec3;
+  /** The scripted expert of the current task's family. */
+  expert: Env['family']['expert'];
   /** What the previous action earned (0 at an episode's first step): recurrent policies take it as input. */
   reward: number;
   /** Episodes already run on the current task by this driver (0 in the first episode of a task: a new trial). */
@@ -53,26 +87,24 @@ export interface TaskSchedule {
   episodesPerTask: number;
 }
 
-/** The family's scripted expert (sim/families) as a driver. */
+/** The scripted expert of the current task's family (sim/families) as a driver. */
 export const expertDriver = (): Driver => ({
   name: 'expert',
-  act: (obs, { info, goal }) => getFamily(info.family).expert(obs, goal),
+  act: (obs, { expert, goal }) => expert(obs, goal),
 });
 
 interface LiveSim {
   info: SimInfo;
-  env: ManipulationEnv;
-  tasks: readonly Task[];
-  /** Scenes by task index: a scene is a function of the task alone. */
-  scenes: Map<number, SceneDescription>;
+  env: Env;
+  benchmark: Benchmark;
+  /** Scenes by split and task index: a scene is a function of the task alone. */
+  scenes: Map<string, SceneDescription>;
   inEpisode: boolean;
   /** What the latest frame needs besides poses, which are read from the env when asked for. */
   last: { obs: Float32Array; reward: number; info: StepInfo; action?: Float32Array } | null;
   poses: Float64Array | null;
   stopDriver?: () => void;
 }
-
-const MAX_SEED = 2 ** 31 - 1;
 
 export class SimHub extends EventEmitter implements LiveSims {
   private readonly sims = new Map<string, LiveSim>();
@@ -133,42 +165,29 @@ export class SimHub extends EventEmitter implements LiveSims {
   open(spec: OpenSpec): SimInfo {
     const max = this.options.maxSims ?? 1024;
     if (this.sims.size >= max) throw new SimError('too_many_sims', `the gateway already runs ${this.sims.size} sims (its limit); close some first`);
+    const { benchmark } = spec;
     const split = spec.split ?? 'train';
-    const seed = spec.seed ?? 0;
-    if (!Number.isSafeInteger(seed) || seed < 0 || seed > MAX_SEED) throw new SimError('bad_task', `seed must be an integer in [0, ${MAX_SEED}], got ${seed}`);
-    if ((spec.family === undefined) === (spec.benchmark === undefined)) throw new SimError('bad_task', 'give exactly one of family (e.g. "reach") and benchmark (e.g. "ML1:reach")');
-    let benchmark: Benchmark;
-    if (spec.family !== undefined) {
-      if (!FAMILIES.has(spec.family)) throw new SimError('bad_task', `unknown family '${spec.family}'; expected one of: ${[...FAMILIES.keys()].join(', ')}`);
-      benchmark = MT1(spec.family, seed);
-    } else {
-      try {
-        benchmark = benchmarkByName(spec.benchmark!, seed);
-      } catch (error) {
-        throw new SimError('bad_task', (error as Error).message);
-      }
-    }
-    const tasks = benchmark[split];
     const index = spec.task ?? 0;
-    if (tasks.length === 0) throw new SimError('bad_task', `${benchmark.name} has no ${split} tasks; use split "train"`);
-    if (!Number.isInteger(index) || index < 0 || index >= tasks.length) throw new SimError('bad_task', `task must be an index in [0, ${tasks.length - 1}] of ${benchmark.name} ${split}, got ${index}`);
-    const task = tasks[index];
+    const task = taskOf(benchmark, split, index);
     const id = `s${this.nextId++}`;
-    const info: SimInfo = { id, family: task.family, benchmark: spec.family === undefined ? benchmark.name : null, split, task: index, seed, policy: spec.policy, episode: 0, step: 0 };
-    this.sims.set(id, { info, env: makeEnv(benchmark, task), tasks, scenes: new Map(), inEpisode: false, last: null, poses: null });
+    const info: SimInfo = { id, family: task.family, benchmark: spec.byFamily ? null : benchmark.name, split, task: index, seed: benchmark.seed, policy: spec.policy, episode: 0, step: 0 };
+    this.sims.set(id, { info, env: makeEnv(benchmark, task), benchmark, scenes: new Map(), inEpisode: false, last: null, poses: null });
     this.emit('opened', { ...info });
     return { ...info };
   }
 
-  /** Starts an episode, optionally on another task index of the same split. */
-  reset(id: string, options: { seed?: number; task?: number } = {}) {
+  /**
+   * Starts an episode, optionally on another task of the sim's benchmark (an index of `split`,
+   * default the sim's split; any family of the benchmark). A refused reset leaves the sim as it was.
+   */
+  reset(id: string, options: { seed?: number; task?: number; split?: Split } = {}) {
     const sim = this.get(id);
-    if (options.task !== undefined && (!Number.isInteger(options.task) || options.task < 0 || options.task >= sim.tasks.length)) {
-      throw new SimError('bad_task', `task must be an index in [0, ${sim.tasks.length - 1}] of this sim's ${sim.info.split} tasks, got ${options.task}`);
-    }
+    const split = options.split ?? sim.info.split;
+    const index = options.task ?? (split === sim.info.split ? sim.info.task : 0);
+    const task = taskOf(sim.benchmark, split, index);
     if (sim.inEpisode) this.emit('episodeEnd', { ...sim.info }, 'closed');
-    if (options.task !== undefined && options.task !== sim.info.task) sim.info.task = options.task;
-    const result = sim.env.reset({ seed: options.seed, task: sim.tasks[sim.info.task] });
+    const result = sim.env.reset({ seed: options.seed, task });
+    Object.assign(sim.info, { split, task: index, family: task.family });
     sim.info.episode++;
     sim.info.step = 0;
     sim.inEpisode = true;
@@ -243,13 +262,14 @@ export class SimHub extends EventEmitter implements LiveSims {
     const schedule = options.schedule;
     if (schedule) {
       if (!(Number.isInteger(schedule.episodesPerTask) && schedule.episodesPerTask >= 1)) throw new RangeError(`episodesPerTask must be an integer >= 1, got ${schedule.episodesPerTask}`);
-      const bad = schedule.tasks.find((t) => !(Number.isInteger(t) && t >= 0 && t < sim.tasks.length));
-      if (schedule.tasks.length === 0 || bad !== undefined) throw new SimError('bad_task', `the schedule's tasks must be indices in [0, ${sim.tasks.length - 1}] of this sim's ${sim.info.split} tasks, got [${schedule.tasks.join(', ')}]`);
+      const count = sim.benchmark[sim.info.split].length;
+      const bad = schedule.tasks.find((t) => !(Number.isInteger(t) && t >= 0 && t < count));
+      if (schedule.tasks.length === 0 || bad !== undefined) throw new SimError('bad_task', `the schedule's tasks must be indices in [0, ${count - 1}] of ${sim.benchmark.name} ${sim.info.split}, got [${schedule.tasks.join(', ')}]`);
     }
     const periodMs = 1000 / rateHz;
     let episodes = 0;
     const episodesPerTask = schedule?.episodesPerTask ?? Infinity;
-    const context = (): DriverContext => ({ info: { ...sim.info }, goal: sim.env.goalPosition, reward: sim.last?.reward ?? 0, taskEpisode: (episodes - 1) % episodesPerTask });
+    const context = (): DriverContext => ({ info: { ...sim.info }, goal: sim.env.goalPosition, expert: sim.env.family.expert, reward: sim.last?.reward ?? 0, taskEpisode: (episodes - 1) % episodesPerTask });
     const nextEpisode = () => {
       const task = schedule ? schedule.tasks[Math.floor(episodes / episodesPerTask) % schedule.tasks.length] : undefined;
       if (schedule) sim.info.trial = { episode: (episodes % episodesPerTask) + 1, episodes: episodesPerTask };
@@ -301,10 +321,11 @@ export class SimHub extends EventEmitter implements LiveSims {
   }
 
   private scene(sim: LiveSim): SceneDescription {
-    let scene = sim.scenes.get(sim.info.task);
+    const key = `${sim.info.split}/${sim.info.task}`;
+    let scene = sim.scenes.get(key);
     if (!scene) {
       scene = sim.env.describeScene();
-      sim.scenes.set(sim.info.task, scene);
+      sim.scenes.set(key, scene);
     }
     return scene;
   }

@@ -3,10 +3,11 @@
 // skips frames (latest value wins) but never a scene.
 
 import type { WebSocket } from 'ws';
-import { decodeFrame, encodeFrame, ndarray } from './ndarray.ts';
+import { decodeFrame, encodeFrame, ndarray } from '../protocol/ndarray.ts';
 import { ViewerRequest, VIEWER_TYPES, parseRequest } from './messages.ts';
 import { InboundGuard, Outbound } from './limits.ts';
-import type { SceneDescription, SimEvents, SimInfo, StepFrame, ViewerServerMessage } from './protocol.ts';
+import type { SimEvents, SimInfo, StepFrame, ViewerServerMessage } from '../protocol/wire.ts';
+import type { SceneDescription } from '../protocol/scene.ts';
 import type { SimHub } from './sims.ts';
 
 export interface ViewerConfig {

@@ -2,8 +2,7 @@
 // (0 ok, 1 failure, 2 usage error).
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BENCHMARK_NAMES, FAMILIES, ML1, ML10_TEST_FAMILIES, ML10_TRAIN_FAMILIES, MT10_FAMILIES, benchmarkByName, runExpert, taskTable, type Benchmark } from '../sim/index.ts';
-import { formatSimBench, runSimBench, writeResult } from '../bench/sim.ts';
+import { BENCHMARK_NAMES, FAMILIES, ML1, benchmarkKinds, parseBenchmark, runExpert, taskTable, type Benchmark } from '../sim/index.ts';
 
 class UsageError extends Error {}
 
@@ -91,66 +90,101 @@ const COMMANDS: Record<string, Command> = {
       if (name !== undefined) {
         let benchmark: Benchmark;
         try {
-          benchmark = benchmarkByName(name, seed);
+          benchmark = parseBenchmark(name, seed);
         } catch (error) {
           throw new UsageError((error as Error).message);
         }
         console.log(JSON.stringify(taskTable(benchmark), null, 2));
         return 0;
       }
-      const rows = [
-        { name: 'MT1:<family>', train: '50 tasks of one family (seed)', test: '50 tasks (seed + 1)', goal: 'visible', obs: 39 },
-        { name: 'ML1:<family>', train: '50 tasks of one family (seed)', test: '50 tasks (seed + 1)', goal: 'hidden', obs: 39 },
-        { name: 'MT10', train: `${MT10_FAMILIES.length} families x 50 (seed): ${MT10_FAMILIES.join(', ')}`, test: 'none', goal: 'visible', obs: 39 + MT10_FAMILIES.length },
-        { name: 'ML10', train: `${ML10_TRAIN_FAMILIES.length} families x 50 (seed): ${ML10_TRAIN_FAMILIES.join(', ')}`, test: `${ML10_TEST_FAMILIES.length} families x 50 (seed + 1): ${ML10_TEST_FAMILIES.join(', ')}`, goal: 'hidden', obs: 39 },
-      ];
+      // Each kind described from a benchmark value of it (one-family kinds by their first family).
+      const splitText = (families: readonly string[], tasks: number, seedText: string) =>
+        tasks === 0 ? 'none' : families.length === 1 ? `${tasks} tasks of one family (${seedText})` : `${families.length} families x ${tasks / families.length} (${seedText}): ${families.join(', ')}`;
+      const rows = benchmarkKinds().map(({ name: kind, example }) => {
+        const b = parseBenchmark(example, seed);
+        return {
+          name: kind,
+          train: splitText(b.trainFamilies, b.train.length, 'seed'),
+          test: splitText(b.testFamilies, b.test.length, 'seed + 1'),
+          goal: b.goalVisible ? 'visible' : 'hidden',
+          obs: b.observationSpace.shape[0],
+        };
+      });
       if (values.json) console.log(JSON.stringify({ names: BENCHMARK_NAMES, families: [...FAMILIES.keys()], benchmarks: rows }, null, 2));
       else for (const r of rows) console.log(`${r.name.padEnd(13)} train: ${r.train}\n${''.padEnd(13)} test:  ${r.test}\n${''.padEnd(13)} goal ${r.goal}, ${r.obs}-D observation\n`);
       return 0;
     },
   },
   expert: {
-    summary: "run a family's scripted expert on ML1 tasks",
-    usage: 'metamanip expert <family|all> [--tasks N] [--split train|test] [--seed S] [--json]',
+    summary: 'run the scripted experts on a family\'s ML1 tasks or on any benchmark\'s tasks',
+    usage: 'metamanip expert <family|all> | --benchmark NAME  [--tasks N] [--split train|test] [--seed S] [--json]',
     help: [
-      "Runs the family's scripted expert for one 500-step episode on each task of ML1(family, seed)",
-      'and prints the success rate (success flag set at any step), mean return and control steps/s.',
+      "Runs the scripted expert of each task's family for one 500-step episode on each task of",
+      'ML1(family, seed), or of any benchmark (--benchmark ML10: every train or test task, across',
+      'families), and prints the success rate (success flag set at any step), mean return and',
+      'control steps/s.',
       '',
       'Options:',
-      '  --tasks N               number of tasks to run, 1..50 (default 50)',
-      '  --split train|test      which split of ML1 (default test)',
+      '  --benchmark NAME        a benchmark instead of a family: MT1:<family>, ML1:<family>, MT10, ML10',
+      '  --tasks N               number of tasks to run (default: all of the split; ML1 has 50)',
+      '  --split train|test      which split (default test)',
       '  --seed S                benchmark seed (default 0)',
       '  --json                  print the full report as JSON',
       '',
       'Examples:',
       '  metamanip expert pick-place',
       '  metamanip expert all --tasks 10 --split train --json',
+      '  metamanip expert --benchmark ML10 --split train',
     ].join('\n'),
-    options: { tasks: { type: 'string' }, split: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } },
+    options: { benchmark: { type: 'string' }, tasks: { type: 'string' }, split: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } },
     run(values, positionals) {
       const [which, ...extra] = positionals;
-      if (!which) throw new UsageError('expert needs a family name (or "all")');
+      const named = values.benchmark as string | undefined;
+      if ((which === undefined) === (named === undefined)) throw new UsageError('expert needs a family name (or "all") or --benchmark NAME, not both');
       if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
-      const families = which === 'all' ? [...FAMILIES.keys()] : [which];
-      for (const f of families) if (!FAMILIES.has(f)) throw new UsageError(`unknown family '${f}'; expected one of: ${[...FAMILIES.keys()].join(', ')}, all`);
       const split = (values.split ?? 'test') as string;
       if (split !== 'train' && split !== 'test') throw new UsageError(`--split must be train or test, got '${split}'`);
       const seed = integerOption(values, 'seed', 0, 0);
-      const tasks = integerOption(values, 'tasks', 50, 1);
-      if (tasks > 50) throw new UsageError(`--tasks must be at most 50 (ML1 has 50 tasks per split), got ${tasks}`);
-      const reports = families.map((family) => {
-        const benchmark: Benchmark = ML1(family, seed);
-        const report = runExpert(benchmark, split, { tasks, onEpisode: (done, total) => progress(`${family}: episode ${done}/${total}`) });
+      let benchmarks: Benchmark[];
+      try {
+        if (named !== undefined) benchmarks = [parseBenchmark(named, seed)];
+        else {
+          const families = which === 'all' ? [...FAMILIES.keys()] : [which!];
+          for (const f of families) if (!FAMILIES.has(f)) throw new UsageError(`unknown family '${f}'; expected one of: ${[...FAMILIES.keys()].join(', ')}, all`);
+          benchmarks = families.map((family) => ML1(family, seed));
+        }
+      } catch (error) {
+        throw error instanceof UsageError ? error : new UsageError((error as Error).message);
+      }
+      const available = Math.min(...benchmarks.map((b) => b[split].length));
+      if (available === 0) throw new UsageError(`${benchmarks[0].name} has no ${split} tasks; use --split train`);
+      const tasks = integerOption(values, 'tasks', available, 1);
+      if (tasks > available) throw new UsageError(`--tasks must be at most ${available} (${benchmarks[0].name} has ${available} ${split} tasks), got ${tasks}`);
+      const reports = benchmarks.map((benchmark) => {
+        const report = runExpert(benchmark, split, { tasks, onEpisode: (done, total, episode) => progress(`${benchmark.name} ${episode.family}: episode ${done}/${total}`) });
         endProgress();
-        return { family, ...report };
+        return named === undefined ? { family: benchmark.families[0], ...report } : report;
       });
       if (values.json) {
-        console.log(JSON.stringify(families.length === 1 ? reports[0] : reports, null, 2));
-      } else {
-        console.log(`scripted experts on ML1 ${split} tasks (seed ${seed}, ${tasks} tasks each)`);
-        const width = Math.max(6, ...reports.map((r) => r.family.length));
-        console.log(`${'family'.padEnd(width)}  success   mean return   control steps/s`);
-        for (const r of reports) console.log(`${r.family.padEnd(width)} ${(100 * r.successRate).toFixed(1).padStart(7)} %   ${r.meanReturn.toFixed(1).padStart(11)}   ${r.stepsPerSecond.toFixed(0).padStart(15)}`);
+        console.log(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
+        return 0;
+      }
+      // One row per family: the families of a named benchmark, or the ML1 benchmark of each family.
+      const rows = reports.flatMap((report) => {
+        const families = [...new Set(report.episodes.map((e) => e.family))];
+        return families.map((family) => {
+          const episodes = report.episodes.filter((e) => e.family === family);
+          const mean = (f: (e: (typeof episodes)[number]) => number) => episodes.reduce((sum, e) => sum + f(e), 0) / episodes.length;
+          return { family, tasks: episodes.length, success: mean((e) => (e.success ? 1 : 0)), meanReturn: mean((e) => e.return), stepsPerSecond: report.stepsPerSecond };
+        });
+      });
+      console.log(named === undefined ? `scripted experts on ML1 ${split} tasks (seed ${seed}, ${tasks} tasks each)` : `scripted experts on ${named} ${split} tasks (seed ${seed}, ${tasks} tasks)`);
+      const width = Math.max(6, ...rows.map((r) => r.family.length));
+      console.log(`${'family'.padEnd(width)}  tasks  success   mean return   control steps/s`);
+      for (const r of rows) console.log(`${r.family.padEnd(width)} ${String(r.tasks).padStart(6)} ${(100 * r.success).toFixed(1).padStart(7)} %   ${r.meanReturn.toFixed(1).padStart(11)}   ${r.stepsPerSecond.toFixed(0).padStart(15)}`);
+      if (named !== undefined) {
+        const all = reports[0];
+        console.log(`${'all'.padEnd(width)} ${String(all.episodes.length).padStart(6)} ${(100 * all.successRate).toFixed(1).padStart(7)} %   ${all.meanReturn.toFixed(1).padStart(11)}   ${all.stepsPerSecond.toFixed(0).padStart(15)}`);
       }
       return 0;
     },
@@ -176,10 +210,12 @@ const COMMANDS: Record<string, Command> = {
       '  metamanip bench sim --steps 2000 --out /tmp/sim.json',
     ].join('\n'),
     options: { steps: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } },
-    run(values, positionals) {
+    async run(values, positionals) {
       if (positionals[0] !== 'sim' || positionals.length > 1) throw new UsageError(`bench needs a benchmark name: sim${positionals[0] ? ` (got '${positionals.join(' ')}')` : ''}`);
       const steps = integerOption(values, 'steps', 10_000, 100);
       const out = (values.out as string | undefined) ?? 'bench/results/sim.json';
+      // Loaded when asked for: bench/ is a leaf that nothing imports at load time.
+      const { formatSimBench, runSimBench, writeResult } = await import('../bench/sim.ts');
       const result = runSimBench({ steps, onProgress: (line) => process.stderr.write(line + '\n') });
       writeResult(out, result);
       console.log(values.json ? JSON.stringify(result, null, 2) : `${formatSimBench(result)}\n\nwrote ${out}`);

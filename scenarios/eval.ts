@@ -4,7 +4,8 @@
 import { initBackend } from '../agent/backend.ts';
 import { MAX_EXACT_PULLS, bayesOptimalBanditReturn, exactBanditReturn } from '../agent/bandit-exact.ts';
 import { readCheckpoint } from '../agent/checkpoint.ts';
-import { type EnvSpec, distributionByName } from '../agent/envs.ts';
+import type { EnvSpec } from '../agent/envs.ts';
+import { distributionByName } from '../agent/distributions.ts';
 import { type EvaluationReport, evaluate } from '../agent/evaluate.ts';
 import { Rl2 } from '../agent/rl2.ts';
 import { resolveCheckpointPath } from '../agent/run.ts';

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { startGateway, type Gateway } from '../bridge/server.ts';
-import { expertDriver } from '../bridge/sims.ts';
+import { expertDriver, simBenchmark } from '../bridge/sims.ts';
 import { ScenarioError, loadScenario, scenarioProblems, type ReplayScenario, type ServeScenario } from './scenario.ts';
 import { loadPolicies, policyDriver, serveUntilStop, trainedOnSimTasks, trainedOnWarning, viewerDir } from './serve.ts';
 
@@ -65,8 +65,8 @@ async function startServeScenario(scenario: ServeScenario, options: RunOptions, 
     for (const sim of scenario.sims) {
       const driver = sim.policy === 'expert' ? expertDriver() : policyDriver(policies.get(sim.policy)!);
       const info = gateway.drive({
-        ...(sim.family !== undefined ? { family: sim.family } : { benchmark: sim.benchmark }),
-        split: sim.split, seed: sim.seed, driver, rateHz: sim.rate * 80,
+        ...simBenchmark(sim),
+        split: sim.split, driver, rateHz: sim.rate * 80,
         schedule: { tasks: sim.tasks, episodesPerTask: sim.episodesPerTask },
       });
       const policy = policies.get(sim.policy);

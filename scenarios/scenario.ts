@@ -9,9 +9,10 @@ import { z } from 'zod';
 import { PPO_DEFAULTS } from '../agent/ppo.ts';
 import { RL2_DEFAULTS } from '../agent/rl2.ts';
 import type { TrainConfig } from '../agent/trainer.ts';
-import { distributionByName } from '../agent/envs.ts';
+import { distributionByName } from '../agent/distributions.ts';
 import { rl2OverridesSchema } from '../agent/schema.ts';
-import { type Benchmark, MT1, benchmarkByName } from '../sim/index.ts';
+import { simBenchmark } from '../bridge/sims.ts';
+import { benchmarkTask } from '../sim/index.ts';
 
 const int = (min: number) => z.number().int().min(min);
 const name = z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, ".", "_" and "-" only');
@@ -215,6 +216,7 @@ export function resolveTrainScenario(s: TrainScenario, source = 'scenario'): Tra
   } catch (error) {
     throw new ScenarioError(`${source}: benchmark: ${(error as Error).message}`);
   }
+  if (s.workers > 0 && !distribution.benchmark) throw new ScenarioError(`${source}: workers: only simulator benchmarks step in worker threads; ${distribution.name} runs in the main thread (set workers: 0)`);
   const rl2 = { ...RL2_DEFAULTS, ...s.rl2, ppo: { ...PPO_DEFAULTS, ...(s.rl2.ppo ?? {}) } };
   // RL2 trials default to the benchmark's own trial length (n pulls / n episodes, or MetaWorld's 10).
   if (s.rl2.episodesPerTrial === undefined) rl2.episodesPerTrial = distribution.protocol.adaptationEpisodes;
@@ -277,10 +279,14 @@ export function scenarioProblems(scenario: Scenario, exists: (path: string) => b
     scenario.sims.forEach((sim, i) => {
       const field = `sims[${i}]`;
       try {
-        const benchmark = simBenchmark(sim);
-        const count = benchmark[sim.split].length;
-        const bad = sim.tasks.find((t) => t >= count);
-        if (bad !== undefined) problems.push(`${field}.tasks: task ${bad} is out of range; ${benchmark.name} has ${count} ${sim.split} tasks (0-${count - 1})`);
+        const { benchmark } = simBenchmark(sim);
+        for (const [k, task] of sim.tasks.entries()) {
+          try {
+            benchmarkTask(benchmark, sim.split, task);
+          } catch (error) {
+            problems.push(`${field}.tasks[${k}]: ${(error as Error).message}`);
+          }
+        }
       } catch (error) {
         problems.push(`${field}: ${(error as Error).message}`);
       }
@@ -288,10 +294,4 @@ export function scenarioProblems(scenario: Scenario, exists: (path: string) => b
     });
   }
   return problems;
-}
-
-/** The benchmark a sim entry draws its tasks from (a bare family means MT1:<family>, as for `serve --sim`). */
-export function simBenchmark(sim: SimScenario): Benchmark {
-  if (sim.family !== undefined) return MT1(sim.family, sim.seed);
-  return benchmarkByName(sim.benchmark!, sim.seed);
 }

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadedPolicy } from '../agent/policy.ts';
 import { startGateway, type Gateway } from '../bridge/server.ts';
-import { expertDriver, type Driver, type OpenSpec } from '../bridge/sims.ts';
+import { expertDriver, simBenchmark, type Driver, type OpenSpec } from '../bridge/sims.ts';
 import { FAMILIES } from '../sim/index.ts';
 
 export interface ServeOptions {
@@ -48,12 +48,14 @@ export function parseSimSpec(text: string, seed = 0): SimSpec {
   if (split !== undefined && split !== 'train' && split !== 'test') throw new Error(`--sim: split must be train or test, got '${split}' in '${text}'`);
   const taskIndex = task === undefined ? 0 : Number(task);
   if (!Number.isInteger(taskIndex) || taskIndex < 0) throw new Error(`--sim: task must be a non-negative integer, got '${task}' in '${text}'`);
-  const isBenchmark = name.includes(':') || name === 'MT10' || name === 'ML10';
-  if (!isBenchmark && !FAMILIES.has(name)) throw new Error(`--sim: unknown family '${name}'; expected one of: ${[...FAMILIES.keys()].join(', ')}, or a benchmark such as ML1:${name}`);
-  return {
-    open: { ...(isBenchmark ? { benchmark: name } : { family: name }), split: (split ?? 'train') as 'train' | 'test', task: taskIndex, seed },
-    driver,
-  };
+  // A family's name stands for its MT1 tasks; anything else must be a benchmark name.
+  let source;
+  try {
+    source = simBenchmark(FAMILIES.has(name) ? { family: name, seed } : { benchmark: name, seed });
+  } catch (error) {
+    throw new Error(`--sim: ${(error as Error).message} (in '${text}')`);
+  }
+  return { open: { ...source, split: (split ?? 'train') as 'train' | 'test', task: taskIndex }, driver };
 }
 
 /**
@@ -65,7 +67,7 @@ export function policyDriver(policy: LoadedPolicy): Driver {
   // Sampled actions, as in training and the meta-test protocol: RL2 explores by sampling (the
   // shipped ML1-reach policy probes with its action noise: 96-99 % of test goals sampling, 10 % acting with its mean).
   const session = policy.session({ deterministic: false, seed: 0 });
-  const trialEpisodes = Math.max(1, policy.metadata.trial_episodes);
+  const trialEpisodes = Math.max(1, policy.episodesPerTrial);
   let started = false;
   const trialEpisode = (taskEpisode: number) => taskEpisode % trialEpisodes;
   return {

@@ -1,12 +1,16 @@
 // The manipulation environment: a Gymnasium-shaped reset/step over one Rapier world of the
-// tabletop, the arm and one task's objects and fixtures. Pure data in, pure data out.
+// tabletop, the arm and one task's objects and fixtures. Pure data in, pure data out. One env takes
+// tasks of any of its families: reset() rebuilds the world for the task it is given. Its observation
+// is MetaWorld's raw 39-D one (goal visible); goal hiding and the family one-hot are wrappers
+// (wrappers.ts).
 
 import { RAPIER, type PrismaticImpulseJoint, type RigidBody, type World } from './rapier.ts';
 import { forwardKinematics, inverseKinematics, type ArmPoses } from './arm.ts';
 import { GRIPPER, fingerTarget, gripperOpening } from './gripper.ts';
 import { type Evaluation, type StepState, type Task, type TaskFamily, sampleTasks } from './family.ts';
 import { getFamily } from './families/index.ts';
-import { type BodySpec, type JointSpec, type SceneDescription, type TaskScene, createBody, createJoint, describeScene, jointPosition, robotSpecs, tableSpec, toRotation, toVector } from './scene.ts';
+import type { SceneDescription } from '../protocol/scene.ts';
+import { type BodySpec, type JointSpec, type TaskScene, createBody, createJoint, describeScene, jointPosition, robotSpecs, tableSpec, toRotation, toVector } from './scene.ts';
 import { type BoxSpace, box } from './spaces.ts';
 import { type Rng, createRng } from './rng.ts';
 import { type Vec3, clamp, rotate } from './vec.ts';
@@ -31,14 +35,15 @@ const HAND_OBS_HIGH: Vec3 = [0.525, 1.025, 0.7];
 export const OBS_DIM = 39;
 
 export interface EnvOptions {
-  /** Task family name or module. */
-  family: string | TaskFamily;
-  /** Task to start with; defaults to the first task drawn with seed 0. */
+  /** Task family (name or module) to start with; default: the family of `task`. */
+  family?: string | TaskFamily;
+  /** Task to start with; defaults to the first task drawn with seed 0 of the (first) family. */
   task?: Task;
-  /** Goal shown in obs[36:39] (MT benchmarks) or zeros (ML benchmarks). Default true. */
-  goalVisible?: boolean;
-  /** Appends a one-hot family id to the observation (MT10: `{ index, size: 10 }`, 49-D). */
-  oneHot?: { index: number; size: number };
+  /**
+   * Families whose tasks the env takes (names or modules); default: the starting family alone. The
+   * goal bounds of the observation space span them all.
+   */
+  families?: ReadonlyArray<string | TaskFamily>;
 }
 
 export interface StepInfo {
@@ -54,6 +59,25 @@ export interface StepInfo {
 
 export interface ResetResult { obs: Float32Array; info: StepInfo }
 export interface StepResult { obs: Float32Array; reward: number; terminated: boolean; truncated: boolean; info: StepInfo }
+export interface ResetOptions { seed?: number; task?: Task }
+
+/** What every manipulation env offers, wrapped or not (Gymnasium's Env surface plus the robot's extras). */
+export interface Env {
+  readonly observationSpace: BoxSpace;
+  readonly actionSpace: BoxSpace;
+  /** The family of the current task. */
+  readonly family: TaskFamily;
+  readonly currentTask: Task;
+  readonly elapsedSteps: number;
+  /** The goal of the current task (known to experts even when hidden from the observation). */
+  readonly goalPosition: Vec3;
+  reset(options?: ResetOptions): ResetResult;
+  step(action: ArrayLike<number>): StepResult;
+  sampleAction(): [number, number, number, number];
+  describeScene(): SceneDescription;
+  bodyPoses(out?: Float64Array): Float64Array;
+  close(): void;
+}
 
 interface Physics {
   world: World;
@@ -67,12 +91,11 @@ interface Physics {
   ordered: RigidBody[];
 }
 
-export class ManipulationEnv {
-  readonly family: TaskFamily;
-  readonly goalVisible: boolean;
+export class ManipulationEnv implements Env {
   readonly observationSpace: BoxSpace;
-  private readonly oneHot: { index: number; size: number } | undefined;
   readonly actionSpace: BoxSpace = box([-1, -1, -1, -1], [1, 1, 1, 1]);
+  private readonly families: ReadonlyMap<string, TaskFamily>;
+  private currentFamily: TaskFamily;
   private task: Task;
   private physics: Physics | null = null;
   private rng: Rng = createRng(0);
@@ -87,30 +110,30 @@ export class ManipulationEnv {
   private episodeOver = true;
 
   constructor(options: EnvOptions) {
-    this.family = typeof options.family === 'string' ? getFamily(options.family) : options.family;
-    this.goalVisible = options.goalVisible ?? true;
-    this.oneHot = options.oneHot;
-    if (this.oneHot && !(Number.isInteger(this.oneHot.index) && Number.isInteger(this.oneHot.size) && this.oneHot.index >= 0 && this.oneHot.index < this.oneHot.size)) {
-      throw new RangeError(`oneHot index must be an integer in [0, size), got index ${this.oneHot.index}, size ${this.oneHot.size}`);
-    }
-    const oneHotSize = this.oneHot?.size ?? 0;
-    this.task = options.task ?? defaultTask(this.family);
+    const first = options.family ?? options.task?.family;
+    if (first === undefined) throw new Error('an env needs a family or a task to start with');
+    const families = (options.families ?? [first]).map(familyOf);
+    this.families = new Map(families.map((f) => [f.name, f]));
+    this.currentFamily = familyOf(first);
+    this.task = options.task ?? defaultTask(this.currentFamily);
     this.checkTask(this.task);
-    const goalLow = this.goalVisible ? this.family.goalBox.low : [0, 0, 0];
-    const goalHigh = this.goalVisible ? this.family.goalBox.high : [0, 0, 0];
-    const objectLow = new Array(14).fill(-Infinity), objectHigh = new Array(14).fill(Infinity);
-    const low = [...HAND_OBS_LOW, -1, ...objectLow], high = [...HAND_OBS_HIGH, 1, ...objectHigh];
-    this.observationSpace = box([...low, ...low, ...goalLow, ...new Array(oneHotSize).fill(0)], [...high, ...high, ...goalHigh, ...new Array(oneHotSize).fill(1)]);
+    this.currentFamily = this.families.get(this.task.family)!;
+    this.observationSpace = rawObservationSpace(families);
   }
 
+  get family(): TaskFamily { return this.currentFamily; }
   get currentTask(): Task { return this.task; }
   get elapsedSteps(): number { return this.steps; }
 
-  /** Starts an episode: rebuilds the world for the task and lets it settle for 50 control steps. */
-  reset(options: { seed?: number; task?: Task } = {}): ResetResult {
+  /**
+   * Starts an episode: rebuilds the world for the task (of any of the env's families) and lets it
+   * settle for 50 control steps. A refused task leaves the env as it was.
+   */
+  reset(options: ResetOptions = {}): ResetResult {
     if (options.task !== undefined) {
       this.checkTask(options.task);
       this.task = options.task;
+      this.currentFamily = this.families.get(options.task.family)!;
     }
     if (options.seed !== undefined) this.rng = createRng(options.seed);
     this.physics?.world.free();
@@ -160,7 +183,6 @@ export class ManipulationEnv {
     return [this.rng.uniform(-1, 1), this.rng.uniform(-1, 1), this.rng.uniform(-1, 1), this.rng.uniform(-1, 1)];
   }
 
-  /** The goal of the current task (known to experts even when hidden from the observation). */
   get goalPosition(): Vec3 { return this.goal; }
 
   /** Bodies, shapes and colours of the current scene, for viewers. */
@@ -192,10 +214,11 @@ export class ManipulationEnv {
   }
 
   private checkTask(task: Task): void {
-    if (task.family !== this.family.name) throw new Error(`task of family '${task.family}' given to a '${this.family.name}' environment`);
-    if (task.params.length !== this.family.paramNames.length) throw new Error(`${this.family.name} task needs ${this.family.paramNames.length} parameters (${this.family.paramNames.join(', ')}), got ${task.params.length}`);
+    const family = this.families.get(task?.family);
+    if (family === undefined) throw new Error(`task of family '${String(task?.family)}' given to an environment of ${[...this.families.keys()].map((f) => `'${f}'`).join(', ')}`);
+    if (!Array.isArray(task.params) || task.params.length !== family.paramNames.length) throw new Error(`${family.name} task needs ${family.paramNames.length} parameters (${family.paramNames.join(', ')}), got ${Array.isArray(task.params) ? task.params.length : String(task.params)}`);
     const bad = task.params.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
-    if (bad >= 0) throw new Error(`${this.family.name} task parameter ${this.family.paramNames[bad]} is ${String(task.params[bad])}; task parameters must be finite numbers`);
+    if (bad >= 0) throw new Error(`${family.name} task parameter ${family.paramNames[bad]} is ${String(task.params[bad])}; task parameters must be finite numbers`);
   }
 
   private sceneSpecs(scene: TaskScene): BodySpec[] {
@@ -284,8 +307,7 @@ export class ManipulationEnv {
       obs.set([...position, r.w, r.x, r.y, r.z], 4 + 7 * i);
       return position;
     });
-    if (this.goalVisible) obs.set(this.goal, 36);
-    if (this.oneHot) obs[OBS_DIM + this.oneHot.index] = 1;
+    obs.set(this.goal, 36);
     return { tcp: [(left.x + right.x) / 2, (left.y + right.y) / 2, (left.z + right.z) / 2 - GRIPPER.padDrop], objects };
   }
 
@@ -332,6 +354,16 @@ const ROBOT_PARTS = new Set<string>([...LINK_NAMES, 'leftFinger', 'rightFinger']
 const isRobotPart = (name: string) => ROBOT_PARTS.has(name);
 
 const defaultTask = (family: TaskFamily): Task => sampleTasks(family, 0, 1)[0];
+const familyOf = (family: string | TaskFamily): TaskFamily => (typeof family === 'string' ? getFamily(family) : family);
+
+/** MetaWorld's raw observation space: hand, gripper, two object poses, the previous frame's 18, the goal (bounds spanning `families`). */
+function rawObservationSpace(families: readonly TaskFamily[]): BoxSpace {
+  const goalLow = [0, 1, 2].map((i) => Math.min(...families.map((f) => f.goalBox.low[i])));
+  const goalHigh = [0, 1, 2].map((i) => Math.max(...families.map((f) => f.goalBox.high[i])));
+  const objectLow = new Array(14).fill(-Infinity), objectHigh = new Array(14).fill(Infinity);
+  const low = [...HAND_OBS_LOW, -1, ...objectLow], high = [...HAND_OBS_HIGH, 1, ...objectHigh];
+  return box([...low, ...low, ...goalLow], [...high, ...high, ...goalHigh]);
+}
 
 /** Throws a message naming the problem when an action is not 4 finite numbers. */
 export function checkAction(action: ArrayLike<number>): void {

@@ -85,8 +85,9 @@ export function sampleTasks(family: TaskFamily, seed: number, count: number): Ta
   return tasks;
 }
 
-/** Action that moves the hand towards `target` as fast as the action scale allows. */
-export function moveHandTowards(hand: ArrayLike<number>, target: Vec3, gripper: number): Action {
-  const axis = (i: number) => Math.max(-1, Math.min(1, (target[i] - hand[i]) / 0.01));
-  return [axis(0), axis(1), axis(2), gripper];
-}
+/**
+ * MetaWorld's rule for task vectors that start [first point xyz, second point xyz]: draw again when
+ * the two points are closer than `minDistance` in xy (an object must not start on its goal or fixture).
+ */
+export const rejectCloserInXy = (minDistance: number) => (params: readonly number[]): boolean =>
+  Math.hypot(params[3] - params[0], params[4] - params[1]) < minDistance;

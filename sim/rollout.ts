@@ -3,11 +3,11 @@
 
 import type { Benchmark } from './benchmarks.ts';
 import { makeEnv } from './benchmarks.ts';
-import { getFamily } from './families/index.ts';
 import type { Task } from './family.ts';
 
 export interface EpisodeSummary {
   taskIndex: number;
+  family: string;
   success: boolean;
   /** First step at which the success flag was set, or -1. */
   firstSuccessStep: number;
@@ -34,15 +34,16 @@ export function runExpert(
   const episodes: EpisodeSummary[] = [];
   let steps = 0;
   const started = performance.now();
+  // One env for every task: it rebuilds its world when a task of another family comes.
   const env = makeEnv(benchmark, tasks[0]);
   try {
     tasks.forEach((task, taskIndex) => {
-      const family = getFamily(task.family);
       let { obs } = env.reset({ task, seed: options.episodeSeed ?? 0 });
+      const expert = env.family.expert;
       const goal = env.goalPosition;
-      const episode: EpisodeSummary = { taskIndex, success: false, firstSuccessStep: -1, return: 0, steps: 0 };
+      const episode: EpisodeSummary = { taskIndex, family: task.family, success: false, firstSuccessStep: -1, return: 0, steps: 0 };
       for (let done = false; !done;) {
-        const result = env.step(family.expert(obs, goal));
+        const result = env.step(expert(obs, goal));
         obs = result.obs;
         episode.return += result.reward;
         if (result.info.success && !episode.success) { episode.success = true; episode.firstSuccessStep = episode.steps; }

@@ -1,17 +1,11 @@
 // The tabletop scene: body and shape specifications, built into a Rapier world and published as a
-// plain scene description (names, shapes, sizes, colours) so viewers never re-type geometry.
+// plain scene description (protocol/scene.ts: names, shapes, sizes, colours) so viewers never re-type geometry.
 
 import { RAPIER, type ImpulseJoint, type PrismaticImpulseJoint, type RevoluteImpulseJoint, type RigidBody, type World } from './rapier.ts';
 import { ARM, type ArmPoses } from './arm.ts';
 import { GRIPPER } from './gripper.ts';
 import { type Pose, type Quat, type Vec3, IDENTITY_QUAT, quatFromAxisAngle, quatMultiply, rotate } from './vec.ts';
-
-/** Shapes in their body's frame. Capsules and cylinders run along local y and z respectively. */
-export type Shape =
-  | { kind: 'box'; halfExtents: Vec3 }
-  | { kind: 'capsule'; halfHeight: number; radius: number }
-  | { kind: 'cylinder'; halfHeight: number; radius: number }
-  | { kind: 'sphere'; radius: number };
+import type { BodyType, SceneDescription, Shape } from '../protocol/scene.ts';
 
 export interface PartSpec {
   shape: Shape;
@@ -27,7 +21,7 @@ export interface PartSpec {
 
 export interface BodySpec {
   name: string;
-  type: 'fixed' | 'kinematic' | 'dynamic';
+  type: BodyType;
   pose: Pose;
   parts: PartSpec[];
 }
@@ -80,11 +74,6 @@ export interface TaskScene {
 
 /** A free object placed upright at `position`. */
 export const placeObject = (object: ObjectSpec, position: Vec3): BodySpec => ({ name: object.name, type: 'dynamic', pose: at(position), parts: object.parts });
-
-export interface SceneDescription {
-  bodies: Array<{ name: string; type: BodySpec['type']; parts: Array<{ shape: Shape; offset: Pose; colour: string; visualOnly: boolean }> }>;
-  goal: Vec3;
-}
 
 export const TABLE = { halfExtents: [0.7, 0.5, 0.05] as Vec3, centre: [0, 0.6, -0.05] as Vec3 };
 

@@ -9,6 +9,9 @@ export const sub = (a: Vec3, b: Vec3): Vec3 => [a[0] - b[0], a[1] - b[1], a[2] -
 export const scale = (a: Vec3, s: number): Vec3 => [a[0] * s, a[1] * s, a[2] * s];
 export const norm = (a: Vec3): number => Math.hypot(a[0], a[1], a[2]);
 export const distance = (a: Vec3, b: Vec3): number => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+/** Distance with each axis's error scaled by `weights` (MetaWorld's rewards stress the axes a task cares most about). */
+export const weightedDistance = (a: Vec3, b: Vec3, weights: Vec3): number =>
+  Math.hypot(weights[0] * (a[0] - b[0]), weights[1] * (a[1] - b[1]), weights[2] * (a[2] - b[2]));
 export const clamp = (x: number, low: number, high: number): number => (x < low ? low : x > high ? high : x);
 
 export const IDENTITY_QUAT: Quat = [1, 0, 0, 0];

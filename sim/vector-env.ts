@@ -3,17 +3,20 @@
 
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { ManipulationEnv } from './env.ts';
+import type { Benchmark } from './benchmarks.ts';
 import type { Task } from './family.ts';
 import {
-  ACTION_SIZE, COMMAND, CONTROL, allocateBuffers, viewBuffers,
-  type AutoresetMode, type EnvFailure, type SharedViews, type TaskMessage, type VectorEnvSpec, type WorkerInit,
+  COMMAND, CONTROL, allocateBuffers, viewBuffers,
+  type AutoresetMode, type EnvFailure, type SharedViews, type TaskMessage, type WorkerInit,
 } from './vector-worker.ts';
 
-export type { AutoresetMode, EnvFailure, VectorEnvSpec } from './vector-worker.ts';
+export type { AutoresetMode, EnvFailure } from './vector-worker.ts';
 
 export interface VectorEnvOptions {
-  envs: readonly VectorEnvSpec[];
+  /** The benchmark of every env: its observation and action spaces, goal hiding and one-hot; tasks may be of any of its families. */
+  benchmark: Benchmark;
+  /** One task per env (N envs): where each starts. */
+  tasks: readonly Task[];
   /** Worker threads; default: the number of cores (os.availableParallelism()), at most one per env. */
   workers?: number;
   /** Default 'next-step', Gymnasium's default. */
@@ -33,10 +36,7 @@ export interface VectorResetOptions {
   seed?: number;
   /** Which envs to reset (N entries, truthy = reset); default all. */
   mask?: ArrayLike<boolean | number>;
-  /**
-   * New tasks (N entries, undefined = keep), of any family; the env keeps its other options
-   * (goalVisible, oneHot). An env with a one-hot family id only takes tasks of its family.
-   */
+  /** New tasks (N entries, undefined = keep), of any family of the benchmark. */
   tasks?: ReadonlyArray<Task | undefined>;
 }
 
@@ -79,12 +79,14 @@ export class VectorEnvError extends Error {
 const WORKER_ENTRY = new URL('./vector-worker.mjs', import.meta.url);
 
 export class VectorEnv {
+  readonly benchmark: Benchmark;
   readonly numEnvs: number;
   readonly numWorkers: number;
   readonly observationSize: number;
+  readonly actionSize: number;
   readonly autoreset: AutoresetMode;
   /**
-   * The shared action buffer (N x 4). A policy may write here and pass it to step(), which then
+   * The shared action buffer (N x actionSize). A policy may write here and pass it to step(), which then
    * skips the copy.
    */
   readonly actions: Float32Array;
@@ -104,18 +106,21 @@ export class VectorEnv {
 
   /** Starts the workers and builds the envs; resolves once every worker is ready. */
   static async create(options: VectorEnvOptions): Promise<VectorEnv> {
-    const { envs, seed } = options;
+    const { benchmark, tasks, seed } = options;
     const autoreset = options.autoreset ?? 'next-step';
-    if (!Array.isArray(envs) || envs.length === 0) throw new RangeError('VectorEnv needs at least one env spec in envs');
+    if (benchmark === null || typeof benchmark !== 'object' || !benchmark.observationSpace) throw new TypeError('VectorEnv needs a benchmark (a Benchmark value from sim/benchmarks.ts)');
+    if (!Array.isArray(tasks) || tasks.length === 0) throw new RangeError('VectorEnv needs at least one task in tasks (one per env)');
+    tasks.forEach((task, i) => checkTask(task, `tasks[${i}]`, benchmark));
     if (autoreset !== 'next-step' && autoreset !== 'same-step') throw new RangeError(`autoreset must be 'next-step' or 'same-step', got '${String(autoreset)}'`);
     checkSeed(seed);
-    const numEnvs = envs.length;
+    const numEnvs = tasks.length;
     const numWorkers = options.workers ?? Math.min(availableParallelism(), numEnvs);
     if (!Number.isSafeInteger(numWorkers) || numWorkers < 1 || numWorkers > numEnvs) {
       throw new RangeError(`workers must be an integer from 1 to the number of envs (${numEnvs}), got ${numWorkers}`);
     }
-    const observationSize = commonObservationSize(envs);
-    const buffers = allocateBuffers(numEnvs, observationSize, autoreset);
+    const observationSize = benchmark.observationSpace.shape[0];
+    const actionSize = benchmark.actionSpace.shape[0];
+    const buffers = allocateBuffers(numEnvs, observationSize, actionSize, autoreset);
     // Contiguous, balanced slices: worker w owns envs floor(w N / W) .. floor((w + 1) N / W) - 1.
     const slices = Array.from({ length: numWorkers }, (_, w): [number, number] => [Math.floor((w * numEnvs) / numWorkers), Math.floor(((w + 1) * numEnvs) / numWorkers)]);
     const workers: Worker[] = [];
@@ -123,7 +128,7 @@ export class VectorEnv {
     const startups: Promise<void>[] = [];
     for (const [w, [first, end]] of slices.entries()) {
       const channel = new MessageChannel();
-      const init: WorkerInit = { buffers, numEnvs, numWorkers, observationSize, autoreset, seed, first, specs: envs.slice(first, end), port: channel.port2 };
+      const init: WorkerInit = { buffers, numEnvs, numWorkers, benchmark, autoreset, seed, first, tasks: tasks.slice(first, end), port: channel.port2 };
       const worker = new Worker(WORKER_ENTRY, { workerData: init, transferList: [channel.port2] });
       workers.push(worker);
       ports.push(channel.port1);
@@ -143,7 +148,7 @@ export class VectorEnv {
     }
     const callTimeoutMs = options.callTimeoutMs ?? 60_000;
     if (!(callTimeoutMs > 0)) throw new RangeError(`callTimeoutMs must be > 0, got ${callTimeoutMs}`);
-    const venv = new VectorEnv({ numEnvs, numWorkers, observationSize, autoreset, views: viewBuffers(buffers), workers, ports, slices, callTimeoutMs });
+    const venv = new VectorEnv({ benchmark, numEnvs, numWorkers, observationSize, actionSize, autoreset, views: viewBuffers(buffers), workers, ports, slices, callTimeoutMs });
     workers.forEach((worker, w) => {
       worker.removeAllListeners();
       // A worker catches every env's error itself; one that dies anyway (out of memory) is
@@ -158,13 +163,15 @@ export class VectorEnv {
   }
 
   private constructor(parts: {
-    numEnvs: number; numWorkers: number; observationSize: number; autoreset: AutoresetMode;
+    benchmark: Benchmark; numEnvs: number; numWorkers: number; observationSize: number; actionSize: number; autoreset: AutoresetMode;
     views: SharedViews; workers: Worker[]; ports: MessagePort[]; slices: Array<[number, number]>; callTimeoutMs: number;
   }) {
     this.callTimeoutMs = parts.callTimeoutMs;
+    this.benchmark = parts.benchmark;
     this.numEnvs = parts.numEnvs;
     this.numWorkers = parts.numWorkers;
     this.observationSize = parts.observationSize;
+    this.actionSize = parts.actionSize;
     this.autoreset = parts.autoreset;
     this.views = parts.views;
     this.workers = parts.workers;
@@ -199,9 +206,7 @@ export class VectorEnv {
         const task = tasks[i];
         if (task === undefined) continue;
         if (mask !== undefined && !mask[i]) throw new RangeError(`reset: tasks[${i}] is given but env ${i} is outside the mask`);
-        if (task === null || typeof task !== 'object' || typeof task.family !== 'string' || !Array.isArray(task.params)) {
-          throw new TypeError(`reset: tasks[${i}] must be a task { family: string, params: number[] } or undefined`);
-        }
+        checkTask(task, `reset: tasks[${i}]`, this.benchmark);
         taskMessages[this.workerOf(i)].push([i, task]);
       }
       // Cloned here so that a task that cannot cross to a worker fails before any worker is sent anything.
@@ -231,13 +236,13 @@ export class VectorEnv {
   step(actions: ArrayLike<number>): VectorStepResult {
     this.checkOpen('step');
     if (!this.started) throw new Error('step() called before reset(); call reset() first');
-    const expected = this.numEnvs * ACTION_SIZE;
+    const expected = this.numEnvs * this.actionSize;
     if (actions === null || typeof actions !== 'object' || typeof actions.length !== 'number') throw new TypeError(`step: actions must be a Float32Array of ${expected} numbers, got ${actions === null ? 'null' : typeof actions}`);
     if (actions.length !== expected) throw new RangeError(`step: actions must hold ${this.numEnvs} envs x 4 = ${expected} entries (dx, dy, dz, gripper per env), got ${actions.length}`);
     for (let j = 0; j < expected; j++) {
       const value = actions[j];
       if (typeof value !== 'number' || !Number.isFinite(value)) {
-        throw new RangeError(`step: env ${Math.floor(j / ACTION_SIZE)}: action[${j % ACTION_SIZE}] is ${String(value)}; every action entry must be a finite number`);
+        throw new RangeError(`step: env ${Math.floor(j / this.actionSize)}: action[${j % this.actionSize}] is ${String(value)}; every action entry must be a finite number`);
       }
     }
     if (actions !== this.actions) this.actions.set(actions);
@@ -296,29 +301,11 @@ function checkSeed(seed: unknown): asserts seed is number {
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${String(seed)}`);
 }
 
-/**
- * The observation size of env i's spec, from its observation space (not assumed to be 39). Built
- * with the family's default task (no physics until reset): a bad task of the spec is the worker's
- * to report, from the reset that needs the env.
- */
-function observationSizeOf(spec: VectorEnvSpec, i: number): number {
-  if (spec === null || typeof spec !== 'object' || spec.task === null || typeof spec.task !== 'object' || !Array.isArray(spec.task.params)) {
-    throw new TypeError(`env ${i}: a spec must be { task: { family, params }, goalVisible?, oneHot? }`);
+/** Refuses what is not a task of one of the benchmark's families (its parameters are the env's to check, per env). */
+function checkTask(task: unknown, field: string, benchmark: Benchmark): asserts task is Task {
+  const t = task as Task | null;
+  if (t === null || typeof t !== 'object' || typeof t.family !== 'string' || !Array.isArray(t.params)) {
+    throw new TypeError(`${field} must be a task { family: string, params: number[] }${field.startsWith('reset') ? ' or undefined' : ''}`);
   }
-  const { task, ...options } = spec;
-  try {
-    return new ManipulationEnv({ ...options, family: task.family }).observationSpace.shape[0];
-  } catch (error) {
-    throw new Error(`env ${i}: ${(error as Error).message}`);
-  }
-}
-
-/** The one observation size all envs share. */
-function commonObservationSize(envs: readonly VectorEnvSpec[]): number {
-  const size = observationSizeOf(envs[0], 0);
-  envs.forEach((spec, i) => {
-    const n = observationSizeOf(spec, i);
-    if (n !== size) throw new RangeError(`env ${i} (${spec.task.family}) has ${n}-entry observations, env 0 has ${size}; all envs of a vector must share one observation size`);
-  });
-  return size;
+  if (!benchmark.families.includes(t.family)) throw new RangeError(`${field}: family '${t.family}' is not a family of ${benchmark.name} (${benchmark.families.join(', ')})`);
 }

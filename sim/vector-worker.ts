@@ -3,7 +3,8 @@
 
 import { availableParallelism } from 'node:os';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { ManipulationEnv, type EnvOptions } from './env.ts';
+import { type Benchmark, makeEnv } from './benchmarks.ts';
+import type { Env } from './env.ts';
 import type { Task } from './family.ts';
 
 /**
@@ -16,9 +17,6 @@ import type { Task } from './family.ts';
  *   observation goes to the separate `finalObs` buffer.
  */
 export type AutoresetMode = 'next-step' | 'same-step';
-
-/** One env of a vector: a task plus the ManipulationEnv options other than the family, which the task names. */
-export type VectorEnvSpec = Omit<EnvOptions, 'family' | 'task'> & { task: Task };
 
 /** An env's failure inside one reset/step call, as a worker reports it. */
 export interface EnvFailure {
@@ -77,14 +75,12 @@ export interface SharedViews {
   resetMask: Uint8Array;
 }
 
-export const ACTION_SIZE = 4;
-
-export function allocateBuffers(numEnvs: number, observationSize: number, autoreset: AutoresetMode): SharedBuffers {
+export function allocateBuffers(numEnvs: number, observationSize: number, actionSize: number, autoreset: AutoresetMode): SharedBuffers {
   const shared = (bytes: number) => new SharedArrayBuffer(bytes);
   return {
     control: shared(CONTROL_WORDS * 4),
     seed: shared(8),
-    actions: shared(numEnvs * ACTION_SIZE * 4),
+    actions: shared(numEnvs * actionSize * 4),
     obs: shared(numEnvs * observationSize * 4),
     // Only same-step autoreset has final observations to keep apart.
     finalObs: shared(autoreset === 'same-step' ? numEnvs * observationSize * 4 : 0),
@@ -113,11 +109,6 @@ export function viewBuffers(b: SharedBuffers): SharedViews {
   };
 }
 
-/** Builds the ManipulationEnv of a spec; the main thread (for the observation size) and the workers share it. */
-export function buildEnv(spec: VectorEnvSpec): ManipulationEnv {
-  const { task, ...options } = spec;
-  return new ManipulationEnv({ ...options, family: task.family, task });
-}
 
 /** The episode seed of an env's reset: see docs/VECTOR_ENV.md ("Seeds"). */
 export const episodeSeed = (baseSeed: number, env: number, episode: number, numEnvs: number): number => baseSeed + env + episode * numEnvs;
@@ -127,12 +118,13 @@ export interface WorkerInit {
   buffers: SharedBuffers;
   numEnvs: number;
   numWorkers: number;
-  observationSize: number;
+  /** The benchmark every env belongs to: it sets the observation and action spaces; tasks may be of any of its families. */
+  benchmark: Benchmark;
   autoreset: AutoresetMode;
   seed: number;
-  /** This worker's envs: indices first .. first + specs.length - 1. */
+  /** This worker's envs: indices first .. first + tasks.length - 1, each starting on its task. */
   first: number;
-  specs: VectorEnvSpec[];
+  tasks: Task[];
   /** Side channel for the rare, non-hot-path data (failures out, new tasks in), read synchronously with receiveMessageOnPort. */
   port: MessagePort;
 }
@@ -142,9 +134,10 @@ export type TaskMessage = Array<[number, Task]>;
 
 interface EnvSlot {
   index: number;
-  spec: VectorEnvSpec;
-  env: ManipulationEnv | null;
-  /** This env's 4 entries of the shared action buffer. */
+  /** The task in play (or the one that failed to build). */
+  task: Task;
+  env: Env | null;
+  /** This env's entries of the shared action buffer. */
   action: Float32Array;
   phase: 'idle' | 'running' | 'autoreset-due';
   /** Why the env is out of service (a failed build, reset or step), until a reset succeeds. */
@@ -162,32 +155,23 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 /** Runs one worker until the close command. Called by vector-worker.mjs inside the worker thread. */
 export function runVectorWorker(init: WorkerInit, ready: () => void): void {
   const v = viewBuffers(init.buffers);
-  const size = init.observationSize;
+  const size = init.benchmark.observationSpace.shape[0];
+  const actionSize = init.benchmark.actionSpace.shape[0];
   const sameStep = init.autoreset === 'same-step';
-  const slots: EnvSlot[] = init.specs.map((spec, k) => {
+  const slots: EnvSlot[] = init.tasks.map((task, k) => {
     const index = init.first + k;
     const slot: EnvSlot = {
-      index, spec, env: null, action: v.actions.subarray(index * ACTION_SIZE, (index + 1) * ACTION_SIZE),
+      index, task, env: null, action: v.actions.subarray(index * actionSize, (index + 1) * actionSize),
       phase: 'idle', fault: null, baseSeed: init.seed, episodes: 0,
     };
-    // A bad spec is not fatal here: it is reported by the reset that needs the env (and fixed by one with a new task).
+    // A bad task is not fatal here: it is reported by the reset that needs the env (and fixed by one with a new task).
     try {
-      slot.env = buildChecked(spec);
+      slot.env = makeEnv(init.benchmark, task);
     } catch (error) {
       slot.fault = messageOf(error);
     }
     return slot;
   });
-
-  function buildChecked(spec: VectorEnvSpec): ManipulationEnv {
-    const env = buildEnv(spec);
-    const n = env.observationSpace.shape[0];
-    if (n !== size) {
-      env.close();
-      throw new Error(`${spec.task.family} observations have ${n} entries, the vector's have ${size}`);
-    }
-    return env;
-  }
 
   function writeRow(slot: EnvSlot, obs: Float32Array, reward: number, terminated: boolean, truncated: boolean, success: number): void {
     const i = slot.index;
@@ -201,21 +185,15 @@ export function runVectorWorker(init: WorkerInit, ready: () => void): void {
   /** Starts the slot's next episode (optionally on a new task) and returns its first observation. */
   function resetSlot(slot: EnvSlot, task?: Task): { obs: Float32Array; success: number } {
     if (task !== undefined) {
-      if (slot.spec.oneHot !== undefined && task.family !== slot.spec.task.family) {
-        throw new Error(`a ${task.family} task cannot go to an env whose one-hot family id (${slot.spec.oneHot.index}) is that of ${slot.spec.task.family}; give this family its own env`);
-      }
-      // Building an env costs next to nothing (its reset builds the world), so a new task, of this
-      // family or another, always gets a new env with the slot's other options.
-      const spec: VectorEnvSpec = { ...slot.spec, task };
-      const env = buildChecked(spec);
-      slot.env?.close();
-      slot.env = env;
-      slot.spec = spec;
+      slot.task = task;
+      // An env takes tasks of every family of the benchmark (its reset rebuilds the world); one
+      // that never got built starts on the new task.
+      slot.env ??= makeEnv(init.benchmark, task);
     } else if (slot.env === null) {
       throw new Error(slot.fault ?? 'the environment was never built');
     }
     const seed = episodeSeed(slot.baseSeed, slot.index, slot.episodes, init.numEnvs);
-    const result = slot.env!.reset({ seed });
+    const result = slot.env!.reset({ seed, task });
     v.episodeSeeds[slot.index] = seed;
     slot.episodes++;
     slot.phase = 'running';
@@ -224,7 +202,7 @@ export function runVectorWorker(init: WorkerInit, ready: () => void): void {
   }
 
   /** Marks the slot out of service and reports why; `family` is that of the task in play when it differs from the slot's. */
-  function fail(slot: EnvSlot, error: unknown, family = slot.spec.task.family): void {
+  function fail(slot: EnvSlot, error: unknown, family = slot.task.family): void {
     const i = slot.index;
     const message = messageOf(error);
     // The row says "no result" loudly; the flags stay 0 so no episode-end logic fires on it.

@@ -1,11 +1,11 @@
 // basketball: pick the ball up and hold it just over the hoop's ring.
 
-import type { TaskFamily } from '../family.ts';
-import { hamacher, tol } from '../rewards.ts';
-import { type Vec3, distance } from '../vec.ts';
+import { type TaskFamily, rejectCloserInXy } from '../family.ts';
+import { liftAndPlaceReward, liftedBy, objectGraspScore, tol } from '../rewards.ts';
+import { type GraspProfile, graspAndCarry } from '../experts.ts';
+import { type Vec3, distance, weightedDistance } from '../vec.ts';
 import { BALL, BALL_RADIUS, HOOP, hoop } from '../fixtures/hoop.ts';
 import { placeObject } from '../scene.ts';
-import { type GraspProfile, graspAndCarry, objectGraspScore, weightedDistance } from './puck.ts';
 
 const TARGET_RADIUS = 0.08;
 /** MetaWorld scores the ball against a point 5 cm over the ring's centre (0.3 m above the hoop's base). */
@@ -23,7 +23,7 @@ export const basketball: TaskFamily = {
   summary: 'Pick the ball up and bring it over the basketball hoop.',
   paramNames: ['ball_x', 'ball_y', 'ball_z', 'hoop_x', 'hoop_y', 'hoop_z'],
   randomBox: { low: [-0.1, 0.6, 0.0299, -0.1, 0.85, 0], high: [0.1, 0.7, 0.0301, 0.1, 0.9, 0] },
-  reject: (p) => Math.hypot(p[3] - p[0], p[4] - p[1]) < 0.15,
+  reject: rejectCloserInXy(0.15),
   handInit: [0, 0.6, 0.2],
   goalBox: { low: [-0.1, 0.85 + HOOP.ringOffset[1], HOOP.ringOffset[2]], high: [0.1, 0.9 + HOOP.ringOffset[1], HOOP.ringOffset[2]] },
   scene(p) {
@@ -40,19 +40,16 @@ export const basketball: TaskFamily = {
     const ballToTarget = weightedDistance(ball, target, WEIGHT);
     const inPlace = tol(ballToTarget, 0, TARGET_RADIUS, weightedDistance(ballInit, target, WEIGHT), 'long_tail');
     const tcpToObject = distance(ball, s.tcp);
-    const lifted = tcpToObject < 0.035 && s.gripperOpening > 0 && ball[2] - 0.01 > ballInit[2];
+    const lifted = tcpToObject < 0.035 && liftedBy(s, 0.01);
     const grasp = lifted ? 1 : objectGraspScore(s, { objectReachRadius: 0.01, objectRadius: 0.025, padSuccessThreshold: 0.06, xzThreshold: 0.005, density: 'high' });
-    let reward = hamacher(grasp, inPlace);
-    if (lifted) reward += 1 + 5 * inPlace;
     const success = ballToTarget <= TARGET_RADIUS;
-    if (success) reward = 10;
     return {
-      reward,
+      reward: liftAndPlaceReward({ grasp, inPlace, lifted, atGoal: success }),
       success,
       components: {
         tcpToObject, objectToGoal: ballToTarget, graspReward: grasp, inPlaceReward: inPlace,
         nearObject: tcpToObject <= 0.05 ? 1 : 0,
-        graspSuccess: s.gripperOpening > 0 && ball[2] - 0.03 > ballInit[2] ? 1 : 0,
+        graspSuccess: liftedBy(s, 0.03) ? 1 : 0,
       },
     };
   },

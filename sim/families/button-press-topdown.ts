@@ -1,6 +1,7 @@
 // button-press-topdown: press the spring-loaded button on top of the box down, from above.
 
-import { type Action, type TaskFamily, moveHandTowards } from '../family.ts';
+import type { Action, TaskFamily } from '../family.ts';
+import { moveHandTowards } from '../experts.ts';
 import { GRIPPER } from '../gripper.ts';
 import { hamacher, tol } from '../rewards.ts';
 import { BUTTON, buttonScene } from '../fixtures/button.ts';

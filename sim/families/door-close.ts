@@ -2,8 +2,8 @@
 
 import type { TaskFamily } from '../family.ts';
 import { tol } from '../rewards.ts';
+import { doorExpert } from '../experts.ts';
 import { doorScene } from '../fixtures/door.ts';
-import { doorExpert } from './door-open.ts';
 import { type Vec3, distance, norm } from '../vec.ts';
 
 const GOAL_OFFSET: Vec3 = [0.2, -0.2, 0];
@@ -32,5 +32,5 @@ export const doorClose: TaskFamily = {
       components: { handleToGoal, tcpToGoal, handInPlaceReward: handInPlace, inPlaceReward: inPlace, doorAngle: s.joints.doorHinge },
     };
   },
-  expert: (obs, goal) => doorExpert(obs, goal, 'close'),
+  expert: (obs) => doorExpert(obs, 'close'),
 };

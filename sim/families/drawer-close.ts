@@ -1,7 +1,7 @@
 // drawer-close: push an open drawer shut.
 
 import type { TaskFamily } from '../family.ts';
-import { moveHandTowards } from '../family.ts';
+import { moveHandTowards } from '../experts.ts';
 import { TCP_BELOW_HAND } from '../gripper.ts';
 import { hamacher, tol } from '../rewards.ts';
 import { DRAWER, drawerScene } from '../fixtures/drawer.ts';

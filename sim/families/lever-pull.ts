@@ -1,9 +1,10 @@
 // lever-pull: swing the lever up from lying level to standing vertical.
 
-import { type Action, type TaskFamily, moveHandTowards } from '../family.ts';
+import type { Action, TaskFamily } from '../family.ts';
+import { moveHandTowards } from '../experts.ts';
 import { hamacher, tol } from '../rewards.ts';
 import { LEVER, leverScene } from '../fixtures/lever.ts';
-import { type Vec3, distance } from '../vec.ts';
+import { type Vec3, add, distance, weightedDistance } from '../vec.ts';
 
 const SUCCESS_ANGLE = Math.PI / 24;
 const UPRIGHT = Math.PI / 2;
@@ -30,9 +31,9 @@ export const leverPull: TaskFamily = {
   evaluate(s) {
     const ball = s.objects[0], ballInit = s.objectsInit[0];
     // MetaWorld's "ready to lift": the hand under the ball, with the y error weighed a quarter of x and z.
-    const scaled = (hand: Vec3) => Math.hypot(...([0, 1, 2].map((i) => (hand[i] + HOLD_OFFSET[i] - ball[i]) * READY_SCALE[i])) as [number, number, number]);
-    const scaledInit = Math.hypot(...([0, 1, 2].map((i) => (s.initTcp[i] + HOLD_OFFSET[i] - ballInit[i]) * READY_SCALE[i])) as [number, number, number]);
-    const ready = tol(scaled(s.hand), 0, 0.02, scaledInit, 'long_tail');
+    const scaled = weightedDistance(add(s.hand, HOLD_OFFSET), ball, READY_SCALE);
+    const scaledInit = weightedDistance(add(s.initTcp, HOLD_OFFSET), ballInit, READY_SCALE);
+    const ready = tol(scaled, 0, 0.02, scaledInit, 'long_tail');
     const angle = s.joints.leverAxis;
     const angleError = Math.abs(angle - UPRIGHT);
     const engagement = tol(angleError, 0, Math.PI / 48, Math.PI / 2 - Math.PI / 12, 'long_tail');

@@ -1,12 +1,12 @@
 // peg-insert-side: pick the peg up and push its head into the hole in the side of a box.
 
-import type { TaskFamily } from '../family.ts';
-import { hamacher, tol } from '../rewards.ts';
-import { type Quat, type Vec3, add, distance, rotate, scale, sub } from '../vec.ts';
+import { type TaskFamily, rejectCloserInXy } from '../family.ts';
+import { hamacher, liftAndPlaceReward, liftedBy, objectGraspScore, tol } from '../rewards.ts';
+import { type GraspProfile, graspAndCarry } from '../experts.ts';
+import { type Quat, type Vec3, add, distance, rotate, scale, sub, weightedDistance } from '../vec.ts';
 import { TCP_BELOW_HAND } from '../gripper.ts';
 import { PEG, PEG_BOX, PEG_OBJECT, pegBox } from '../fixtures/peg-box.ts';
 import { placeObject } from '../scene.ts';
-import { type GraspProfile, graspAndCarry, objectGraspScore, weightedDistance } from './puck.ts';
 
 const TARGET_RADIUS = 0.07;
 /** MetaWorld weighs the head's y and z error twice: the peg must line up with the hole, not just get near it. */
@@ -45,7 +45,7 @@ export const pegInsertSide: TaskFamily = {
   summary: 'Pick the peg up and insert it sideways into the hole in the box.',
   paramNames: ['peg_x', 'peg_y', 'peg_z', 'box_x', 'box_y', 'box_z'],
   randomBox: { low: [0, 0.5, 0.02, -0.35, 0.4, 0], high: [0.2, 0.7, 0.02, -0.25, 0.7, 0] },
-  reject: (p) => Math.hypot(p[3] - p[0], p[4] - p[1]) < 0.1,
+  reject: rejectCloserInXy(0.1),
   handInit: [0, 0.6, 0.2],
   goalBox: {
     low: [-0.35 + PEG_BOX.goalOffset[0], 0.4 + PEG_BOX.goalOffset[1], PEG_BOX.goalOffset[2]],
@@ -64,25 +64,22 @@ export const pegInsertSide: TaskFamily = {
   },
   successThreshold: TARGET_RADIUS,
   evaluate(s) {
-    const grip = s.objects[0], gripInit = s.objectsInit[0], head = s.objects[1], headInit = s.objectsInit[1];
+    const grip = s.objects[0], head = s.objects[1], headInit = s.objectsInit[1];
     const box: Vec3 = [s.goal[0] - PEG_BOX.goalOffset[0], s.goal[1] - PEG_BOX.goalOffset[1], s.goal[2] - PEG_BOX.goalOffset[2]];
     const headToGoal = weightedDistance(head, s.goal, WEIGHT);
     const inPlaceFree = tol(headToGoal, 0, TARGET_RADIUS, weightedDistance(headInit, s.goal, WEIGHT), 'long_tail');
     const inPlace = hamacher(inPlaceFree, hamacher(slabScore(head, box, FACE_SLABS[0]), slabScore(head, box, FACE_SLABS[1])));
     const tcpToObject = distance(grip, s.tcp);
-    const lifted = tcpToObject < 0.08 && s.gripperOpening > 0 && grip[2] - 0.01 > gripInit[2];
+    const lifted = tcpToObject < 0.08 && liftedBy(s, 0.01);
     const grasp = lifted ? 1 : objectGraspScore(s, { objectReachRadius: 0.01, objectRadius: 0.0075, padSuccessThreshold: 0.03, xzThreshold: 0.005, density: 'high' });
-    let reward = hamacher(grasp, inPlace);
-    if (lifted) reward += 1 + 5 * inPlace;
     const success = headToGoal <= TARGET_RADIUS;
-    if (success) reward = 10;
     return {
-      reward,
+      reward: liftAndPlaceReward({ grasp, inPlace, lifted, atGoal: success }),
       success,
       components: {
         tcpToObject, objectToGoal: headToGoal, graspReward: grasp, inPlaceReward: inPlace,
         nearObject: tcpToObject <= 0.03 ? 1 : 0,
-        graspSuccess: tcpToObject < 0.02 && s.gripperOpening > 0 && grip[2] - 0.01 > gripInit[2] ? 1 : 0,
+        graspSuccess: tcpToObject < 0.02 && liftedBy(s, 0.01) ? 1 : 0,
       },
     };
   },

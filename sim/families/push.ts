@@ -1,12 +1,14 @@
 // push: move the puck along the table to a goal at puck height.
 
 import type { TaskFamily } from '../family.ts';
-import { PUCK_BOX, PUCK_FAMILY, graspAndCarry, puckTerms } from './puck.ts';
+import { freeObjectTerms } from '../rewards.ts';
+import { graspAndCarry } from '../experts.ts';
+import { PUCK_AND_GOAL, PUCK_BOX } from '../fixtures/puck.ts';
 
 const TARGET_RADIUS = 0.05;
 
 export const push: TaskFamily = {
-  ...PUCK_FAMILY,
+  ...PUCK_AND_GOAL,
   name: 'push',
   summary: 'Push the puck across the table to a goal position.',
   // The goal lies on the table at the puck's height.
@@ -14,7 +16,7 @@ export const push: TaskFamily = {
   goalBox: { low: [-0.1, 0.8, PUCK_BOX.low[2]], high: [0.1, 0.9, PUCK_BOX.high[2]] },
   successThreshold: TARGET_RADIUS,
   evaluate(s) {
-    const t = puckTerms(s, { objectReachRadius: 0.01, objectRadius: 0.015, padSuccessThreshold: 0.05, xzThreshold: 0.005, density: 'high' });
+    const t = freeObjectTerms(s, { objectReachRadius: 0.01, objectRadius: 0.015, padSuccessThreshold: 0.05, xzThreshold: 0.005, density: 'high' });
     let reward = 2 * t.graspReward;
     if (t.tcpToObject < 0.02 && s.gripperOpening > 0) reward = 1 + 2 * reward + 5 * t.inPlace;
     const success = t.objectToGoal <= TARGET_RADIUS;

@@ -1,16 +1,16 @@
 // reach: bring the TCP within 5 cm of a goal point in the air.
 
 import type { TaskFamily } from '../family.ts';
-import { moveHandTowards } from '../family.ts';
+import { moveHandTowards } from '../experts.ts';
 import { TCP_BELOW_HAND } from '../gripper.ts';
 import { tol } from '../rewards.ts';
 import { distance } from '../vec.ts';
-import { PUCK_BOX, PUCK_FAMILY } from './puck.ts';
+import { PUCK_AND_GOAL, PUCK_BOX } from '../fixtures/puck.ts';
 
 const TARGET_RADIUS = 0.05;
 
 export const reach: TaskFamily = {
-  ...PUCK_FAMILY,
+  ...PUCK_AND_GOAL,
   name: 'reach',
   summary: 'Move the gripper to a goal position in the air.',
   randomBox: { low: [...PUCK_BOX.low, -0.1, 0.8, 0.05], high: [...PUCK_BOX.high, 0.1, 0.9, 0.3] },

@@ -1,10 +1,9 @@
 // sweep: slide the puck along the table, 0.4..0.6 m to the right, to a goal at x = 0.5 level with its start.
 
 import type { TaskFamily } from '../family.ts';
-import { hamacher } from '../rewards.ts';
-import type { Vec3 } from '../vec.ts';
-import { PUCK, PUCK_BOX, PUCK_FAMILY, graspAndCarry, puckTerms } from './puck.ts';
-import { placeObject } from '../scene.ts';
+import { freeObjectTerms, sweepReward } from '../rewards.ts';
+import { dragPuckTo } from '../experts.ts';
+import { PUCK_AND_GOAL, PUCK_BOX, puckScene } from '../fixtures/puck.ts';
 
 const TARGET_RADIUS = 0.05;
 /** MetaWorld v2's goal: x = 0.5, the puck's own y, 1 cm above the table (the puck's centre rests at 0.02). */
@@ -16,20 +15,14 @@ export const sweep: TaskFamily = {
   // MetaWorld draws only the puck; the goal follows from it.
   paramNames: ['puck_x', 'puck_y', 'puck_z'],
   randomBox: { low: [...PUCK_BOX.low], high: [...PUCK_BOX.high] },
-  handInit: PUCK_FAMILY.handInit,
+  handInit: PUCK_AND_GOAL.handInit,
   goalBox: { low: [0.49, 0.6, 0], high: [0.51, 0.7, 0.02] },
-  scene: (p) => ({ bodies: [placeObject(PUCK, [p[0], p[1], p[2]])], observed: [{ body: PUCK.name }], goal: [GOAL_X, p[1], GOAL_Z] as Vec3 }),
+  scene: (p) => puckScene(p, [GOAL_X, p[1], GOAL_Z]),
   successThreshold: TARGET_RADIUS,
   evaluate(s) {
-    const t = puckTerms(s, { objectRadius: 0.02, padSuccessThreshold: 0.05, xzThreshold: 0.005, density: 'high' });
+    const t = freeObjectTerms(s, { objectRadius: 0.02, padSuccessThreshold: 0.05, xzThreshold: 0.005, density: 'high' });
     const success = t.objectToGoal <= TARGET_RADIUS;
-    const reward = success ? 10 : 2 * t.graspReward + 6 * hamacher(t.graspReward, t.inPlace);
-    return { reward, success, components: t.components };
+    return { reward: sweepReward(t.graspReward, t.inPlace, success), success, components: t.components };
   },
-  // Grip the puck and drag it along the table top onto the goal, then let go (MetaWorld's own
-  // scripted policy drags it in the gripper as well).
-  expert(obs, goal) {
-    if (Math.hypot(obs[4] - goal[0], obs[5] - goal[1]) < 0.02) return [0, 0, 0, -1];
-    return graspAndCarry(obs, [goal[0], goal[1], PUCK_BOX.low[2]]);
-  },
+  expert: (obs, goal) => dragPuckTo(obs, goal, 0.02),
 };

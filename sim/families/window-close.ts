@@ -1,8 +1,9 @@
 // window-close: slide the open window's sash (0.2 m open) shut by pushing its handle to the left.
 
 import type { TaskFamily } from '../family.ts';
+import { windowEvaluation } from '../rewards.ts';
+import { windowExpert } from '../experts.ts';
 import { windowScene } from '../fixtures/window.ts';
-import { windowExpert, windowTerms } from './window-open.ts';
 
 const OPENED = 0.2;
 const TARGET_RADIUS = 0.05;
@@ -16,6 +17,6 @@ export const windowClose: TaskFamily = {
   goalBox: { low: [0, 0.75, 0.2], high: [0, 0.9, 0.2] },
   scene: (p) => windowScene([p[0], p[1], p[2]], OPENED, 'close', [p[0], p[1], p[2]]),
   successThreshold: TARGET_RADIUS,
-  evaluate: (s) => windowTerms(s, 'gaussian'),
+  evaluate: (s) => windowEvaluation(s, TARGET_RADIUS, 'gaussian'),
   expert: (obs, goal) => windowExpert(obs, goal, 'close'),
 };

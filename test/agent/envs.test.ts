@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LocalEnvBatch } from '../../agent/batch-env.ts';
-import { distributionByName } from '../../agent/envs.ts';
+import { distributionByName } from '../../agent/distributions.ts';
 import { banditDistribution, tabularMdpDistribution } from '../../agent/tabular.ts';
 
 describe('task distributions', () => {
@@ -17,7 +17,19 @@ describe('task distributions', () => {
     // The first test tasks cover the five held-out families in turn.
     expect(ml10.testTasks(10).map((t) => t.family)).toEqual(['drawer-open', 'door-close', 'shelf-place', 'sweep-into', 'lever-pull', 'drawer-open', 'door-close', 'shelf-place', 'sweep-into', 'lever-pull']);
     expect(new Set(ml10.trainTasks(0, 50).map((t) => t.family)).size).toBe(10);
-    expect(() => distributionByName('bandits:5')).toThrow(/unknown benchmark 'bandits:5'; expected ML1:<family>, MT1:<family>, ML10, bandit:k<arms>n<pulls> or tabular-mdp:n<episodes>/);
+    // MT10: sizes read off the benchmark (49-D with the one-hot); no test split, so evaluation uses its training tasks.
+    const mt10 = distributionByName('MT10');
+    expect(mt10.spec).toMatchObject({ obsSize: 49, action: { kind: 'box', size: 4, low: -1, high: 1 }, episodeSteps: 500 });
+    expect(mt10.testTaskCount).toBe(500);
+    expect(mt10.testTasks(10).map((t) => t.family)).toEqual(mt10.benchmark!.trainFamilies);
+    // One robot env goes from family to family.
+    const env = ml10.makeEnv();
+    const [push, lever] = [ml10.trainTasks(0, 50).find((t) => t.family === 'push')!, ml10.testTasks(5)[4]];
+    expect(env.reset({ task: push, seed: 0 })).toHaveLength(39);
+    expect(env.step([0, 0, 0, 0]).done).toBe(false);
+    expect(Array.from(env.reset({ task: lever, seed: 0 }).subarray(36, 39))).toEqual([0, 0, 0]);
+    env.close();
+    expect(() => distributionByName('bandits:5')).toThrow(/unknown benchmark 'bandits:5'; expected one of: MT1:<family>, ML1:<family>, MT10, ML10, bandit:k<arms>n<pulls>, tabular-mdp:n<episodes>/);
   });
 
   it('draws tasks as a pure function of (seed, iteration), test tasks apart from training tasks', () => {

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
-import { Adam, Params, addDense, addGru, autogradMatMul, concatRows, dense, gruInputs, gruSequence, gruStep, matMul, rngFor } from '../../agent/nn.ts';
+import { Adam, Params, addDense, addGru, autogradMatMul, concatRows, dense, gruInputs, gruSequence, gruStep, matMul } from '../../agent/nn.ts';
+import { rngFor } from '../../agent/random.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 

@@ -5,11 +5,11 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, readCheckpoint, writeCheckpoint } from '../../agent/checkpoint.ts';
-import { distributionByName } from '../../agent/envs.ts';
+import { distributionByName } from '../../agent/distributions.ts';
 import { evaluate } from '../../agent/evaluate.ts';
 import { type LoadedPolicy, PolicyInputError, loadPolicy } from '../../agent/policy.ts';
 import { RL2_DEFAULTS, Rl2 } from '../../agent/rl2.ts';
-import { seedFor } from '../../agent/rollout.ts';
+import { seedFor } from '../../agent/random.ts';
 import { banditDistribution } from '../../agent/tabular.ts';
 
 // The run behind the shipped ML1-reach policy (RL2, GRU 64; best checkpoint: iteration 79, 650 kB).
@@ -25,17 +25,13 @@ afterAll(() => policy?.dispose());
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
 describe('loadPolicy', () => {
-  it('loads a checkpoint file with the metadata a remote client needs', () => {
+  it('loads a checkpoint file with what a remote client is told about it', () => {
     expect(policy.name).toBe('ml1-reach/best');
     expect(policy.benchmark).toBe('ML1:reach');
     // criticFeatures: the task features its privileged critic was trained with (goal and object positions, their offsets from the hand).
     expect(policy.spec).toEqual({ obsSize: 39, action: { kind: 'box', size: 4, low: -1, high: 1 }, episodeSteps: 500, hasSuccess: true, criticFeatures: 12 });
-    expect(policy.metadata).toMatchObject({
-      server: 'metamanip', protocol: 'openpi-websocket', policy: 'ml1-reach/best', algorithm: 'rl2', benchmark: 'ML1:reach',
-      iteration: 79, trained_steps: 5_200_000, obs_size: 39, action_horizon: 1, action_dim: 4, episode_steps: 500, trial_episodes: 13,
-      action_space: { kind: 'box', shape: [4], low: -1, high: 1, dtype: 'float32' }, recurrent: true, has_success: true,
-    });
-    expect(policy.metadata.observation_keys).toContain('observation/state');
+    expect({ iteration: policy.iteration, envSteps: policy.envSteps, episodesPerTrial: policy.episodesPerTrial }).toEqual({ iteration: 79, envSteps: 5_200_000, episodesPerTrial: 13 });
+    expect(policy.evaluation).not.toBeNull();
   });
 
   it('loads a run folder through its best checkpoint, and names what is missing otherwise', () => {
@@ -175,7 +171,7 @@ describe('PolicySession', () => {
       spec: bandit.spec, config, iteration: 0, envSteps: 8, best: null, evaluation: null, state: { params: rl2.state().params },
     });
     const tiny = loadPolicy(run, { name: 'tiny' });
-    expect(tiny.metadata).toMatchObject({ policy: 'tiny', action_space: { kind: 'discrete', n: 3, dtype: 'int32' }, action_dim: 1, obs_size: 1 });
+    expect(tiny).toMatchObject({ name: 'tiny', spec: { obsSize: 1, action: { kind: 'discrete', n: 3 } }, iteration: 0, envSteps: 8, episodesPerTrial: 4, evaluation: null });
     const session = tiny.session({ seed: 9 });
     const lane = rl2.explorationPolicy(1, { seed: 9 });
     let reward = 0;

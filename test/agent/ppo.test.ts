@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
-import { computeGae, gatherTimeMajor, ppoLoss } from '../../agent/ppo.ts';
+import { computeGae, gatherTimeMajor, learningRateAt, ppoLoss } from '../../agent/ppo.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 
@@ -61,5 +61,16 @@ describe('PPO loss', () => {
     expect(terms.approxKl).toBeCloseTo((-Math.log(2) + 0.5) / 3, 5);
     // |ratio - 1| > 0.2 for the 2nd and 3rd samples
     expect(terms.clipFraction).toBeCloseTo(2 / 3, 6);
+  });
+});
+
+describe('learning-rate schedule', () => {
+  it('decays linearly from the learning rate at the first iteration to its final fraction at the last', () => {
+    const config = { learningRate: 0.01, finalLearningRateFraction: 0.2 };
+    close([0, 1, 2, 4].map((i) => learningRateAt(config, i, 5)), [0.01, 0.008, 0.006, 0.002], 12);
+    // Past the last iteration it stays at the final rate; fraction 1 keeps it constant; a one-iteration run uses the full rate.
+    expect(learningRateAt(config, 9, 5)).toBeCloseTo(0.002, 12);
+    expect(learningRateAt({ learningRate: 0.01, finalLearningRateFraction: 1 }, 3, 5)).toBe(0.01);
+    expect(learningRateAt(config, 0, 1)).toBe(0.01);
   });
 });

@@ -3,10 +3,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
 import { LocalEnvBatch } from '../../agent/batch-env.ts';
 import { banditDistribution, tabularMdpDistribution } from '../../agent/tabular.ts';
-import { RL2_DEFAULTS, Rl2, type Rl2Config, Rl2LanePolicy, type TrialRecord, inputSize, learningRewards } from '../../agent/rl2.ts';
-import { distributionByName } from '../../agent/envs.ts';
-import { rngFor } from '../../agent/nn.ts';
-import { runTrials, seedFor } from '../../agent/rollout.ts';
+import { RL2_DEFAULTS, Rl2, type Rl2Config, Rl2LanePolicy, learningRewards, newTrialRecord } from '../../agent/rl2.ts';
+import { LaneHistory, type PrivilegedTask, criticInputs } from '../../agent/rl2-inputs.ts';
+import { distributionByName } from '../../agent/distributions.ts';
+import { rngFor } from '../../agent/random.ts';
+import { runTrials } from '../../agent/rollout.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 
@@ -64,10 +65,10 @@ describe('RL2 hidden state', () => {
     const mdp = tabularMdpDistribution({ episodes: 2, horizon: 5, seed: 0 });
     const config = { ...small, episodesPerTrial: 2, bpttSteps: 5 };
     const rl2 = new Rl2(mdp.spec, config, 2);
-    const width = inputSize(mdp.spec), lanes = 3, steps = 10;
-    const record = newRecord(lanes, steps, width, 1, 2, config.hidden);
+    const width = rl2.net.inputs.size, lanes = 3, steps = 10;
+    const record = newTrialRecord(rl2.net, lanes, steps, 5);
     const rngs = Array.from({ length: lanes }, (_, i) => rngFor(2, 'a', i));
-    const policy = new Rl2LanePolicy(rl2.net, lanes, rngs, { rewardInputScale: 1, record, bpttSteps: 5 });
+    const policy = new Rl2LanePolicy(rl2.net, lanes, rngs, { record });
     runTrials(new LocalEnvBatch(mdp, lanes), policy, mdp.trainTasks(0, lanes), 2, 3);
     // The second chunk of lane 1 (steps 5..9) from its recorded start state.
     const lane = 1, chunk = 1, L = 5;
@@ -87,7 +88,7 @@ describe('RL2 privileged critic', () => {
     const rl2 = new Rl2(bandit.spec, { ...small, privilegedCritic: true, criticMlp: [8] }, 5);
     const obs = new Float32Array(1);
     const act = (p: number[]) => {
-      const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { rewardInputScale: 1, critic: { features: bandit.critic!, tasks: [{ family: 'bandit', params: p }], trialSteps: 4 } });
+      const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { critic: { features: bandit.critic!, tasks: [{ family: 'bandit', params: p }], trialSteps: 4 } });
       const action = policy.act(obs)[0], value = policy.lastValues[0], h = Array.from(policy.hiddenState());
       policy.dispose();
       return { action, value, h };
@@ -107,6 +108,28 @@ describe('RL2 privileged critic', () => {
     rl2.dispose();
   });
 
+  it('reads the task features, the place in the episode and, in training, the place in the trial', () => {
+    const mdp = tabularMdpDistribution({ episodes: 2, horizon: 5, seed: 0 });
+    const layout = criticInputs(mdp.spec, { privilegedCritic: true })!;
+    const F = mdp.spec.criticFeatures!;
+    expect(layout.size).toBe(F + 2);
+    const [task] = mdp.trainTasks(0, 1);
+    const obs = Float32Array.from({ length: 10 }, (_, k) => (k === 3 ? 1 : 0));
+    const row = (privileged: PrivilegedTask | null) => {
+      const lane = new LaneHistory(mdp.spec.action, privileged);
+      lane.obs = obs;
+      lane.trialStep = 7;
+      const out = new Float32Array(layout.size).fill(Number.NaN);
+      layout.write(out, lane);
+      return Array.from(out);
+    };
+    const features = new Float32Array(F);
+    mdp.critic!.write(task, obs, 2, features);
+    expect(row({ features: mdp.critic!, task, trialSteps: 10 })).toEqual([...features, Math.fround(2 / 5), Math.fround(7 / 10)]);
+    // Outside training no task is known: zeros but for the place in the episode.
+    expect(row(null)).toEqual([...new Array(F).fill(0), Math.fround(2 / 5), 0]);
+  });
+
   it('refuses a distribution without critic features by name', () => {
     const { criticFeatures: _, ...spec } = bandit.spec;
     expect(() => new Rl2(spec, { ...small, privilegedCritic: true }, 1)).toThrow(/privilegedCritic needs .*critic features/);
@@ -121,9 +144,9 @@ describe('RL2 success bonus', () => {
     const hand = reach.makeEnv().reset({ task: train, seed: 0 }).slice(0, 3);
     const task = { family: 'reach', params: [...train.params.slice(0, 3), ...hand] };
     const rl2 = new Rl2(reach.spec, { ...small, episodesPerTrial: 1, bpttSteps: 500, successBonus: 5 }, 3);
-    const width = inputSize(reach.spec);
-    const record = newRecord(1, 500, width, 4, 1, small.hidden);
-    const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { rewardInputScale: 1, record, bpttSteps: 500, deterministic: true });
+    const width = rl2.net.inputs.size;
+    const record = newTrialRecord(rl2.net, 1, 500, 500);
+    const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { record, deterministic: true });
     runTrials(new LocalEnvBatch(reach, 1), policy, [task], 1, 0);
     expect(record.success[0]).toBe(1);
     const learned = learningRewards(record, { successBonus: 5, rewardScale: 0.1 });
@@ -179,7 +202,7 @@ describe('RL2 input normalisation', () => {
     const mdp = tabularMdpDistribution({ episodes: 2, horizon: 5, seed: 0 });
     const config = { ...small, episodesPerTrial: 2, bpttSteps: 5, normalizeInputs: true };
     const rl2 = new Rl2(mdp.spec, config, 2);
-    const width = inputSize(mdp.spec, config);
+    const width = rl2.net.inputs.size;
     const stats = () => ({
       count: rl2.net.params.get('inputCount').dataSync()[0],
       mean: Array.from(rl2.net.params.get('inputMean').dataSync()),
@@ -190,10 +213,7 @@ describe('RL2 input normalisation', () => {
     // Two iterations' inputs, as sampled (the same seeds replay the same trials).
     const samples: number[][] = [];
     for (let iteration = 0; iteration < 2; iteration++) {
-      const record = newRecord(2, 10, width, 1, 2, config.hidden);
-      const rngs = [0, 1].map((i) => rngFor(2, 'actions', iteration, i));
-      const replay = new Rl2LanePolicy(rl2.net, 2, rngs, { rewardInputScale: config.rewardInputScale, record, bpttSteps: 5 });
-      runTrials(new LocalEnvBatch(mdp, 2), replay, mdp.trainTasks(iteration, 2), 2, seedFor(2, 'train', iteration));
+      const { record } = rl2.sampleTrials(new LocalEnvBatch(mdp, 2), mdp, iteration);
       rl2.iterate(new LocalEnvBatch(mdp, 2), mdp, iteration, 2);
       for (let row = 0; row < 20; row++) samples.push(Array.from(record.inputs.subarray(row * width, (row + 1) * width)));
     }
@@ -253,18 +273,9 @@ function recordMdpTrial(horizon: number, options: Partial<Pick<Rl2Config, 'rewar
   const mdp = tabularMdpDistribution({ episodes: 2, horizon, seed: 0 });
   const config = { ...small, episodesPerTrial: 2, bpttSteps: horizon, rewardInputScale: 0.5, ...options };
   const rl2 = new Rl2(mdp.spec, config, 1);
-  const width = inputSize(mdp.spec, config);
-  const record = newRecord(1, 2 * horizon, width, 1, 2, small.hidden);
-  const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { rewardInputScale: config.rewardInputScale, record, bpttSteps: horizon });
+  const width = rl2.net.inputs.size;
+  const record = newTrialRecord(rl2.net, 1, 2 * horizon, horizon);
+  const policy = new Rl2LanePolicy(rl2.net, 1, [rngFor(1, 'a')], { record });
   runTrials(new LocalEnvBatch(mdp, 1), policy, mdp.trainTasks(0, 1), 2, 7);
   return { rl2, width, record };
-}
-
-function newRecord(lanes: number, steps: number, width: number, actionWidth: number, chunks: number, hidden: number): TrialRecord {
-  return {
-    lanes, steps,
-    inputs: new Float32Array(lanes * steps * width), actions: new Float32Array(lanes * steps * actionWidth),
-    logProbs: new Float32Array(lanes * steps), values: new Float32Array(lanes * steps), rewards: new Float32Array(lanes * steps), success: new Uint8Array(lanes * steps),
-    chunkStarts: new Float32Array(lanes * chunks * hidden), critic: new Float32Array(0),
-  };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
 import { createEnvBatch } from '../../agent/batch-env.ts';
+import { distributionByName } from '../../agent/distributions.ts';
 import { readCheckpoint } from '../../agent/checkpoint.ts';
 import { evaluate } from '../../agent/evaluate.ts';
 import { PPO_DEFAULTS } from '../../agent/ppo.ts';
@@ -32,6 +33,42 @@ describe('RL2 training', () => {
     expect(after.meanTrialReturn).toBeGreaterThan(5.5);
     rl2.dispose();
   }, 60_000);
+});
+
+describe('sampling in worker threads', () => {
+  // One short ML10 iteration (8 lanes of every train family mix, one 500-step episode each): the
+  // lanes step in two worker threads when asked, and the run is the same number for number.
+  const ml10Scenario = (workers: number) => resolveScenario({
+    name: `ml10-w${workers}`, benchmark: 'ML10', seed: 5, iterations: 2, workers,
+    rl2: { tasksPerIteration: 8, episodesPerTrial: 1, hidden: 8, bpttSteps: 100, ppo: { epochs: 1, minibatches: 2 } },
+    evaluation: { every: 0 },
+  });
+
+  it('trains ML10 with workers: 2 in two worker threads, bit-identical to workers: 0', async () => {
+    const config = ml10Scenario(2);
+    const batch = await createEnvBatch(distributionByName('ML10', { seed: 5 }), 8, { workers: config.workers });
+    expect(batch.workers).toBe(2);
+    await batch.close();
+    const runs = [];
+    for (const workers of [0, 2]) {
+      const dir = join(temporary(), 'run');
+      await train(ml10Scenario(workers), { runDir: dir, quiet: true, backend: 'wasm', maxIterations: 1 });
+      const run = new RunDir(dir);
+      const session = JSON.parse(readFileSync(run.metadataPath, 'utf8')).sessions[0];
+      expect(session.samplingWorkers).toBe(workers);
+      const timing = /Seconds$|PerSecond$/;
+      const row = Object.fromEntries(Object.entries(run.rows()[0]).filter(([key]) => !timing.test(key)));
+      runs.push({ row, params: readCheckpoint(run.latestCheckpoint()!).state.params });
+    }
+    expect(runs[0].row.envSteps).toBe(8 * 500);
+    expect(Number.isFinite(runs[0].row.policyLoss)).toBe(true);
+    expect(runs[1].row).toEqual(runs[0].row);
+    expect(runs[1].params).toEqual(runs[0].params);
+  }, 180_000);
+
+  it('refuses workers for distributions without physics, before a run starts', () => {
+    expect(() => resolveScenario({ benchmark: 'bandit:k5n10', iterations: 1, workers: 2 })).toThrow(/workers: only simulator benchmarks step in worker threads; bandit:k5n10 runs in the main thread \(set workers: 0\)/);
+  });
 });
 
 const tinyScenario = (iterations: number) => ({

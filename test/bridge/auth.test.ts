@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startGateway, type Gateway } from '../../bridge/index.ts';
-import { decodeFrame } from '../../bridge/ndarray.ts';
+import { simBenchmark, startGateway, type Gateway } from '../../bridge/index.ts';
+import { decodeFrame } from '../../protocol/ndarray.ts';
 
 const TOKEN = 's3cret-token';
 
@@ -171,7 +171,7 @@ describe('gateway access', () => {
     const recordDir = mkdtempSync(join(tmpdir(), 'metamanip-rec-'));
     const recording = await startGateway({ port: 0, recordDir });
     const sims = recording.sims;
-    const sim = sims.open({ family: 'reach', policy: 'test' }).id;
+    const sim = sims.open({ ...simBenchmark({ family: 'reach' }), policy: 'test' }).id;
     sims.reset(sim);
     for (let i = 0; i < 5; i++) sims.step(sim, [0.1, 0, 0, 0]);
     const url = recording.httpUrl;

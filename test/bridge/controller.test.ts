@@ -3,9 +3,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WsPeer, type Message } from './ws-peer.ts';
-import { SimHub, startGateway, type Gateway } from '../../bridge/index.ts';
-import { isNdArray, ndarray, type NdArray } from '../../bridge/ndarray.ts';
-import { MT1, getFamily, makeEnv } from '../../sim/index.ts';
+import { SimHub, simBenchmark, startGateway, type Gateway } from '../../bridge/index.ts';
+import { isNdArray, ndarray, type NdArray } from '../../protocol/ndarray.ts';
+import { ML10, MT1, getFamily, makeEnv } from '../../sim/index.ts';
 
 const obsOf = (reply: Message) => {
   expect(isNdArray(reply.obs)).toBe(true);
@@ -64,6 +64,67 @@ describe('controller role', () => {
     expect(late.message).toContain('send reset');
     expect(await client.request({ type: 'close', sim })).toMatchObject({ type: 'close', sim });
     expect(gateway.sims.has(sim)).toBe(false);
+    local.close();
+    client.close();
+  });
+
+  it('switches an ML10 sim across families and splits, matching a local env bit for bit, and refuses bad resets leaving it as it was', async () => {
+    const client = await WsPeer.connect(`${gateway.url}/controller`);
+    await client.next();
+    const opened = await client.request({ type: 'open', benchmark: 'ML10', split: 'train', task: 0, seed: 3 });
+    expect(opened.info).toMatchObject({ benchmark: 'ML10', family: 'reach', split: 'train', task: 0, seed: 3 });
+    expect(opened.observationSpace).toMatchObject({ shape: [39] });
+    const sim = opened.sim as string;
+    const benchmark = ML10(3);
+    const local = makeEnv(benchmark);
+    // Train tasks of three families, then held-out families of the test split, then back.
+    const visits: Array<{ split: 'train' | 'test'; task: number; family: string }> = [
+      { split: 'train', task: 60, family: 'push' }, { split: 'train', task: 499, family: 'basketball' },
+      { split: 'test', task: 0, family: 'drawer-open' }, { split: 'test', task: 249, family: 'lever-pull' },
+      { split: 'train', task: 120, family: 'pick-place' },
+    ];
+    for (const [k, visit] of visits.entries()) {
+      const reset = await client.request({ type: 'reset', sim, task: visit.task, ...(visit.split === 'test' || k === visits.length - 1 ? { split: visit.split } : {}), seed: k });
+      expect(reset).toMatchObject({ type: 'reset', sim });
+      const expectedReset = local.reset({ task: benchmark[visit.split][visit.task], seed: k });
+      expect(Buffer.from(obsOf(reset).buffer).equals(Buffer.from(expectedReset.obs.buffer))).toBe(true);
+      expect(Array.from(obsOf(reset).subarray(36, 39))).toEqual([0, 0, 0]);
+      for (let step = 0; step < 3; step++) {
+        const action = [0.5, -0.5, 0.2 * step, 1];
+        const reply = await client.request({ type: 'step', sim, action });
+        const expected = local.step(action);
+        expect(Buffer.from(obsOf(reply).buffer).equals(Buffer.from(expected.obs.buffer))).toBe(true);
+        expect(reply.reward).toBe(expected.reward);
+      }
+      expect(gateway.sims.info(sim)).toMatchObject({ family: visit.family, split: visit.split, task: visit.task, step: 3 });
+    }
+    // Refused: an index past the split, a split without tasks on MT10, an unknown split. The sim
+    // keeps its task and its running episode.
+    const before = gateway.sims.info(sim);
+    const past = await client.request({ type: 'reset', sim, split: 'test', task: 250 });
+    expect(past).toMatchObject({ type: 'error', code: 'bad_task' });
+    expect(past.message).toContain('task 250 is not a task of ML10 test; expected an index in [0, 249]');
+    const badSplit = await client.request({ type: 'reset', sim, split: 'valid', task: 0 });
+    expect(badSplit).toMatchObject({ type: 'error', code: 'bad_message' });
+    expect(gateway.sims.info(sim)).toEqual(before);
+    const stepped = await client.request({ type: 'step', sim, action: [0, 0, 0, 0] });
+    expect(stepped).toMatchObject({ type: 'step', sim });
+    expect(gateway.sims.info(sim).step).toBe(before.step + 1);
+
+    // MT10: goal visible and the family one-hot, which follows the family across resets.
+    const mt = await client.request({ type: 'open', benchmark: 'MT10', task: 0 });
+    expect(mt.observationSpace).toMatchObject({ shape: [49] });
+    const mtSim = mt.sim as string;
+    for (const [task, slot] of [[0, 0], [260, 5], [499, 9]]) {
+      const obs = obsOf(await client.request({ type: 'reset', sim: mtSim, task }));
+      expect(obs.length).toBe(49);
+      expect(obs.subarray(39).indexOf(1)).toBe(slot);
+      expect(obsOf(await client.request({ type: 'step', sim: mtSim, action: [0, 0, 0, 0] })).subarray(39).indexOf(1)).toBe(slot);
+    }
+    expect(await client.request({ type: 'reset', sim: mtSim, split: 'test' })).toMatchObject({ type: 'error', code: 'bad_task', message: expect.stringContaining('MT10 has no test tasks') });
+    const unknown = await client.request({ type: 'open', benchmark: 'ML11' });
+    expect(unknown).toMatchObject({ type: 'error', code: 'bad_task' });
+    expect(unknown.message).toContain("unknown benchmark 'ML11'; expected one of: MT1:<family>, ML1:<family>, MT10, ML10");
     local.close();
     client.close();
   });
@@ -224,7 +285,7 @@ describe('SimHub', () => {
     hub.on('frame', () => { throw new Error('broken watcher'); });
     hub.on('episodeEnd', (info, reason) => events.push(`end ${info.step} ${reason}`));
     hub.on('closed', (info) => events.push(`closed ${info.id}`));
-    const { id } = hub.open({ family: 'reach', policy: 'test' });
+    const { id } = hub.open({ ...simBenchmark({ family: 'reach' }), policy: 'test' });
     hub.reset(id);
     for (let i = 0; i < 500; i++) hub.step(id, [0, 0, 0, 0]);
     hub.reset(id);
@@ -238,7 +299,7 @@ describe('SimHub', () => {
 
   it('drives a sim with a pluggable driver: reset hook, previous reward, looping episodes', async () => {
     const hub = new SimHub();
-    const { id } = hub.open({ family: 'reach', policy: 'test' });
+    const { id } = hub.open({ ...simBenchmark({ family: 'reach' }), policy: 'test' });
     const resets: number[] = [];
     const rewards: number[] = [];
     let steps = 0;

@@ -3,7 +3,8 @@
 
 import { EventEmitter } from 'node:events';
 import { ManipulationEnv, getFamily } from '../../sim/index.ts';
-import type { LiveSims, SceneDescription, SimEvents, SimInfo, StepFrame } from '../../bridge/protocol.ts';
+import type { LiveSims, SimEvents, SimInfo, StepFrame } from '../../protocol/wire.ts';
+import type { SceneDescription } from '../../protocol/scene.ts';
 
 interface FakeSim {
   info: SimInfo;

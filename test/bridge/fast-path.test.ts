@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Packr } from 'msgpackr';
-import { decodeFrame, encodeFrame, isNdArray, ndarray, type NdArray, type TypedArray } from '../../bridge/ndarray.ts';
+import { decodeFrame, encodeFrame, isNdArray, ndarray, type NdArray, type TypedArray } from '../../protocol/ndarray.ts';
 import { ControllerRequest, fastStep } from '../../bridge/messages.ts';
 import { MT1, makeEnv } from '../../sim/index.ts';
 import { createRng } from '../../sim/rng.ts';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { pack } from 'msgpackr';
 import { startGateway, type Gateway } from '../../bridge/index.ts';
-import { decodeFrame, encodeFrame, ndarray } from '../../bridge/ndarray.ts';
+import { decodeFrame, encodeFrame, ndarray } from '../../protocol/ndarray.ts';
 import { createRng } from '../../sim/rng.ts';
 
 type Message = Record<string, unknown> & { type: string };

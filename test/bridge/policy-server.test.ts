@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { chooseBackend } from '../../agent/backend.ts';
-import { distributionByName } from '../../agent/envs.ts';
+import { distributionByName } from '../../agent/distributions.ts';
 import { type LoadedPolicy, loadPolicy } from '../../agent/policy.ts';
-import { type NdArray, decodeFrame, encodeFrame, isNdArray, ndarray } from '../../bridge/ndarray.ts';
-import { type PolicyListener, type PolicyServerEvent, listenPolicy } from '../../bridge/policy-server.ts';
+import { type NdArray, decodeFrame, encodeFrame, isNdArray, ndarray } from '../../protocol/ndarray.ts';
+import { type PolicyListener, type PolicyServerEvent, listenPolicy, policyMetadata } from '../../bridge/policy-server.ts';
+import { OBSERVATION_KEYS } from '../../protocol/policy.ts';
 
 const REACH = 'training/ml1-reach/checkpoints/best.json';
 
@@ -95,10 +96,19 @@ describe('policy server (openpi websocket protocol)', () => {
     const client = new Client(server.url);
     const metadata = await client.metadata();
     expect(metadata).toMatchObject({
-      ...policy.metadata, evaluation: expect.anything(), gateway: 'test', seed: 11, deterministic: false,
+      server: 'metamanip', protocol: 'openpi-websocket', policy: 'ml1-reach/best', algorithm: 'rl2', benchmark: 'ML1:reach',
+      iteration: 79, trained_steps: 5_200_000, obs_size: 39, action_horizon: 1, action_dim: 4, episode_steps: 500, trial_episodes: 13,
+      recurrent: true, has_success: true, observation_keys: [...OBSERVATION_KEYS], evaluation: expect.anything(),
+      gateway: 'test', seed: 11, deterministic: false,
     });
+    expect(metadata.observation_keys).toContain('observation/state');
     expect(metadata.action_space).toEqual({ kind: 'box', shape: [4], low: -1, high: 1, dtype: 'float32' });
     await client.close();
+  });
+
+  it('describes a discrete-action policy as one int32 per action', () => {
+    const tiny = { ...policy, name: 'tiny', spec: { obsSize: 1, action: { kind: 'discrete', n: 3 }, episodeSteps: 1, hasSuccess: false }, evaluation: null } as LoadedPolicy;
+    expect(policyMetadata(tiny)).toMatchObject({ policy: 'tiny', action_space: { kind: 'discrete', n: 3, dtype: 'int32' }, action_dim: 1, obs_size: 1, has_success: false, evaluation: null });
   });
 
   it('drives a 500-step ML1 reach episode: float32 (1, 4) actions with server_timing, as a local session would act', async () => {

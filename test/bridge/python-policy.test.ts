@@ -6,7 +6,7 @@ import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:chil
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
-import { distributionByName } from '../../agent/envs.ts';
+import { distributionByName } from '../../agent/distributions.ts';
 import { type LoadedPolicy, loadPolicy } from '../../agent/policy.ts';
 import { type PolicyListener, listenPolicy } from '../../bridge/policy-server.ts';
 

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startGateway, type Gateway } from '../../bridge/index.ts';
-import { decodeFrame, encodeFrame, ndarray } from '../../bridge/ndarray.ts';
+import { decodeFrame, encodeFrame, ndarray } from '../../protocol/ndarray.ts';
 import { readRecording } from '../../bridge/recorder.ts';
 
 type Message = Record<string, unknown> & { type: string };

@@ -4,7 +4,7 @@
 
 import { Recorder } from '../../bridge/recorder.ts';
 import { FakeLiveSims } from './fake-live-sims.ts';
-import type { StepFrame } from '../../bridge/protocol.ts';
+import type { StepFrame } from '../../protocol/wire.ts';
 
 const [dir, chunkSize] = process.argv.slice(2);
 const sims = new FakeLiveSims();

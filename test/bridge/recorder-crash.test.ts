@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { McapStreamReader } from '@mcap/core';
 import { listRecordings, readRecording } from '../../bridge/recorder.ts';
-import { RECORDING_CHANNELS, type RecordedStep } from '../../bridge/protocol.ts';
+import { RECORDING_CHANNELS, type RecordedStep } from '../../protocol/wire.ts';
 
 const CHILD = fileURLToPath(new URL('./recorder-crash-child.ts', import.meta.url));
 const CHUNK_SIZE = 64 * 1024;

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { McapIndexedReader } from '@mcap/core';
 import type { FrameTransforms, JointStates, SceneUpdate } from '@foxglove/schemas';
 import { Recorder, listRecordings, readRecording, recordingName } from '../../bridge/recorder.ts';
-import { RECORDING_CHANNELS, type SimInfo, type StepFrame } from '../../bridge/protocol.ts';
+import { RECORDING_CHANNELS, type SimInfo, type StepFrame } from '../../protocol/wire.ts';
 import { FakeLiveSims } from './fake-live-sims.ts';
 import { schemaProblems } from './json-schema.ts';
 

@@ -5,8 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WsPeer, type Message } from './ws-peer.ts';
-import { startGateway, type Gateway } from '../../bridge/index.ts';
-import { decodeFrame, encodeFrame, isNdArray, type NdArray } from '../../bridge/ndarray.ts';
+import { simBenchmark, startGateway, type Gateway } from '../../bridge/index.ts';
+import { decodeFrame, encodeFrame, isNdArray, type NdArray } from '../../protocol/ndarray.ts';
 import { Outbound, TokenBucket, type Sink } from '../../bridge/limits.ts';
 
 describe('viewer role', () => {
@@ -14,7 +14,7 @@ describe('viewer role', () => {
   let driven: string;
   beforeAll(async () => {
     gateway = await startGateway({ port: 0 });
-    driven = gateway.drive({ family: 'pick-place', task: 2, rateHz: 400 }).id;
+    driven = gateway.drive({ ...simBenchmark({ family: 'pick-place' }), task: 2, rateHz: 400 }).id;
   });
   afterAll(() => gateway.close());
 
@@ -81,7 +81,7 @@ describe('viewer role', () => {
 
   it('is read-only: acting, unknown types and unknown sims get errors and the stream goes on', async () => {
     const viewer = await WsPeer.connect(`${gateway.url}/viewer`);
-    const idle = gateway.sims.open({ family: 'reach', policy: 'test' }).id;
+    const idle = gateway.sims.open({ ...simBenchmark({ family: 'reach' }), policy: 'test' }).id;
     gateway.sims.reset(idle);
     viewer.send({ type: 'step', id: 4, sim: idle, action: [1, 1, 1, 1] });
     expect(await viewer.nextOf('error')).toMatchObject({ id: 4, code: 'read_only', message: expect.stringContaining('/controller') });

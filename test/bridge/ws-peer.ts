@@ -2,7 +2,7 @@
 // decoded messages it received. Text frames (the policy role's errors) arrive as { type: 'text' }.
 
 import WebSocket from 'ws';
-import { decodeFrame, encodeFrame } from '../../bridge/ndarray.ts';
+import { decodeFrame, encodeFrame } from '../../protocol/ndarray.ts';
 
 export type Message = Record<string, unknown> & { type: string };
 

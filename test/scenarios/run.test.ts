@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { decodeFrame, isNdArray } from '../../bridge/ndarray.ts';
+import { decodeFrame, isNdArray } from '../../protocol/ndarray.ts';
 import { WsPeer } from '../bridge/ws-peer.ts';
 import { readRecording } from '../../bridge/recorder.ts';
 import type { LoadedPolicy } from '../../agent/policy.ts';
@@ -117,7 +117,7 @@ describe('metamanip run', () => {
     writeFileSync(file, 'kind: serve\nsims:\n  - family: reach\n    tasks: [0, 80]\n');
     const bad = spawnSync(process.execPath, ['bin/metamanip.js', 'run', file], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain(`${file}: sims[0].tasks: task 80 is out of range; MT1:reach has 50 test tasks (0-49)`);
+    expect(bad.stderr).toContain(`${file}: sims[0].tasks[1]: task 80 is not a task of MT1:reach test; expected an index in [0, 49]`);
     writeFileSync(file, 'kind: serve\nsim: []\n');
     const unknown = spawnSync(process.execPath, ['bin/metamanip.js', 'run', file], { encoding: 'utf8' });
     expect(unknown.status).toBe(1);

@@ -57,8 +57,8 @@ describe('scenario errors', () => {
   it('checks references the schema cannot: families, task ranges, checkpoints', () => {
     const serve = parseScenario('kind: serve\nsims:\n  - family: rech\n  - benchmark: ML1:reach\n    tasks: [50]\n    policy: nowhere.json\n');
     expect(scenarioProblems(serve, existsSync)).toEqual([
-      expect.stringMatching(/^sims\[0\]: unknown task family 'rech'/),
-      'sims[1].tasks: task 50 is out of range; ML1:reach has 50 test tasks (0-49)',
+      expect.stringMatching(/^sims\[0\]: unknown family 'rech'; expected one of: reach, push,/),
+      'sims[1].tasks[0]: task 50 is not a task of ML1:reach test; expected an index in [0, 49]',
       'sims[1].policy: no checkpoint or run folder at nowhere.json (expected "expert" or a checkpoint path)',
     ]);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FAMILIES, ML1, ML10, ML10_TEST_FAMILIES, ML10_TRAIN_FAMILIES, MT10, MT10_FAMILIES, benchmarkByName, makeEnv, taskTable } from '../../sim/index.ts';
+import { FAMILIES, ML1, ML10, ML10_TEST_FAMILIES, ML10_TRAIN_FAMILIES, MT10, MT10_FAMILIES, benchmarkTask, makeEnv, parseBenchmark, taskTable } from '../../sim/index.ts';
 
 describe('benchmarks', () => {
   it('registers all sixteen families', () => {
@@ -39,10 +39,31 @@ describe('benchmarks', () => {
     expect(first.map((v) => Number(v.toFixed(6)))).toEqual(GOLDEN_ML1_REACH_0);
   });
 
-  it('parses benchmark names and rejects unknown ones', () => {
-    expect(benchmarkByName('ML10', 2).name).toBe('ML10');
-    expect(benchmarkByName('MT1:sweep').name).toBe('MT1:sweep');
-    expect(() => benchmarkByName('ML46')).toThrow(/unknown benchmark 'ML46'; expected one of: MT1:<family>, ML1:<family>, MT10, ML10/);
+  it('parses benchmark names into values and rejects unknown ones, listing what exists', () => {
+    const ml10 = parseBenchmark('ML10', 2);
+    expect(ml10).toMatchObject({ name: 'ML10', seed: 2, goalVisible: false, oneHotFamilies: null, episodeSteps: 500 });
+    expect(ml10.trainFamilies).toEqual(ML10_TRAIN_FAMILIES);
+    expect(ml10.testFamilies).toEqual(ML10_TEST_FAMILIES);
+    expect(ml10.observationSpace.shape).toEqual([39]);
+    expect(ml10.actionSpace.shape).toEqual([4]);
+    expect(parseBenchmark('MT10').observationSpace.shape).toEqual([49]);
+    expect(parseBenchmark('MT1:sweep')).toMatchObject({ name: 'MT1:sweep', goalVisible: true, families: ['sweep'] });
+    // A benchmark is plain data: it survives structured cloning (to worker threads) unchanged.
+    expect(structuredClone(ml10)).toEqual(ml10);
+    expect(() => parseBenchmark('ML46')).toThrow(/unknown benchmark 'ML46'; expected one of: MT1:<family>, ML1:<family>, MT10, ML10 \(families: reach, push,/);
+    expect(() => parseBenchmark('ML1:juggle')).toThrow(/unknown family 'juggle' in benchmark 'ML1:juggle'; families: reach, push/);
+    expect(() => parseBenchmark('ML1:reach:2')).toThrow(/unknown benchmark 'ML1:reach:2'/);
+    expect(() => parseBenchmark('ML10', -1)).toThrow(/ML10: seed must be a non-negative integer, got -1/);
+  });
+
+  it('hands out a task by split and index, or names the benchmark, what was given and what exists', () => {
+    const ml10 = ML10(0);
+    expect(benchmarkTask(ml10, 'train', 60).family).toBe('push');
+    expect(benchmarkTask(ml10, 'test', 249).family).toBe('lever-pull');
+    expect(() => benchmarkTask(ml10, 'test', 250)).toThrow(/task 250 is not a task of ML10 test; expected an index in \[0, 249\]/);
+    expect(() => benchmarkTask(ml10, 'train', 1.5)).toThrow(/task 1.5 is not a task of ML10 train/);
+    expect(() => benchmarkTask(ml10, 'valid' as 'train', 0)).toThrow(/ML10: split must be "train" or "test", got "valid"/);
+    expect(() => benchmarkTask(MT10(0), 'test', 0)).toThrow(/MT10 has no test tasks \(it has 500 train tasks\); use split "train"/);
   });
 });
 

@@ -50,17 +50,6 @@ describe('observation layout', () => {
     expect(Array.from(hidden.subarray(36, 39))).toEqual([0, 0, 0]);
   });
 
-  it('appends a one-hot family id when asked (MT10: 49-D)', () => {
-    const withId = new ManipulationEnv({ family: 'push', oneHot: { index: 2, size: 10 } });
-    const { obs: o } = withId.reset();
-    expect(o.length).toBe(49);
-    expect(withId.observationSpace.shape).toEqual([49]);
-    expect(Array.from(o.subarray(39))).toEqual([0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
-    expect(Array.from(withId.step([0, 0, 0, 0]).obs.subarray(39))).toEqual([0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
-    expect(contains(withId.observationSpace, o)).toBe(true);
-    expect(() => new ManipulationEnv({ family: 'push', oneHot: { index: 10, size: 10 } })).toThrow(/oneHot index/);
-  });
-
   it('describes its spaces as plain JSON', () => {
     const json = JSON.parse(JSON.stringify({ obs: env.observationSpace, act: env.actionSpace }));
     expect(json.act).toEqual({ type: 'Box', shape: [4], dtype: 'float32', low: [-1, -1, -1, -1], high: [1, 1, 1, 1] });

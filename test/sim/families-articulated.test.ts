@@ -2,6 +2,7 @@
 // observed points, fixtures that stay inside their range and spring back, and the experts.
 import { describe, expect, it } from 'vitest';
 import { ManipulationEnv, TIMING } from '../../sim/env.ts';
+import { HideGoal } from '../../sim/wrappers.ts';
 import { type StepState, type Task, type TaskFamily, sampleTasks } from '../../sim/family.ts';
 import { RAPIER } from '../../sim/rapier.ts';
 import { type TaskScene, createBody, createJoint, jointPosition, tableSpec } from '../../sim/scene.ts';
@@ -205,7 +206,7 @@ describe('fixtures hold their range under their own dynamics', () => {
 
 /** Runs the family's expert on a task until the first success (or the episode's end). */
 function expertEpisode(family: TaskFamily, task: Task) {
-  const env = new ManipulationEnv({ family, task, goalVisible: false });
+  const env = new HideGoal(new ManipulationEnv({ family, task }));
   const start = env.reset({ task, seed: 0 });
   let obs = start.obs;
   const jointAtStart = start.info[JOINT_COMPONENT[family.name]] as number;

@@ -2,7 +2,7 @@
 // success rules on constructed states, layouts, rejection rules, and their experts on a sample.
 
 import { describe, expect, it } from 'vitest';
-import { ManipulationEnv, sampleTasks } from '../../sim/index.ts';
+import { HideGoal, ManipulationEnv, sampleTasks, type Env } from '../../sim/index.ts';
 import type { StepState, Task, TaskFamily } from '../../sim/family.ts';
 import type { Vec3 } from '../../sim/vec.ts';
 import { sweep } from '../../sim/families/sweep.ts';
@@ -152,7 +152,7 @@ describe('layouts and rejection rules', () => {
 });
 
 /** Runs the expert on a task (goal hidden from the observation, as in ML1) until success or 500 steps. */
-function expertEpisode(env: ManipulationEnv, family: TaskFamily, task: Task) {
+function expertEpisode(env: Env, family: TaskFamily, task: Task) {
   let { obs } = env.reset({ task, seed: 0 });
   for (let step = 0; step < 500; step++) {
     const result = env.step(family.expert(obs, env.goalPosition));
@@ -169,7 +169,7 @@ describe('scripted experts', () => {
     it(`${family.name}: succeeds on a sample of train and test tasks`, () => {
       for (const seed of [0, 1]) {
         const tasks = sampleTasks(family, seed, 3);
-        const env = new ManipulationEnv({ family, task: tasks[0], goalVisible: false });
+        const env = new HideGoal(new ManipulationEnv({ family, task: tasks[0] }));
         for (const task of tasks) expect(expertEpisode(env, family, task).success).toBe(true);
         env.close();
       }
@@ -178,7 +178,7 @@ describe('scripted experts', () => {
 
   it('sweep-into: the puck really drops into the hole', () => {
     const task = sampleTasks(sweepInto, 0, 1)[0];
-    const env = new ManipulationEnv({ family: sweepInto, task, goalVisible: false });
+    const env = new HideGoal(new ManipulationEnv({ family: sweepInto, task }));
     let { obs } = env.reset({ seed: 0 });
     for (let step = 0; step < 150; step++) obs = env.step(sweepInto.expert(obs, env.goalPosition)).obs;
     expect(obs[6]).toBeLessThan(-0.05);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManipulationEnv, ML1 } from '../../sim/index.ts';
-import { graspAndCarry } from '../../sim/families/puck.ts';
+import { graspAndCarry } from '../../sim/experts.ts';
 
 describe('grasping', () => {
   it('closes on the puck, lifts it 0.3 m, carries it 400 steps without slipping, and drops it when opened', () => {

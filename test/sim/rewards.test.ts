@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { graspScore, hamacher, tol } from '../../sim/rewards.ts';
+import { graspScore, hamacher, liftAndPlaceReward, liftedBy, sweepReward, tol } from '../../sim/rewards.ts';
+import type { StepState } from '../../sim/family.ts';
 
 describe('tol', () => {
   it('is 1 inside the bounds, bounds included', () => {
@@ -49,5 +50,28 @@ describe('graspScore', () => {
   it('is small with the hand far from the object', () => {
     const far = graspScore({ ...base, tcp: [0.2, 0.6, 0.2], leftPadY: 0.65, rightPadY: 0.55, gripperCommand: 1 }, options);
     expect(far).toBeLessThan(0.05);
+  });
+});
+
+describe('shared reward tails', () => {
+  it('lift and place: grasp AND in place, plus 1 + 5 x in-place once lifted, 10 at the goal', () => {
+    expect(liftAndPlaceReward({ grasp: 0.5, inPlace: 0.5, lifted: false, atGoal: false })).toBeCloseTo(1 / 3, 12);
+    expect(liftAndPlaceReward({ grasp: 1, inPlace: 0.4, lifted: true, atGoal: false })).toBeCloseTo(0.4 + 1 + 2, 12);
+    expect(liftAndPlaceReward({ grasp: 1, inPlace: 0.4, lifted: true, atGoal: true })).toBe(10);
+  });
+  it('lift and place: a separate in-place score (shelf-place) changes only the lifted bonus', () => {
+    expect(liftAndPlaceReward({ grasp: 1, inPlace: 0.4, liftedInPlace: 0, lifted: true, atGoal: false })).toBeCloseTo(0.4 + 1, 12);
+    expect(liftAndPlaceReward({ grasp: 1, inPlace: 0.4, liftedInPlace: 0, lifted: false, atGoal: false })).toBeCloseTo(0.4, 12);
+  });
+  it('sweep: 2 x grasp + 6 x (grasp AND in place), 10 at the goal', () => {
+    expect(sweepReward(0.5, 0.5, false)).toBeCloseTo(1 + 2, 12);
+    expect(sweepReward(0, 1, false)).toBe(0);
+    expect(sweepReward(0, 0, true)).toBe(10);
+  });
+  it('lifted: the object more than the rise above its start, and the fingers held apart', () => {
+    const at = (z: number, gripperOpening: number) => ({ objects: [[0, 0.6, z]], objectsInit: [[0, 0.6, 0.02]], gripperOpening }) as unknown as StepState;
+    expect(liftedBy(at(0.031, 0.5), 0.01)).toBe(true);
+    expect(liftedBy(at(0.029, 0.5), 0.01)).toBe(false);
+    expect(liftedBy(at(0.1, 0), 0.01)).toBe(false);
   });
 });

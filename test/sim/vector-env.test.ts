@@ -3,17 +3,14 @@
 
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ManipulationEnv, ML1, MT1, VectorEnv, VectorEnvError, type AutoresetMode, type VectorEnvSpec } from '../../sim/index.ts';
+import { ML10, MT10, VectorEnv, VectorEnvError, makeEnv, type AutoresetMode, type Task } from '../../sim/index.ts';
 import { createRng } from '../../sim/rng.ts';
 
 const SEED = 40;
-const SPECS: VectorEnvSpec[] = [
-  { task: MT1('reach', 0).train[3] },
-  { task: ML1('push', 0).train[5], goalVisible: false },
-  { task: MT1('pick-place', 0).train[1] },
-  { task: ML1('reach', 2).test[7], goalVisible: false },
-];
-const N = SPECS.length;
+// One benchmark, tasks of four families in both splits (ML10's train tasks: 50 per family, reach first).
+const BENCH = ML10(0);
+const TASKS: Task[] = [BENCH.train[3], BENCH.train[55], BENCH.train[101], BENCH.test[7]];
+const N = TASKS.length;
 const OBS = 39;
 // Past the 500-step episode, so every env ends one episode and starts the next.
 const STEPS = 520;
@@ -42,7 +39,7 @@ const newLog = (steps: number, n: number): Log => ({
 const logBytes = (log: Log) => Buffer.concat([log.obs, log.finalObs, log.rewards, log.flags, log.seeds].map(bytes));
 
 async function runVector(workers: number, autoreset: AutoresetMode, actions: Float32Array): Promise<Log> {
-  const venv = await VectorEnv.create({ envs: SPECS, workers, autoreset, seed: SEED });
+  const venv = await VectorEnv.create({ benchmark: BENCH, tasks: TASKS, workers, autoreset, seed: SEED });
   try {
     expect(venv.numWorkers).toBe(workers);
     const log = newLog(STEPS, N);
@@ -65,11 +62,11 @@ async function runVector(workers: number, autoreset: AutoresetMode, actions: Flo
   }
 }
 
-/** What the vector must return, from one ManipulationEnv per spec stepped here by the documented rules. */
+/** What the vector must return, from one env per task stepped here by the documented rules. */
 function reference(autoreset: AutoresetMode, actions: Float32Array): Log {
   const log = newLog(STEPS, N);
-  SPECS.forEach((spec, i) => {
-    const env = new ManipulationEnv({ family: spec.task.family, task: spec.task, goalVisible: spec.goalVisible });
+  TASKS.forEach((task, i) => {
+    const env = makeEnv(BENCH, task);
     let episode = 0, autoresetDue = false;
     const reset = () => env.reset({ seed: SEED + i + episode++ * N }).obs;
     log.obs.set(reset(), i * OBS);
@@ -131,12 +128,12 @@ describe('VectorEnv', () => {
   it('reports a failing env by index and cause, keeps the others valid, and lets the failed env be reset', async () => {
     const diverging = { family: 'reach', params: [0, 0.65, 1e39, 0, 0.85, 0.1] }; // puck beyond float32 range
     const nanTask = { family: 'push', params: [0, 0.65, NaN, 0, 0.85, 0.02] };
-    const specs: VectorEnvSpec[] = [SPECS[0], { task: diverging }, { task: nanTask }, SPECS[2]];
+    const tasks: Task[] = [TASKS[0], diverging, nanTask, TASKS[2]];
     // Two workers: each has a broken env beside a healthy one.
-    const venv = await VectorEnv.create({ envs: specs, workers: 2, seed: SEED });
+    const venv = await VectorEnv.create({ benchmark: BENCH, tasks, workers: 2, seed: SEED });
     try {
       const healthy = [0, 3].map((i) => {
-        const env = new ManipulationEnv({ family: specs[i].task.family, task: specs[i].task });
+        const env = makeEnv(BENCH, tasks[i]);
         return { i, env, obs: env.reset({ seed: SEED + i }).obs };
       });
       const row = (obs: Float32Array, i: number) => obs.subarray(i * OBS, (i + 1) * OBS);
@@ -170,7 +167,7 @@ describe('VectorEnv', () => {
       stepHealthy();
       expectHealthyRows(obs);
 
-      const fixed = [undefined, SPECS[0].task, ML1('push', 0).train[0], undefined];
+      const fixed = [undefined, TASKS[0], BENCH.train[50], undefined];
       venv.reset({ mask: [0, 1, 1, 0], tasks: fixed });
       // Env 1's second episode; env 2's first (its failed reset did not count).
       expect(Array.from(venv.episodeSeeds)).toEqual([SEED, SEED + 1 + N, SEED + 2, SEED + 3]);
@@ -185,15 +182,16 @@ describe('VectorEnv', () => {
   }, 60_000);
 
   it('rejects bad input naming the env and the problem, leaving the state as it was', async () => {
-    await expect(VectorEnv.create({ envs: [SPECS[0], { task: { family: 'juggle', params: [] } }], seed: 0 })).rejects.toThrow(/env 1: unknown task family 'juggle'/);
-    await expect(VectorEnv.create({ envs: [SPECS[0], { ...SPECS[1], oneHot: { index: 0, size: 10 } }], seed: 0 })).rejects.toThrow(/env 1 \(push\) has 49-entry observations, env 0 has 39/);
-    await expect(VectorEnv.create({ envs: SPECS, workers: N + 1, seed: 0 })).rejects.toThrow(/workers must be an integer from 1 to the number of envs \(4\)/);
-    await expect(VectorEnv.create({ envs: SPECS, seed: -1 })).rejects.toThrow(/seed must be a non-negative integer/);
-    await expect(VectorEnv.create({ envs: [], seed: 0 })).rejects.toThrow(/at least one env/);
+    await expect(VectorEnv.create({ benchmark: BENCH, tasks: [TASKS[0], { family: 'juggle', params: [] }], seed: 0 })).rejects.toThrow(/tasks\[1\]: family 'juggle' is not a family of ML10 \(reach, push,/);
+    await expect(VectorEnv.create({ benchmark: BENCH, tasks: [TASKS[0], { family: 'push', params: 3 } as unknown as Task], seed: 0 })).rejects.toThrow(/tasks\[1\] must be a task \{ family: string, params: number\[\] \}/);
+    await expect(VectorEnv.create({ benchmark: BENCH, tasks: TASKS, workers: N + 1, seed: 0 })).rejects.toThrow(/workers must be an integer from 1 to the number of envs \(4\)/);
+    await expect(VectorEnv.create({ benchmark: BENCH, tasks: TASKS, seed: -1 })).rejects.toThrow(/seed must be a non-negative integer/);
+    await expect(VectorEnv.create({ benchmark: BENCH, tasks: [], seed: 0 })).rejects.toThrow(/at least one task/);
 
-    // MT10-style envs: the observation size comes from the envs (39 + a 10-entry one-hot family id).
-    const specs: VectorEnvSpec[] = [{ ...SPECS[0], oneHot: { index: 0, size: 10 } }, { ...SPECS[1], oneHot: { index: 1, size: 10 } }];
-    const venv = await VectorEnv.create({ envs: specs, seed: SEED });
+    // MT10: the observation size comes from the benchmark (39 + a 10-entry one-hot family id).
+    const mt10 = MT10(0);
+    const tasks = [mt10.train[3], mt10.train[55]];
+    const venv = await VectorEnv.create({ benchmark: mt10, tasks, seed: SEED });
     const size = venv.observationSize;
     expect(size).toBe(49);
     expect(venv.numWorkers).toBe(Math.min(availableParallelism(), 2));
@@ -206,35 +204,39 @@ describe('VectorEnv', () => {
     bad[6] = NaN;
     expect(() => venv.step(bad)).toThrow(/env 1: action\[2\] is NaN/);
     expect(() => venv.reset({ mask: [true] })).toThrow(/mask must have one entry per env \(2\)/);
-    expect(() => venv.reset({ mask: [true, false], tasks: [undefined, SPECS[0].task] })).toThrow(/tasks\[1\] is given but env 1 is outside the mask/);
+    expect(() => venv.reset({ mask: [true, false], tasks: [undefined, tasks[0]] })).toThrow(/tasks\[1\] is given but env 1 is outside the mask/);
     expect(bytes(venv.reset({ mask: [0, 0] }).obs).equals(bytes(first))).toBe(true);
 
     // Nothing stepped: the next step is the first step of the episode.
     const action = actions.subarray(0, 8);
     const r = venv.step(action);
-    specs.forEach((spec, i) => {
-      const env = new ManipulationEnv({ family: spec.task.family, task: spec.task, goalVisible: spec.goalVisible, oneHot: spec.oneHot });
+    tasks.forEach((task, i) => {
+      const env = makeEnv(mt10, task);
       env.reset({ seed: SEED + i });
       expect(bytes(r.obs.subarray(i * size, (i + 1) * size)).equals(bytes(env.step(action.subarray(i * 4, i * 4 + 4)).obs))).toBe(true);
       env.close();
     });
 
-    // A task of another family would leave the one-hot id wrong: refused, naming the env.
-    expect(() => venv.reset({ tasks: [ML1('push', 0).train[0], undefined] })).toThrow(/env 0 \(push\): a push task cannot go to an env whose one-hot family id \(0\) is that of reach/);
+    // A task of another family of the benchmark rebuilds the env and moves its one-hot id; a family
+    // outside the benchmark is refused before anything changes.
+    expect(() => venv.reset({ tasks: [{ family: 'sweep', params: [0, 0.6, 0.02] }, undefined] })).toThrow(/reset: tasks\[0\]: family 'sweep' is not a family of MT10/);
+    const switched = venv.reset({ tasks: [mt10.train[120], undefined] }).obs;
+    expect(Array.from(switched.subarray(39, 49))).toEqual([0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(switched.subarray(size + 39, size + 49))).toEqual([0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
     await venv.close();
     expect(() => venv.step(action)).toThrow(/after close/);
   }, 60_000);
   it('turns a worker that never answers into an error instead of a hang, and one that died into an error on the next call', async () => {
     // 32 reach envs on one worker take far longer than 1 ms per step: the deadline passes mid-call,
     // as it would for a worker killed (out of memory) while stepping.
-    const specs: VectorEnvSpec[] = Array.from({ length: 32 }, () => SPECS[0]);
-    const slow = await VectorEnv.create({ envs: specs, workers: 1, seed: SEED, callTimeoutMs: 1 });
+    const many = Array.from({ length: 32 }, () => TASKS[0]);
+    const slow = await VectorEnv.create({ benchmark: BENCH, tasks: many, workers: 1, seed: SEED, callTimeoutMs: 1 });
     expect(() => slow.reset()).toThrow(/reset\(\): 1 of 1 VectorEnv workers did not finish reset\(\) within 1 ms .*create a new one/);
     expect(() => slow.step(new Float32Array(32 * 4))).toThrow(/step\(\): 1 of 1 VectorEnv workers did not finish reset\(\)/);
     await slow.close();
-    await expect(VectorEnv.create({ envs: specs, seed: 0, callTimeoutMs: 0 })).rejects.toThrow(/callTimeoutMs must be > 0/);
+    await expect(VectorEnv.create({ benchmark: BENCH, tasks: many, seed: 0, callTimeoutMs: 0 })).rejects.toThrow(/callTimeoutMs must be > 0/);
 
-    const venv = await VectorEnv.create({ envs: SPECS, workers: 2, seed: SEED });
+    const venv = await VectorEnv.create({ benchmark: BENCH, tasks: TASKS, workers: 2, seed: SEED });
     venv.reset();
     // Kill a worker outright, as the operating system would.
     await (venv as unknown as { workers: Array<{ terminate(): Promise<number> }> }).workers[1].terminate();

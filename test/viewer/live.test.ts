@@ -5,8 +5,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startGateway, type Gateway } from '../../bridge/server.ts';
+import { simBenchmark } from '../../bridge/sims.ts';
 import { buildViewer } from '../../viewer/build.ts';
-import { launchBrowser, openViewer, pixelDifference, sampleCanvas, saveArtifacts, snapshot, waitForSnapshot, type ViewerPage } from './browser.ts';
+import { launchBrowser, openViewer, pixelDifference, sampleCanvas, saveArtifacts, snapshot, waitForSnapshot, type ViewerPage } from '../../viewer/browser.ts';
 
 const TOKEN = 'viewer-test-token';
 let browser: Browser;
@@ -23,7 +24,7 @@ beforeAll(async () => {
   // Each episode on another goal: the reach expert arrives within half a second and then holds
   // still, so with one goal every episode's resting picture was the same and two samples taken at
   // rest could match across an episode boundary (a flaky comparison).
-  simId = gateway.drive({ family: 'reach', schedule: { tasks: [0, 1, 2, 3, 4], episodesPerTask: 1 } }).id;
+  simId = gateway.drive({ ...simBenchmark({ family: 'reach' }), schedule: { tasks: [0, 1, 2, 3, 4], episodesPerTask: 1 } }).id;
   browser = await launchBrowser();
 }, 120_000);
 
@@ -87,7 +88,7 @@ describe('live view', () => {
 
     gateway = await start(port);
     // Ids restart with the new gateway: its first sim is the one the page watched.
-    expect(gateway.drive({ family: 'reach' }).id).toBe(simId);
+    expect(gateway.drive(simBenchmark({ family: 'reach' })).id).toBe(simId);
     const lostAt = (await snapshot(page)).framesReceived;
     await waitForSnapshot(page, (s) => s.connection === 'open' && s.framesReceived > lostAt + 5, 'reconnection and new frames', 60_000);
     await page.locator('#banner').waitFor({ state: 'hidden', timeout: 10_000 });

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startGateway, type Gateway } from '../../bridge/server.ts';
-import { SimHub, expertDriver } from '../../bridge/sims.ts';
+import { SimHub, expertDriver, simBenchmark } from '../../bridge/sims.ts';
 import { Recorder, listRecordings, readRecording, type Recording } from '../../bridge/recorder.ts';
 import { buildViewer } from '../../viewer/build.ts';
-import { launchBrowser, openViewer, saveArtifacts, snapshot, waitForSnapshot, type ViewerPage } from './browser.ts';
+import { launchBrowser, openViewer, saveArtifacts, snapshot, waitForSnapshot, type ViewerPage } from '../../viewer/browser.ts';
 
 let dir: string;
 let browser: Browser;
@@ -26,14 +26,14 @@ async function recordEpisodes(): Promise<void> {
   const recorder = new Recorder({ dir, chunkSize: 16 * 1024 });
   recorder.attach(hub);
   // The expert, stepped as fast as the timers allow, for exactly one episode.
-  const reach = hub.open({ family: 'reach', policy: 'expert' }).id;
+  const reach = hub.open({ ...simBenchmark({ family: 'reach' }), policy: 'expert' }).id;
   const ended = new Promise<void>((resolve) => hub.on('episodeEnd', (info) => { if (info.id === reach) resolve(); }));
   const stop = hub.drive(reach, expertDriver(), { rateHz: 4000 });
   await ended;
   stop();
   hub.close(reach);
   // Random actions, cut short: the file ends when the sim closes mid-episode.
-  const push = hub.open({ family: 'push', policy: 'random' }).id;
+  const push = hub.open({ ...simBenchmark({ family: 'push' }), policy: 'random' }).id;
   hub.reset(push, { seed: 3 });
   let state = 12345;
   const uniform = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import * as THREE from 'three';
 import { FAMILIES, ManipulationEnv } from '../../sim/index.ts';
-import type { SceneDescription } from '../../bridge/protocol.ts';
+import type { SceneDescription } from '../../protocol/scene.ts';
 import { buildScene, sameGeometry, shapeGeometry } from '../../viewer/src/scene-builder.ts';
 import { Timeline } from '../../viewer/src/replay.ts';
 import { learningCurves } from '../../viewer/src/curves.ts';

@@ -1,7 +1,7 @@
 // The heads-up display over the 3D view: what is shown (live sim or recording) and the current
 // step's family, task, policy, episode, step, reward, success and gripper opening.
 
-import type { SimInfo } from '../../bridge/protocol.ts';
+import type { SimInfo } from '../../protocol/wire.ts';
 
 export interface HudStep {
   episode: number;

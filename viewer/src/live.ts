@@ -1,8 +1,9 @@
 // The viewer's WebSocket client: binary msgpack frames on /viewer, automatic reconnection with
 // backoff, and the subscription restored after a reconnect. Read-only: it never acts on a sim.
 
-import { decodeFrame, encodeFrame } from '../../bridge/ndarray.ts';
-import { PROTOCOL_NAME, TOKEN_PREFIX, type SceneDescription, type SimInfo, type StepFrame, type ViewerClientMessage } from '../../bridge/protocol.ts';
+import { decodeFrame, encodeFrame } from '../../protocol/ndarray.ts';
+import { PROTOCOL_NAME, TOKEN_PREFIX, type SimInfo, type StepFrame, type ViewerClientMessage } from '../../protocol/wire.ts';
+import type { SceneDescription } from '../../protocol/scene.ts';
 import { parseServerMessage } from './messages.ts';
 
 /** What a viewer frame carries of a step (protocol.ts StepFrame without obs, action and joints). */

@@ -2,7 +2,7 @@
 // or a replay in 3D with the HUD, the replay's timeline and plots, or a run's learning curves.
 // Deep links: #sim=<id>, #recording=<name>, #run=<name>.
 
-import type { SimInfo } from '../../bridge/protocol.ts';
+import type { SimInfo } from '../../protocol/wire.ts';
 import { HttpError, fetchMetrics, fetchRecording, listRecordings, listRuns, pageToken, viewerSocketUrl } from './api.ts';
 import type { ViewerHooks, ViewerSnapshot } from './hooks.ts';
 import { Hud } from './hud.ts';

@@ -3,8 +3,9 @@
 
 import * as z from 'zod/mini';
 import english from 'zod/v4/locales/en.js';
-import type { RecordedEpisode, RecordedStep, SceneDescription, SimInfo, ViewerServerMessage } from '../../bridge/protocol.ts';
-import { isNdArray, type NdArray } from '../../bridge/ndarray.ts';
+import type { RecordedEpisode, RecordedStep, SimInfo, ViewerServerMessage } from '../../protocol/wire.ts';
+import type { SceneDescription } from '../../protocol/scene.ts';
+import { isNdArray, type NdArray } from '../../protocol/ndarray.ts';
 
 // zod/mini keeps the bundle small; English messages say what was wrong.
 z.config(english());

@@ -2,7 +2,7 @@
 // frames, and a timeline that plays, pauses, scrubs and steps through them at the recorded rate.
 
 import { McapIndexedReader, McapStreamReader, TempBuffer, type McapTypes } from '@mcap/core';
-import { RECORDING_CHANNELS, type RecordedEpisode, type RecordedStep } from '../../bridge/protocol.ts';
+import { RECORDING_CHANNELS, type RecordedEpisode, type RecordedStep } from '../../protocol/wire.ts';
 import { parseRecordedEpisode, parseRecordedStep } from './messages.ts';
 
 export interface Recording {

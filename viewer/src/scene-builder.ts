@@ -2,9 +2,7 @@
 // bodies by name, and poses it from the 7-numbers-per-body frames. No DOM: unit-testable in Node.
 
 import * as THREE from 'three';
-import type { SceneDescription } from '../../bridge/protocol.ts';
-
-type Shape = SceneDescription['bodies'][number]['parts'][number]['shape'];
+import type { SceneDescription, Shape } from '../../protocol/scene.ts';
 
 /** Numbers per body in a frame's poses: x, y, z, qx, qy, qz, qw. */
 export const POSE_STRIDE = 7;

@@ -4,7 +4,7 @@
 
 import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
-import type { SceneDescription } from '../../bridge/protocol.ts';
+import type { SceneDescription } from '../../protocol/scene.ts';
 import { buildScene, sameGeometry, type BuiltScene } from './scene-builder.ts';
 
 export interface CanvasSample {

@@ -1,11 +1,9 @@
 // The shapes every part of the gateway and the viewer agree on: what a live sim is, what one step
-// of it looks like to a watcher, the viewer role's messages and the MCAP recording's channels.
-// Browser-safe (types and constants only); docs/PROTOCOL.md documents each message with examples.
+// of it looks like to a watcher, the viewer and controller roles' messages and the MCAP recording's
+// channels. Browser-safe (types and constants only); docs/PROTOCOL.md documents each message with examples.
 
-import type { SceneDescription } from '../sim/scene.ts';
 import type { NdArray } from './ndarray.ts';
-
-export type { SceneDescription };
+import type { SceneDescription } from './scene.ts';
 
 /** A live simulated environment on the gateway. */
 export interface SimInfo {

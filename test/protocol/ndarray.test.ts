@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { FrameError, decodeFrame, encodeFrame, isNdArray, ndarray, type NdArray } from '../../bridge/ndarray.ts';
+import { FrameError, decodeFrame, encodeFrame, isNdArray, ndarray, type NdArray } from '../../protocol/ndarray.ts';
 
 const PYTHON = '/usr/bin/python3';
 

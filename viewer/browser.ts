@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { CanvasSampleJson, ViewerHooks, ViewerSnapshot } from '../../viewer/src/hooks.ts';
+import type { CanvasSampleJson, ViewerHooks, ViewerSnapshot } from './src/hooks.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = resolve('.artifacts/viewer');
