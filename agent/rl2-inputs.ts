@@ -1,4 +1,4 @@
-// What RL2's network reads at each step: the policy's input row (Duan et al. 2016, section 2.2: the
+// What RL2's network reads at each step: the policy's input row (Duan et al. 2016: the tuple of
 // observation, previous action, previous reward and done flag, plus optional extras) and a privileged
 // critic's extra input, each an InputLayout, a list of features that both sizes the row and writes it.
 // Acting writes the rows; learning replays the recorded rows through the same network.

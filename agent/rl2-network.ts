@@ -1,6 +1,6 @@
-// RL2's network (Duan et al. 2016, section 2.2, with PPO's value head): input -> [dense tanh]* -> GRU ->
-// [dense tanh over (GRU state, input)]* -> policy head and value head; and its action distribution, the
-// one that acting samples from and learning scores.
+// RL2's network (Duan et al. 2016: a GRU policy, here with a value head for PPO): input -> [dense tanh]*
+// -> GRU -> [dense tanh over (GRU state, input)]* -> policy head and value head; and its action
+// distribution, the one that acting samples from and learning scores.
 
 import * as tf from '@tensorflow/tfjs';
 import type { ActionSpace } from './envs.ts';

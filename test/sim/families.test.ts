@@ -1,4 +1,3 @@
-import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FAMILIES, ML1, MT1, getFamily, sampleTasks, taskTable } from '../../sim/index.ts';
 import type { StepState } from '../../sim/family.ts';
@@ -97,17 +96,5 @@ describe('tasks and benchmarks', () => {
     expect(() => ML1('reach', -1)).toThrow(/seed must be a non-negative integer/);
     expect(() => ML1('reach', 1.5)).toThrow(/seed/);
     expect(() => MT1('fly', 0)).toThrow(/unknown task family 'fly'; expected one of: reach, push, pick-place/);
-  });
-});
-
-describe('family modules', () => {
-  it('import no other family: shared pieces live in rewards.ts, experts.ts and fixtures/', () => {
-    const dir = new URL('../../sim/families/', import.meta.url);
-    const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'index.ts');
-    expect(files.length).toBe(FAMILIES.size);
-    for (const file of files) {
-      const imports = [...readFileSync(new URL(file, dir), 'utf8').matchAll(/from\s+'([^']+)'/g)].map((m) => m[1]);
-      expect(imports.filter((path) => path.startsWith('./')), file).toEqual([]);
-    }
   });
 });
