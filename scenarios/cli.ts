@@ -100,10 +100,11 @@ const COMMANDS: Record<string, Command> = {
       // Each kind described from a benchmark value of it (one-family kinds by their first family).
       const splitText = (families: readonly string[], tasks: number, seedText: string) =>
         tasks === 0 ? 'none' : families.length === 1 ? `${tasks} tasks of one family (${seedText})` : `${families.length} families x ${tasks / families.length} (${seedText}): ${families.join(', ')}`;
-      const rows = benchmarkKinds().map(({ name: kind, example }) => {
+      const rows = benchmarkKinds().map(({ name: kind, summary, example }) => {
         const b = parseBenchmark(example, seed);
         return {
           name: kind,
+          summary,
           train: splitText(b.trainFamilies, b.train.length, 'seed'),
           test: splitText(b.testFamilies, b.test.length, 'seed + 1'),
           goal: b.goalVisible ? 'visible' : 'hidden',
@@ -111,7 +112,7 @@ const COMMANDS: Record<string, Command> = {
         };
       });
       if (values.json) console.log(JSON.stringify({ names: BENCHMARK_NAMES, families: [...FAMILIES.keys()], benchmarks: rows }, null, 2));
-      else for (const r of rows) console.log(`${r.name.padEnd(13)} train: ${r.train}\n${''.padEnd(13)} test:  ${r.test}\n${''.padEnd(13)} goal ${r.goal}, ${r.obs}-D observation\n`);
+      else for (const r of rows) console.log(`${r.name.padEnd(13)} ${r.summary}\n${''.padEnd(13)} train: ${r.train}\n${''.padEnd(13)} test:  ${r.test}\n${''.padEnd(13)} goal ${r.goal}, ${r.obs}-D observation\n`);
       return 0;
     },
   },
