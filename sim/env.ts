@@ -5,7 +5,7 @@
 // (wrappers.ts).
 
 import { RAPIER, type PrismaticImpulseJoint, type RigidBody, type World } from './rapier.ts';
-import { forwardKinematics, inverseKinematics, type ArmPoses } from './arm.ts';
+import { forwardKinematics, inverseKinematics } from './arm.ts';
 import { GRIPPER, fingerTarget, gripperOpening } from './gripper.ts';
 import { type Evaluation, type StepState, type Task, type TaskFamily, sampleTasks } from './family.ts';
 import { getFamily } from './families/index.ts';
@@ -86,6 +86,10 @@ interface Physics {
   fingerJoints: [PrismaticImpulseJoint, PrismaticImpulseJoint];
   /** Bodies and body-frame offsets of the observed points. */
   observed: Array<{ body: RigidBody; offset: Vec3 }>;
+  /** The same for the scene's named sites. */
+  sites: Array<{ name: string; body: RigidBody; offset: Vec3 }>;
+  /** Body of the first observed point: the object MetaWorld's touching_main_object asks about. */
+  mainObject: RigidBody | null;
   fixtureJoints: Array<{ spec: JointSpec; parent: RigidBody; child: RigidBody }>;
   /** Every body, in the order of describeScene()'s bodies. */
   ordered: RigidBody[];
@@ -103,6 +107,7 @@ export class ManipulationEnv implements Env {
   private handTarget: Vec3 = [0, 0, 0];
   private objectsInit: Vec3[] = [];
   private jointsInit: Record<string, number> = {};
+  private episodeValues: Readonly<Record<string, number>> = {};
   private goal: Vec3 = [0, 0, 0];
   private initTcp: Vec3 = [0, 0, 0];
   private previous = new Float32Array(18);
@@ -148,11 +153,13 @@ export class ManipulationEnv implements Env {
     this.initTcp = observed.tcp;
     this.objectsInit = observed.objects;
     this.jointsInit = this.jointPositions();
+    this.episodeValues = {};
+    this.episodeValues = Object.freeze(this.family.episodeValues?.(this.stepState(observed, hold)) ?? {});
     obs.copyWithin(18, 0, 18);
     this.previous.set(obs.subarray(0, 18));
     this.steps = 0;
     this.episodeOver = false;
-    const evaluation = this.family.evaluate(this.stepState(obs, observed, hold));
+    const evaluation = this.family.evaluate(this.stepState(observed, hold));
     return { obs, info: this.info(evaluation, observed.tcp) };
   }
 
@@ -174,7 +181,7 @@ export class ManipulationEnv implements Env {
     this.steps++;
     const truncated = this.steps >= TIMING.maxEpisodeSteps;
     this.episodeOver = truncated;
-    const evaluation = this.family.evaluate(this.stepState(obs, observed, action));
+    const evaluation = this.family.evaluate(this.stepState(observed, action));
     return { obs, reward: evaluation.reward, terminated: false, truncated, info: this.info(evaluation, observed.tcp) };
   }
 
@@ -261,6 +268,8 @@ export class ManipulationEnv implements Env {
       fingers,
       fingerJoints,
       observed: scene.observed.map((point) => ({ body: get(point.body), offset: point.offset ?? [0, 0, 0] })),
+      sites: Object.entries(scene.sites ?? {}).map(([name, point]) => ({ name, body: get(point.body), offset: point.offset ?? [0, 0, 0] })),
+      mainObject: scene.observed.length > 0 ? get(scene.observed[0].body) : null,
       fixtureJoints: (scene.joints ?? []).map((spec) => {
         const parent = get(spec.parent), child = get(spec.child);
         createJoint(world, spec, parent, child);
@@ -293,22 +302,49 @@ export class ManipulationEnv implements Env {
     }
   }
 
-  /** Writes obs[0:18] (and the goal); returns the TCP and the observed points in full precision. */
-  private observe(obs: Float32Array): { tcp: Vec3; objects: Vec3[] } {
+  /** Writes obs[0:18] (and the goal); returns what the reward reads, in full precision. */
+  private observe(obs: Float32Array): Observed {
     const physics = this.physics!;
     const hand = forwardKinematics(this.q).hand.position;
     const left = physics.fingers[0].translation(), right = physics.fingers[1].translation();
+    const opening = gripperOpening(left.y, right.y);
     obs[0] = hand[0]; obs[1] = hand[1]; obs[2] = hand[2];
-    obs[3] = gripperOpening(left.y, right.y);
-    const objects = physics.observed.map(({ body, offset }, i): Vec3 => {
-      const p = body.translation(), r = body.rotation();
-      const o = rotate([r.w, r.x, r.y, r.z], offset);
-      const position: Vec3 = [p.x + o[0], p.y + o[1], p.z + o[2]];
+    obs[3] = opening;
+    const objects = physics.observed.map((point, i): Vec3 => {
+      const position = pointPosition(point);
+      const r = point.body.rotation();
       obs.set([...position, r.w, r.x, r.y, r.z], 4 + 7 * i);
       return position;
     });
     obs.set(this.goal, 36);
-    return { tcp: [(left.x + right.x) / 2, (left.y + right.y) / 2, (left.z + right.z) / 2 - GRIPPER.padDrop], objects };
+    const sites: Record<string, Vec3> = {};
+    for (const site of physics.sites) sites[site.name] = pointPosition(site);
+    // The pads are the fingers' lower parts; the TCP is the midpoint between them.
+    const leftPad: Vec3 = [left.x, left.y, left.z - GRIPPER.padDrop], rightPad: Vec3 = [right.x, right.y, right.z - GRIPPER.padDrop];
+    const tcp: Vec3 = [(left.x + right.x) / 2, (left.y + right.y) / 2, (left.z + right.z) / 2 - GRIPPER.padDrop];
+    return { hand, opening, tcp, leftPad, rightPad, objects, sites };
+  }
+
+  /**
+   * MetaWorld's touching_main_object: both pads in contact with the main object, each with a positive
+   * total contact impulse this step (MetaWorld sums the contacts' constraint forces).
+   */
+  private touchingMainObject(): boolean {
+    const physics = this.physics!;
+    const main = physics.mainObject;
+    if (main === null) return false;
+    const pressing = (finger: RigidBody): boolean => {
+      let impulse = 0;
+      for (let i = 0; i < finger.numColliders(); i++) {
+        for (let j = 0; j < main.numColliders(); j++) {
+          physics.world.contactPair(finger.collider(i), main.collider(j), (manifold) => {
+            for (let k = 0; k < manifold.numContacts(); k++) impulse += manifold.contactImpulse(k);
+          });
+        }
+      }
+      return impulse > 0;
+    };
+    return pressing(physics.fingers[0]) && pressing(physics.fingers[1]);
   }
 
   private jointPositions(): Record<string, number> {
@@ -317,22 +353,27 @@ export class ManipulationEnv implements Env {
     return positions;
   }
 
-  private stepState(obs: Float32Array, { tcp, objects }: { tcp: Vec3; objects: Vec3[] }, action: ArrayLike<number>): StepState {
-    const physics = this.physics!;
+  private stepState(observed: Observed, action: ArrayLike<number>): StepState {
     return {
-      hand: [obs[0], obs[1], obs[2]],
-      tcp,
+      hand: observed.hand,
+      tcp: observed.tcp,
       initTcp: this.initTcp,
       handInit: this.family.handInit,
-      gripperOpening: obs[3],
-      leftPadY: physics.fingers[0].translation().y,
-      rightPadY: physics.fingers[1].translation().y,
-      objects,
+      gripperOpening: observed.opening,
+      leftPad: observed.leftPad,
+      rightPad: observed.rightPad,
+      // MetaWorld's init pads are live views of the pads (see StepState).
+      initLeftPad: observed.leftPad,
+      initRightPad: observed.rightPad,
+      objects: observed.objects,
       objectsInit: this.objectsInit,
+      sites: observed.sites,
       joints: this.jointPositions(),
       jointsInit: this.jointsInit,
       goal: this.goal,
       action,
+      touchingMainObject: this.touchingMainObject(),
+      episode: this.episodeValues,
     };
   }
 
@@ -347,6 +388,24 @@ export class ManipulationEnv implements Env {
       fingerPositions: [physics.fingers[0].translation().y - hand.y, hand.y - physics.fingers[1].translation().y],
     };
   }
+}
+
+/** What observe() reads off the physics for the reward, in full precision. */
+interface Observed {
+  hand: Vec3;
+  opening: number;
+  tcp: Vec3;
+  leftPad: Vec3;
+  rightPad: Vec3;
+  objects: Vec3[];
+  sites: Record<string, Vec3>;
+}
+
+/** World position of a point fixed in a body. */
+function pointPosition({ body, offset }: { body: RigidBody; offset: Vec3 }): Vec3 {
+  const p = body.translation(), r = body.rotation();
+  const o = rotate([r.w, r.x, r.y, r.z], offset);
+  return [p.x + o[0], p.y + o[1], p.z + o[2]];
 }
 
 const LINK_NAMES = ['column', 'upperArm', 'forearm', 'wrist', 'hand'] as const;

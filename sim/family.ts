@@ -5,33 +5,74 @@ import type { TaskScene } from './scene.ts';
 import { createRng, hashString } from './rng.ts';
 import type { Vec3 } from './vec.ts';
 
-/** Everything a family's reward and success rule may look at after a control step. */
+/**
+ * Everything a family's reward and success rule may look at after a control step: MetaWorld's reward
+ * inputs under our names (docs/FAMILIES.md maps each one to MetaWorld's).
+ */
 export interface StepState {
+  /** Hand position (obs[0:3], full precision): the rewards that read obs[:3] read this. */
   hand: Vec3;
+  /** Midpoint between the finger pads (MetaWorld's tcp_center). */
   tcp: Vec3;
-  /** TCP after the reset's settling. */
+  /** TCP after the reset's settling (init_tcp). */
   initTcp: Vec3;
+  /** The family's hand start (hand_init_pos). */
   handInit: Vec3;
-  /** Observation entry 3: finger distance / 0.1 in [0, 1]. */
+  /** Observation entry 3: finger distance / 0.1 in [0, 1] (full precision). */
   gripperOpening: number;
-  leftPadY: number;
-  rightPadY: number;
+  /** Pad centres of the two fingers; the left pad is the one on the +y side. */
+  leftPad: Vec3;
+  rightPad: Vec3;
+  /**
+   * MetaWorld's init_left_pad / init_right_pad (read by pick-place, sweep and sweep-into). MetaWorld
+   * keeps live views of the pad positions there, so at run time they are the current pads, and the
+   * env fills them so; they are inputs of their own so a reward can be checked on states where they
+   * differ.
+   */
+  initLeftPad: Vec3;
+  initRightPad: Vec3;
   /** Positions of the scene's observed points (obs[4:7], obs[11:14]). */
   objects: Vec3[];
-  /** The same after the reset's settling. */
+  /**
+   * The same after the reset's settling: MetaWorld's obj_init_pos for a free object, its
+   * peg_head_pos_init, window_handle_pos_init or _lever_pos_init for the others.
+   */
   objectsInit: Vec3[];
+  /** Named points of the scene (its `sites`, e.g. the peg box's collision-box corners), where they are now. */
+  sites: Readonly<Record<string, Vec3>>;
   /** Positions of the scene's fixture joints (m or rad), by joint name, and after settling. */
   joints: Record<string, number>;
   jointsInit: Record<string, number>;
   goal: Vec3;
   action: ArrayLike<number>;
+  /**
+   * Both pads press on the scene's main object (the body of its first observed point) with a
+   * positive contact force: MetaWorld's touching_main_object.
+   */
+  touchingMainObject: boolean;
+  /** Values the family fixed at reset (its `episodeValues`), by name. */
+  episode: Readonly<Record<string, number>>;
+}
+
+/**
+ * MetaWorld's info fields (evaluate_state), which every family reports under these names: the same
+ * quantities, quirks included (reach's nearObject is a distance; lever-pull's objToTarget is a
+ * hand-to-lever distance; door-open's is 0).
+ */
+export interface MetaWorldInfo {
+  nearObject: number;
+  /** 0 or 1. */
+  graspSuccess: number;
+  graspReward: number;
+  inPlaceReward: number;
+  objToTarget: number;
 }
 
 export interface Evaluation {
   reward: number;
   success: boolean;
-  /** Named reward terms and distances, reported in `info`. */
-  components: Record<string, number>;
+  /** MetaWorld's info fields and any further named terms and distances, reported in `info`. */
+  components: MetaWorldInfo & Record<string, number>;
 }
 
 export type Action = [number, number, number, number];
@@ -54,6 +95,11 @@ export interface TaskFamily {
   /** Unit of the threshold: metres (default) or radians (lever angle). */
   successUnit?: 'm' | 'rad';
   evaluate(state: StepState): Evaluation;
+  /**
+   * Values a reward needs that MetaWorld fixes at reset (e.g. the button's travel to its goal),
+   * computed once from the settled state; they reach `evaluate` as `state.episode`.
+   */
+  episodeValues?(initial: StepState): Record<string, number>;
   /** Scripted controller: reads the observation (and the goal, which an expert may know). */
   expert(obs: Float32Array, goal: Vec3): Action;
 }

@@ -6,6 +6,7 @@ import { ARM, type ArmPoses } from './arm.ts';
 import { GRIPPER } from './gripper.ts';
 import { type Pose, type Quat, type Vec3, IDENTITY_QUAT, quatFromAxisAngle, quatMultiply, rotate } from './vec.ts';
 import type { BodyType, SceneDescription, Shape } from '../protocol/scene.ts';
+import { PALETTE } from './palette.ts';
 
 export interface PartSpec {
   shape: Shape;
@@ -67,8 +68,10 @@ export interface TaskScene {
   joints?: JointSpec[];
   /** Replaces the plain table (e.g. one with a hole). */
   table?: BodySpec;
-  /** What obs[4:11] and obs[11:18] report, at most two. */
+  /** What obs[4:11] and obs[11:18] report, at most two. The first one's body is the task's main object. */
   observed: ObservedPoint[];
+  /** Further named points a reward reads (MetaWorld's sites, e.g. the peg box's collision-box corners). */
+  sites?: Readonly<Record<string, ObservedPoint>>;
   goal: Vec3;
 }
 
@@ -84,6 +87,8 @@ const WORLD_FILTER = (WORLD_GROUP << 16) | (WORLD_GROUP | ROBOT_GROUP);
 
 const at = (position: Vec3, rotation: Quat = IDENTITY_QUAT): Pose => ({ position, rotation });
 const ALONG_Y_TO_Z = quatFromAxisAngle([1, 0, 0], Math.PI / 2);
+/** Turns a part that runs along local z (a cylinder) to run along x. */
+const ALONG_Z_TO_X = quatFromAxisAngle([0, 1, 0], Math.PI / 2);
 
 export function tableSpec(): BodySpec {
   return {
@@ -97,23 +102,57 @@ export function tableSpec(): BodySpec {
   };
 }
 
-/** The arm's link bodies (kinematic, posed from forward kinematics) and the two dynamic fingers. */
+/**
+ * The arm's link bodies (kinematic, posed from forward kinematics) and the two dynamic fingers. Each
+ * link's first part is its collider; the rest are drawn only (visualOnly, no collider: physics never
+ * sees them): the pedestal under the base, and at the shoulder, elbow and wrist a dark housing along
+ * the joint's pitch axis with light end caps, so that a viewer sees where each joint is and how the
+ * links turn about it.
+ */
 export function robotSpecs(poses: ArmPoses): BodySpec[] {
-  const red = '#b3262a', dark = '#2b2b2b';
+  const { armLink: red, armJoint: dark, armJointCap: cap, armBase: base, finger: fingerColour } = PALETTE;
   const link = (name: keyof ArmPoses, parts: PartSpec[]): BodySpec => ({ name, type: 'kinematic', pose: poses[name], parts });
   const fingerBox: Shape = { kind: 'box', halfExtents: GRIPPER.fingerHalfExtents };
   const finger = (name: string, side: 1 | -1): BodySpec => ({
     name,
     type: 'dynamic',
     pose: at([poses.hand.position[0], poses.hand.position[1] + side * GRIPPER.open, poses.hand.position[2] - GRIPPER.fingerDrop]),
-    parts: [{ shape: fingerBox, colour: '#d0d0d0', friction: GRIPPER.padFriction, mass: GRIPPER.fingerMass }],
+    parts: [{ shape: fingerBox, colour: fingerColour, friction: GRIPPER.padFriction, mass: GRIPPER.fingerMass }],
   });
+  const drawn = (shape: Shape, position: Vec3, colour: string, rotation: Quat = IDENTITY_QUAT): PartSpec => ({ shape, offset: at(position, rotation), colour, visualOnly: true });
+  /** A pitch joint at the link frame's origin: a housing along local x and a cap on each end. */
+  const joint = (radius: number, halfWidth: number): PartSpec[] => [
+    drawn({ kind: 'cylinder', halfHeight: halfWidth, radius }, [0, 0, 0], dark, ALONG_Z_TO_X),
+    ...[1, -1].map((side) => drawn({ kind: 'cylinder', halfHeight: 0.004, radius: 0.7 * radius }, [side * (halfWidth + 0.003), 0, 0], cap, ALONG_Z_TO_X)),
+  ];
+  // The robot stands on a pedestal reaching down to the floor under the table's top (its leg's foot).
+  const floor = TABLE.centre[2] - TABLE.halfExtents[2] - 0.7;
   return [
-    link('column', [{ shape: { kind: 'cylinder', halfHeight: ARM.shoulderHeight / 2, radius: 0.07 }, offset: at([0, 0, ARM.shoulderHeight / 2]), colour: dark }]),
-    link('upperArm', [{ shape: { kind: 'capsule', halfHeight: ARM.upperArm / 2, radius: 0.05 }, offset: at([0, ARM.upperArm / 2, 0]), colour: red }]),
-    link('forearm', [{ shape: { kind: 'capsule', halfHeight: ARM.forearm / 2, radius: 0.04 }, offset: at([0, ARM.forearm / 2, 0]), colour: red }]),
-    link('wrist', [{ shape: { kind: 'capsule', halfHeight: 0.03, radius: 0.03 }, offset: at([0, 0.06, 0]), colour: dark }]),
-    link('hand', [{ shape: { kind: 'box', halfExtents: [0.025, 0.058, 0.012] }, offset: at([0, 0, 0.008]), colour: dark }]),
+    link('column', [
+      { shape: { kind: 'cylinder', halfHeight: ARM.shoulderHeight / 2, radius: 0.07 }, offset: at([0, 0, ARM.shoulderHeight / 2]), colour: red },
+      drawn({ kind: 'cylinder', halfHeight: -floor / 2, radius: 0.09 }, [0, 0, floor / 2], base),
+      drawn({ kind: 'cylinder', halfHeight: 0.015, radius: 0.2 }, [0, 0, floor + 0.015], base),
+      drawn({ kind: 'cylinder', halfHeight: 0.02, radius: 0.11 }, [0, 0, 0.02], dark),
+      // The shoulder's bracket: the column's top reaching out to the shoulder pivot.
+      drawn({ kind: 'box', halfExtents: [0.06, ARM.shoulderOffset / 2 + 0.03, 0.05] }, [0, ARM.shoulderOffset / 2, ARM.shoulderHeight], dark),
+    ]),
+    link('upperArm', [
+      { shape: { kind: 'capsule', halfHeight: ARM.upperArm / 2, radius: 0.05 }, offset: at([0, ARM.upperArm / 2, 0]), colour: red },
+      ...joint(0.075, 0.075),
+    ]),
+    link('forearm', [
+      { shape: { kind: 'capsule', halfHeight: ARM.forearm / 2, radius: 0.04 }, offset: at([0, ARM.forearm / 2, 0]), colour: red },
+      ...joint(0.06, 0.06),
+    ]),
+    link('wrist', [
+      { shape: { kind: 'capsule', halfHeight: 0.03, radius: 0.03 }, offset: at([0, 0.06, 0]), colour: dark },
+      ...joint(0.045, 0.045),
+    ]),
+    link('hand', [
+      { shape: { kind: 'box', halfExtents: [0.025, 0.058, 0.012] }, offset: at([0, 0, 0.008]), colour: dark },
+      // The flange between wrist and hand: a light disc that turns with the hand's roll.
+      drawn({ kind: 'cylinder', halfHeight: 0.01, radius: 0.035 }, [0, 0, 0.03], cap),
+    ]),
     finger('leftFinger', 1),
     finger('rightFinger', -1),
   ];

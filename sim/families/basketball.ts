@@ -8,8 +8,9 @@ import { BALL, BALL_RADIUS, HOOP, hoop } from '../fixtures/hoop.ts';
 import { placeObject } from '../scene.ts';
 
 const TARGET_RADIUS = 0.08;
-/** MetaWorld scores the ball against a point 5 cm over the ring's centre (0.3 m above the hoop's base). */
-const ABOVE_RING = 0.05;
+/** MetaWorld scores the ball against a point at this height over the ring's centre, 5 cm above the ring (the hoop stands on the table). */
+const SCORING_HEIGHT = 0.3;
+const ABOVE_RING = SCORING_HEIGHT - HOOP.ringOffset[2];
 /** ... and weighs the height error twice. */
 const WEIGHT: Vec3 = [1, 1, 2];
 
@@ -36,20 +37,20 @@ export const basketball: TaskFamily = {
   },
   successThreshold: TARGET_RADIUS,
   evaluate(s) {
-    const ball = s.objects[0], ballInit = s.objectsInit[0], target = aboveRing(s.goal);
+    const ball = s.objects[0], ballInit = s.objectsInit[0];
+    // MetaWorld scores the ball against a point at z = 0.3 over the ring's centre.
+    const target: Vec3 = [s.goal[0], s.goal[1], SCORING_HEIGHT];
     const ballToTarget = weightedDistance(ball, target, WEIGHT);
     const inPlace = tol(ballToTarget, 0, TARGET_RADIUS, weightedDistance(ballInit, target, WEIGHT), 'long_tail');
     const tcpToObject = distance(ball, s.tcp);
     const lifted = tcpToObject < 0.035 && liftedBy(s, 0.01);
     const grasp = lifted ? 1 : objectGraspScore(s, { objectReachRadius: 0.01, objectRadius: 0.025, padSuccessThreshold: 0.06, xzThreshold: 0.005, density: 'high' });
-    const success = ballToTarget <= TARGET_RADIUS;
     return {
-      reward: liftAndPlaceReward({ grasp, inPlace, lifted, atGoal: success }),
-      success,
+      reward: liftAndPlaceReward({ grasp, inPlace, lifted, atGoal: ballToTarget < TARGET_RADIUS }),
+      success: ballToTarget <= TARGET_RADIUS,
       components: {
-        tcpToObject, objectToGoal: ballToTarget, graspReward: grasp, inPlaceReward: inPlace,
-        nearObject: tcpToObject <= 0.05 ? 1 : 0,
-        graspSuccess: liftedBy(s, 0.03) ? 1 : 0,
+        nearObject: tcpToObject <= 0.05 ? 1 : 0, graspSuccess: liftedBy(s, 0.03) ? 1 : 0,
+        graspReward: grasp, inPlaceReward: inPlace, objToTarget: ballToTarget, tcpToObject,
       },
     };
   },

@@ -21,18 +21,26 @@ export const buttonPressTopdown: TaskFamily = {
   scene: (p) => buttonScene([p[0], p[1], p[2]], [p[0], p[1], p[2] + GOAL_ABOVE_BASE]),
   successThreshold: SUCCESS_DEPTH,
   evaluate(s) {
-    const top = s.objects[0], topInit = s.objectsInit[0];
-    const tcpToButton = distance(s.tcp, top);
+    const top = s.objects[0];
+    const tcpToButton = distance(top, s.tcp);
     const depthError = Math.abs(s.goal[2] - top[2]);
-    const near = tol(tcpToButton, 0, 0.01, distance(topInit, s.initTcp), 'long_tail');
-    const pressed = tol(depthError, 0, 0.005, Math.abs(s.goal[2] - topInit[2]), 'long_tail');
+    // MetaWorld's reach margin is the distance from the TCP's start to where the button is now.
+    const near = tol(tcpToButton, 0, 0.01, distance(top, s.initTcp), 'long_tail');
+    const pressed = tol(depthError, 0, 0.005, s.episode.buttonToGoalInit, 'long_tail');
     const closed = 1 - s.gripperOpening;
+    let reward = 5 * hamacher(closed, near);
+    if (tcpToButton <= 0.03) reward += 5 * pressed;
     return {
-      reward: 5 * hamacher(closed, near) + (tcpToButton <= 0.03 ? 5 * pressed : 0),
+      reward,
       success: depthError <= SUCCESS_DEPTH,
-      components: { depthError, tcpToButton, nearReward: near, pressedReward: pressed, buttonTravel: s.joints.buttonTravel },
+      components: {
+        nearObject: tcpToButton <= 0.05 ? 1 : 0, graspSuccess: s.gripperOpening > 0 ? 1 : 0, graspReward: near, inPlaceReward: pressed, objToTarget: depthError,
+        buttonTravel: s.joints.buttonTravel,
+      },
     };
   },
+  // MetaWorld's _obj_to_target_init: how far the released button sits above the goal.
+  episodeValues: (initial) => ({ buttonToGoalInit: Math.abs(initial.goal[2] - initial.objects[0][2]) }),
   expert: buttonExpert,
 };
 

@@ -22,14 +22,15 @@ export const doorClose: TaskFamily = {
   evaluate(s) {
     const handle = s.objects[0];
     const handleToGoal = distance(handle, s.goal);
-    // MetaWorld's margins: the safe's base-to-goal distance, and the hand's start-to-handle distance plus 0.1 m.
+    // MetaWorld's margins: the safe's base-to-goal distance, and the hand's start to where the handle is now, plus 0.1 m.
     const inPlace = tol(handleToGoal, 0, TARGET_RADIUS, norm(GOAL_OFFSET), 'gaussian');
     const tcpToGoal = distance(s.tcp, s.goal);
-    const handInPlace = tol(tcpToGoal, 0, 0.25 * TARGET_RADIUS, distance(s.handInit, s.objectsInit[0]) + 0.1, 'gaussian');
+    const handInPlace = tol(tcpToGoal, 0, 0.25 * TARGET_RADIUS, distance(s.handInit, handle) + 0.1, 'gaussian');
     return {
       reward: handleToGoal < TARGET_RADIUS ? 10 : 3 * handInPlace + 6 * inPlace,
       success: handleToGoal <= SUCCESS_RADIUS,
-      components: { handleToGoal, tcpToGoal, handInPlaceReward: handInPlace, inPlaceReward: inPlace, doorAngle: s.joints.doorHinge },
+      // MetaWorld reports the hand's score as in_place_reward.
+      components: { nearObject: 0, graspSuccess: 1, graspReward: 1, inPlaceReward: handInPlace, objToTarget: handleToGoal, tcpToGoal, doorInPlaceReward: inPlace, doorAngle: s.joints.doorHinge },
     };
   },
   expert: (obs) => doorExpert(obs, 'close'),

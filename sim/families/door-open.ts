@@ -3,13 +3,16 @@
 import type { TaskFamily } from '../family.ts';
 import { hamacher, tol } from '../rewards.ts';
 import { doorExpert } from '../experts.ts';
-import { DOOR, doorPoint, doorScene, hingeFromHandle } from '../fixtures/door.ts';
-import { type Vec3, distance } from '../vec.ts';
+import { doorScene } from '../fixtures/door.ts';
+import { type Vec3, add, clamp, norm, sub } from '../vec.ts';
 
 const GOAL_OFFSET: Vec3 = [-0.3, -0.45, 0];
 const SUCCESS_X = 0.08;
-/** Fully rewarded opening: MetaWorld's 120 degrees, give or take 0.5 rad. */
-const OPEN_TARGET = Math.PI / 2 + Math.PI / 6;
+/** MetaWorld's door point is 5 cm left of the handle, and its ready pose 5 cm right of that, 3 cm behind, 1 cm down. */
+const HANDLE_TO_DOOR: Vec3 = [-0.05, 0, 0];
+const READY_FROM_DOOR: Vec3 = [0.05, 0.03, -0.01];
+/** Radius round the door point inside which the hand may come down (MetaWorld's funnel). */
+const FUNNEL_RADIUS = 0.12;
 
 export const doorOpen: TaskFamily = {
   name: 'door-open',
@@ -21,24 +24,29 @@ export const doorOpen: TaskFamily = {
   scene: (p) => doorScene([p[0], p[1], p[2]], 0, [p[0] + GOAL_OFFSET[0], p[1] + GOAL_OFFSET[1], p[2] + GOAL_OFFSET[2]]),
   successThreshold: SUCCESS_X,
   evaluate(s) {
-    const handle = s.objects[0];
-    const opening = s.joints.doorHinge;
-    const hookPoint = doorPoint(hingeFromHandle(handle, opening), opening, DOOR.hook);
-    // MetaWorld's funnel: the floor under the hand rises away from the handle, so the hand comes
-    // in high and drops only when over the hook point.
-    const radius = Math.hypot(s.hand[0] - hookPoint[0], s.hand[1] - hookPoint[1]);
-    const floor = radius <= 0.12 ? 0 : 0.04 * Math.log(radius - 0.12) + 0.4;
-    const aboveFloor = s.hand[2] >= floor ? 1 : tol(floor - s.hand[2], 0, 0.01, floor / 2, 'long_tail');
-    const inPlace = tol(distance(s.tcp, hookPoint), 0, 0.06, 0.5, 'long_tail');
+    const hand = s.hand, handle = s.objects[0];
+    const door = add(handle, HANDLE_TO_DOOR);
+    // The funnel: the floor under the hand rises away from the door point, so the hand comes in high
+    // and drops only near the handle.
+    const radius = Math.hypot(hand[0] - door[0], hand[1] - door[1]);
+    const floor = radius <= FUNNEL_RADIUS ? 0 : 0.04 * Math.log(radius - FUNNEL_RADIUS) + 0.4;
+    const aboveFloor = hand[2] >= floor ? 1 : tol(floor - hand[2], 0, 0.01, floor / 2, 'long_tail');
+    const inPlace = tol(norm(sub(sub(hand, door), READY_FROM_DOOR)), 0, FUNNEL_RADIUS / 2, 0.5, 'long_tail');
     const ready = hamacher(aboveFloor, inPlace);
-    const effort = (Math.max(-1, Math.min(1, s.action[3])) + 1) / 2;
-    const opened = 0.2 * (opening > Math.PI / 90 ? 1 : 0) + 0.8 * tol(OPEN_TARGET - opening, 0, 0.5, Math.PI / 3, 'long_tail');
+    const grab = (clamp(s.action[3], -1, 1) + 1) / 2;
+    // MetaWorld's hinge angle is negative when open; ours (doorHinge) positive.
+    const theta = -s.joints.doorHinge, doorAngle = -theta;
+    // A fifth for moving the door at all (past 2 degrees), the rest for opening it to 120 degrees, give or take 0.5 rad.
+    const opened = 0.2 * (theta < -Math.PI / 90 ? 1 : 0) + 0.8 * tol(Math.PI / 2 + Math.PI / 6 - doorAngle, 0, 0.5, Math.PI / 3, 'long_tail');
     const handleToGoalX = Math.abs(handle[0] - s.goal[0]);
     const success = handleToGoalX <= SUCCESS_X;
     return {
-      reward: success ? 10 : 2 * hamacher(ready, effort) + 8 * opened,
+      reward: success ? 10 : 2 * hamacher(ready, grab) + 8 * opened,
       success,
-      components: { handleToGoalX, tcpToHook: distance(s.tcp, hookPoint), readyReward: ready, openedReward: opened, doorAngle: opening },
+      components: {
+        nearObject: ready, graspSuccess: grab >= 0.5 ? 1 : 0, graspReward: grab, inPlaceReward: opened, objToTarget: 0,
+        handleToGoalX, doorAngle: s.joints.doorHinge,
+      },
     };
   },
   expert: (obs) => doorExpert(obs, 'open'),

@@ -26,11 +26,15 @@ export const drawerOpen: TaskFamily = {
     const handleToGoal = distance(handle, s.goal);
     const opening = tol(handleToGoal, 0, 0.02, PULL, 'long_tail');
     const handleInit: Vec3 = [s.goal[0], s.goal[1] + PULL, s.goal[2]];
+    // MetaWorld measures this reach from the hand (obs[:3]), not the TCP.
     const caging = tol(weightedDistance(handle, s.hand, XY_STRESSED), 0, 0.01, weightedDistance(handleInit, s.initTcp, XY_STRESSED), 'long_tail');
     return {
       reward: 5 * (caging + opening),
       success: handleToGoal <= SUCCESS_RADIUS,
-      components: { handleToGoal, tcpToHandle: distance(handle, s.tcp), cagingReward: caging, openingReward: opening, drawerTravel: s.joints.drawerSlide },
+      components: {
+        nearObject: distance(handle, s.hand) <= 0.03 ? 1 : 0, graspSuccess: s.gripperOpening > 0 ? 1 : 0, graspReward: caging, inPlaceReward: opening, objToTarget: handleToGoal,
+        drawerTravel: s.joints.drawerSlide,
+      },
     };
   },
   // Straddle the handle bar with open fingers, close on it, pull straight back.

@@ -9,14 +9,19 @@ import { type Vec3, add, distance, weightedDistance } from '../vec.ts';
 const SUCCESS_ANGLE = Math.PI / 24;
 const UPRIGHT = Math.PI / 2;
 /**
- * Where the hand holds the ball for the lift, relative to the ball (MetaWorld's reward uses (0,
- * 0.055, 0.07) for its hand): the palm's front top edge (0.058 m ahead of and 0.02 m above the hand
- * point, sim/scene.ts) under the ball's near side, 35 degrees below its centre. From there a lift
- * pushes the ball along its arc all the way up (the contact normal stays within 55 degrees of the
- * arc's direction), and the wrist above the palm stays clear of the ball.
+ * MetaWorld's "ready to lift" point: the hand this far behind and below the lever's end (so the
+ * Sawyer's shoulder, not its fingers, gets under it), with the y error weighed a quarter of x and z.
+ */
+const READY_OFFSET: Vec3 = [0, 0.055, 0.07];
+const READY_SCALE: Vec3 = [4, 1, 4];
+/**
+ * Where our expert holds the ball for the lift, relative to the ball: the palm's front top edge
+ * (0.058 m ahead of and 0.02 m above the hand point, sim/scene.ts) under the ball's near side, 35
+ * degrees below its centre. From there a lift pushes the ball along its arc all the way up (the
+ * contact normal stays within 55 degrees of the arc's direction), and the wrist above the palm stays
+ * clear of the ball.
  */
 const HOLD_OFFSET: Vec3 = [0, 0.075, 0.045];
-const READY_SCALE: Vec3 = [4, 1, 4];
 
 export const leverPull: TaskFamily = {
   name: 'lever-pull',
@@ -29,20 +34,23 @@ export const leverPull: TaskFamily = {
   successThreshold: SUCCESS_ANGLE,
   successUnit: 'rad',
   evaluate(s) {
-    const ball = s.objects[0], ballInit = s.objectsInit[0];
-    // MetaWorld's "ready to lift": the hand under the ball, with the y error weighed a quarter of x and z.
-    const scaled = weightedDistance(add(s.hand, HOLD_OFFSET), ball, READY_SCALE);
-    const scaledInit = weightedDistance(add(s.initTcp, HOLD_OFFSET), ballInit, READY_SCALE);
-    const ready = tol(scaled, 0, 0.02, scaledInit, 'long_tail');
+    const lever = s.objects[0], leverInit = s.objectsInit[0];
+    // Measured from the hand (obs[:3]) now, from the TCP at the start, as MetaWorld does.
+    const shoulderToLever = weightedDistance(add(s.hand, READY_OFFSET), lever, READY_SCALE);
+    const ready = tol(shoulderToLever, 0, 0.02, weightedDistance(add(s.initTcp, READY_OFFSET), leverInit, READY_SCALE), 'long_tail');
     const angle = s.joints.leverAxis;
     const angleError = Math.abs(angle - UPRIGHT);
+    // Reported, not rewarded (MetaWorld's in_place_reward): within pi/48 of upright, 0.1 at 15 degrees up.
     const engagement = tol(angleError, 0, Math.PI / 48, Math.PI / 2 - Math.PI / 12, 'long_tail');
-    const ballToGoal = distance(ball, s.goal);
-    const inPlace = tol(ballToGoal, 0, 0.04, distance(ballInit, s.goal), 'long_tail');
+    const leverToGoal = distance(lever, s.goal);
+    const inPlace = tol(leverToGoal, 0, 0.04, distance(leverInit, s.goal), 'long_tail');
     return {
       reward: 10 * hamacher(ready, inPlace),
       success: angleError <= SUCCESS_ANGLE,
-      components: { angleError, ballToGoal, readyReward: ready, engagementReward: engagement, inPlaceReward: inPlace, leverAngle: angle },
+      components: {
+        nearObject: shoulderToLever < 0.03 ? 1 : 0, graspSuccess: ready > 0.9 ? 1 : 0, graspReward: ready, inPlaceReward: engagement, objToTarget: shoulderToLever,
+        angleError, leverToGoal, leverInPlaceReward: inPlace, leverAngle: angle,
+      },
     };
   },
   expert: leverExpert,

@@ -1,7 +1,7 @@
 // peg-insert-side: pick the peg up and push its head into the hole in the side of a box.
 
 import { type TaskFamily, rejectCloserInXy } from '../family.ts';
-import { hamacher, liftAndPlaceReward, liftedBy, objectGraspScore, tol } from '../rewards.ts';
+import { hamacher, liftAndPlaceReward, liftedBy, objectGraspScore, rectPrismTolerance, tol } from '../rewards.ts';
 import { type GraspProfile, graspAndCarry } from '../experts.ts';
 import { type Quat, type Vec3, add, distance, rotate, scale, sub, weightedDistance } from '../vec.ts';
 import { TCP_BELOW_HAND } from '../gripper.ts';
@@ -21,24 +21,15 @@ const PEG_GRASP: GraspProfile = { closedOpening: 0.48, closingBelow: 0.7, restHe
 /**
  * MetaWorld's "collision boxes": two slabs of air just in front of the box's face, below and above
  * the mouth, where the in-place score is scaled down (to 0 against the face) so that pressing the
- * head against the wood instead of into the hole pays less. Corners relative to the box's base:
- * `zero` is the corner scoring 0, `one` the corner scoring 1; 1 everywhere outside.
+ * head against the wood instead of into the hole pays less. Each is given by two corners, sites on
+ * the box (relative to its base): `zero` scores 0, `one` scores 1; 1 everywhere outside.
  */
-const FACE_SLABS: ReadonlyArray<{ zero: Vec3; one: Vec3 }> = [
-  { zero: [0.11, 0.1, 0.01], one: [0.15, -0.1, 0.096] },
-  { zero: [0.11, 0.1, 0.16], one: [0.17, -0.1, 0.19] },
-];
-
-function slabScore(point: Vec3, box: Vec3, slab: { zero: Vec3; one: Vec3 }): number {
-  let score = 1;
-  for (let i = 0; i < 3; i++) {
-    const zero = box[i] + slab.zero[i], one = box[i] + slab.one[i];
-    const f = (point[i] - zero) / (one - zero);
-    if (f < 0 || f > 1) return 1;
-    score *= f;
-  }
-  return score;
-}
+const FACE_SLAB_SITES = {
+  belowMouthZero: [0.11, 0.1, 0.01],
+  belowMouthOne: [0.15, -0.1, 0.096],
+  aboveMouthZero: [0.11, 0.1, 0.16],
+  aboveMouthOne: [0.17, -0.1, 0.19],
+} as const satisfies Record<string, Vec3>;
 
 export const pegInsertSide: TaskFamily = {
   name: 'peg-insert-side',
@@ -59,17 +50,20 @@ export const pegInsertSide: TaskFamily = {
       // MetaWorld leaves out (zeros) but the success rule needs. It adds nothing a policy could not
       // already work out from obs[4:11]: the head is a fixed point of the peg's pose.
       observed: [{ body: PEG_OBJECT.name, offset: PEG.grasp }, { body: PEG_OBJECT.name, offset: PEG.head }],
+      sites: Object.fromEntries(Object.entries(FACE_SLAB_SITES).map(([name, offset]) => [name, { body: 'pegBox', offset }])),
       goal: [box[0] + PEG_BOX.goalOffset[0], box[1] + PEG_BOX.goalOffset[1], box[2] + PEG_BOX.goalOffset[2]],
     };
   },
   successThreshold: TARGET_RADIUS,
   evaluate(s) {
     const grip = s.objects[0], head = s.objects[1], headInit = s.objectsInit[1];
-    const box: Vec3 = [s.goal[0] - PEG_BOX.goalOffset[0], s.goal[1] - PEG_BOX.goalOffset[1], s.goal[2] - PEG_BOX.goalOffset[2]];
     const headToGoal = weightedDistance(head, s.goal, WEIGHT);
     const inPlaceFree = tol(headToGoal, 0, TARGET_RADIUS, weightedDistance(headInit, s.goal, WEIGHT), 'long_tail');
-    const inPlace = hamacher(inPlaceFree, hamacher(slabScore(head, box, FACE_SLABS[0]), slabScore(head, box, FACE_SLABS[1])));
+    const { belowMouthZero, belowMouthOne, aboveMouthZero, aboveMouthOne } = s.sites;
+    const faceSlabs = hamacher(rectPrismTolerance(head, aboveMouthZero, aboveMouthOne), rectPrismTolerance(head, belowMouthZero, belowMouthOne));
+    const inPlace = hamacher(inPlaceFree, faceSlabs);
     const tcpToObject = distance(grip, s.tcp);
+    // A lifted peg counts as fully grasped (MetaWorld's wide 8 cm TCP bound lets a peg held off-centre count).
     const lifted = tcpToObject < 0.08 && liftedBy(s, 0.01);
     const grasp = lifted ? 1 : objectGraspScore(s, { objectReachRadius: 0.01, objectRadius: 0.0075, padSuccessThreshold: 0.03, xzThreshold: 0.005, density: 'high' });
     const success = headToGoal <= TARGET_RADIUS;
@@ -77,9 +71,9 @@ export const pegInsertSide: TaskFamily = {
       reward: liftAndPlaceReward({ grasp, inPlace, lifted, atGoal: success }),
       success,
       components: {
-        tcpToObject, objectToGoal: headToGoal, graspReward: grasp, inPlaceReward: inPlace,
         nearObject: tcpToObject <= 0.03 ? 1 : 0,
         graspSuccess: tcpToObject < 0.02 && liftedBy(s, 0.01) ? 1 : 0,
+        graspReward: grasp, inPlaceReward: inPlace, objToTarget: headToGoal, tcpToObject,
       },
     };
   },

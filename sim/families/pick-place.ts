@@ -1,7 +1,7 @@
 // pick-place: grasp the puck, lift it and place it at a goal in the air.
 
 import type { TaskFamily } from '../family.ts';
-import { freeObjectTerms, liftAndPlaceReward, liftedBy } from '../rewards.ts';
+import { freeObjectTerms, liftAndPlaceReward, liftedBy, padCagingScore } from '../rewards.ts';
 import { graspAndCarry } from '../experts.ts';
 import { PUCK_AND_GOAL, PUCK_BOX } from '../fixtures/puck.ts';
 
@@ -17,10 +17,20 @@ export const pickPlace: TaskFamily = {
   goalBox: { low: [-0.1, 0.8, 0.05], high: [0.1, 0.9, 0.3] },
   successThreshold: SUCCESS_RADIUS,
   evaluate(s) {
-    const t = freeObjectTerms(s, { objectRadius: 0.015, padSuccessThreshold: 0.05, xzThreshold: 0.005 });
-    const lifted = t.tcpToObject < 0.02 && liftedBy(s, 0.01);
-    const reward = liftAndPlaceReward({ grasp: t.graspReward, inPlace: t.inPlace, lifted, atGoal: t.objectToGoal < REWARD_RADIUS });
-    return { reward, success: t.objectToGoal <= SUCCESS_RADIUS, components: t.components };
+    const { object, tcpToObject, objectToTarget, inPlace } = freeObjectTerms(s);
+    // MetaWorld's pick-place overrides the generic caging score: each pad caged on its own side.
+    const grasp = padCagingScore(s, object, { objectRadius: 0.015, padSuccessMargin: 0.05, xzSuccessMargin: 0.005 });
+    const lifted = tcpToObject < 0.02 && liftedBy(s, 0.01);
+    const reward = liftAndPlaceReward({ grasp, inPlace, lifted, atGoal: objectToTarget < REWARD_RADIUS });
+    return {
+      reward,
+      success: objectToTarget <= SUCCESS_RADIUS,
+      components: {
+        nearObject: tcpToObject <= 0.03 ? 1 : 0,
+        graspSuccess: s.touchingMainObject && liftedBy(s, 0.02) ? 1 : 0,
+        graspReward: grasp, inPlaceReward: inPlace, objToTarget: objectToTarget, tcpToObject,
+      },
+    };
   },
   expert: (obs, goal) => graspAndCarry(obs, goal),
 };

@@ -1,7 +1,7 @@
 // push: move the puck along the table to a goal at puck height.
 
 import type { TaskFamily } from '../family.ts';
-import { freeObjectTerms } from '../rewards.ts';
+import { freeObjectTerms, objectGraspScore } from '../rewards.ts';
 import { graspAndCarry } from '../experts.ts';
 import { PUCK_AND_GOAL, PUCK_BOX } from '../fixtures/puck.ts';
 
@@ -16,12 +16,21 @@ export const push: TaskFamily = {
   goalBox: { low: [-0.1, 0.8, PUCK_BOX.low[2]], high: [0.1, 0.9, PUCK_BOX.high[2]] },
   successThreshold: TARGET_RADIUS,
   evaluate(s) {
-    const t = freeObjectTerms(s, { objectReachRadius: 0.01, objectRadius: 0.015, padSuccessThreshold: 0.05, xzThreshold: 0.005, density: 'high' });
-    let reward = 2 * t.graspReward;
-    if (t.tcpToObject < 0.02 && s.gripperOpening > 0) reward = 1 + 2 * reward + 5 * t.inPlace;
-    const success = t.objectToGoal <= TARGET_RADIUS;
-    if (success) reward = 10;
-    return { reward, success, components: t.components };
+    const { object, tcpToObject, objectToTarget, inPlace } = freeObjectTerms(s);
+    const grasp = objectGraspScore(s, { objectReachRadius: 0.01, objectRadius: 0.015, padSuccessThreshold: 0.05, xzThreshold: 0.005, density: 'high' });
+    let reward = 2 * grasp;
+    // At the puck with the fingers apart: the grasp counts twice more, plus progress to the goal.
+    if (tcpToObject < 0.02 && s.gripperOpening > 0) reward += 1 + reward + 5 * inPlace;
+    if (objectToTarget < TARGET_RADIUS) reward = 10;
+    return {
+      reward,
+      success: objectToTarget <= TARGET_RADIUS,
+      components: {
+        nearObject: tcpToObject <= 0.03 ? 1 : 0,
+        graspSuccess: s.touchingMainObject && s.gripperOpening > 0 && object[2] - 0.02 > s.objectsInit[0][2] ? 1 : 0,
+        graspReward: grasp, inPlaceReward: inPlace, objToTarget: objectToTarget, tcpToObject,
+      },
+    };
   },
   // Grasp the puck and slide it, held just above the table, onto the goal.
   expert: (obs, goal) => graspAndCarry(obs, [goal[0], goal[1], goal[2] + 0.01]),

@@ -22,7 +22,8 @@ export const reach: TaskFamily = {
     return {
       reward: 10 * inPlace,
       success: tcpToGoal <= TARGET_RADIUS,
-      components: { tcpToGoal, inPlaceReward: inPlace, nearObject: tcpToGoal <= TARGET_RADIUS ? 1 : 0 },
+      // MetaWorld reports the TCP-to-goal distance as near_object and grasp_reward too.
+      components: { nearObject: tcpToGoal, graspSuccess: 1, graspReward: tcpToGoal, inPlaceReward: inPlace, objToTarget: tcpToGoal },
     };
   },
   expert: (obs, goal) => moveHandTowards(obs, [goal[0], goal[1], goal[2] + TCP_BELOW_HAND], -1),

@@ -2,7 +2,7 @@
 
 import { type TaskFamily, rejectCloserInXy } from '../family.ts';
 import { clamp, type Vec3 } from '../vec.ts';
-import { freeObjectTerms, hamacher, liftAndPlaceReward, liftedBy } from '../rewards.ts';
+import { freeObjectTerms, hamacher, liftAndPlaceReward, liftedBy, objectGraspScore } from '../rewards.ts';
 import { graspAndCarry } from '../experts.ts';
 import { SHELF, shelf } from '../fixtures/shelf.ts';
 import { PUCK_AND_GOAL, PUCK_RADIUS, puckScene } from '../fixtures/puck.ts';
@@ -10,8 +10,8 @@ import { PUCK_AND_GOAL, PUCK_RADIUS, puckScene } from '../fixtures/puck.ts';
 const SUCCESS_RADIUS = 0.07;
 /** Inside this the reward is the full 10. */
 const REWARD_RADIUS = 0.05;
-/** Below the board's underside (relative to the goal) the puck is under the shelf, not on it. */
-const UNDER_BOARD = SHELF.goalOffset[2] - SHELF.boardTop + 0.01;
+/** Below this height (MetaWorld's, absolute) a puck near the shelf is under its board, not on it. */
+const UNDER_BOARD_Z = 0.24;
 
 export const shelfPlace: TaskFamily = {
   name: 'shelf-place',
@@ -29,21 +29,30 @@ export const shelfPlace: TaskFamily = {
   },
   successThreshold: SUCCESS_RADIUS,
   evaluate(s) {
-    const t = freeObjectTerms(s, { objectRadius: 0.02, padSuccessThreshold: 0.05, objectReachRadius: 0.01, xzThreshold: 0.01 });
-    // MetaWorld takes the in-place credit of the lifted bonus away from a puck under the board or
-    // behind the goal at board height, so that pushing it into the shelf's lower opening earns nothing.
-    let inPlace = t.inPlace;
-    const [x, y, z] = s.objects[0], goal = s.goal, underside = goal[2] - UNDER_BOARD;
-    const besideShelf = z > 0 && z < underside && Math.abs(x - goal[0]) < 0.15;
-    if (besideShelf && y > goal[1] - 3 * REWARD_RADIUS && y < goal[1]) {
+    const { object, tcpToObject, objectToTarget, inPlace } = freeObjectTerms(s);
+    // The generic caging score without a density term: 0 until the pads cage the puck above 0.97 and the gripper closes.
+    const grasp = objectGraspScore(s, { objectRadius: 0.02, padSuccessThreshold: 0.05, objectReachRadius: 0.01, xzThreshold: 0.01 });
+    // MetaWorld takes the in-place credit of the lifted bonus away from a puck low in front of the
+    // goal (scaled by how far in and how low) or behind it, below z = 0.24 and within 0.15 m of it in
+    // x, so that pushing the puck into the shelf's lower opening earns nothing.
+    let liftedInPlace = inPlace;
+    const [x, y, z] = object, goal = s.goal;
+    const besideShelf = z > 0 && z < UNDER_BOARD_Z && goal[0] - 0.15 < x && x < goal[0] + 0.15;
+    if (besideShelf && goal[1] - 3 * REWARD_RADIUS < y && y < goal[1]) {
+      const zScale = (UNDER_BOARD_Z - z) / UNDER_BOARD_Z;
       const yScale = (y - (goal[1] - 3 * REWARD_RADIUS)) / (3 * REWARD_RADIUS);
-      const zScale = (underside - z) / underside;
-      inPlace = clamp(inPlace - hamacher(yScale, zScale), 0, 1);
+      liftedInPlace = clamp(liftedInPlace - hamacher(yScale, zScale), 0, 1);
     }
-    if (besideShelf && y > goal[1]) inPlace = 0;
-    const lifted = t.tcpToObject < 0.025 && liftedBy(s, 0.01);
-    const reward = liftAndPlaceReward({ grasp: t.graspReward, inPlace: t.inPlace, liftedInPlace: inPlace, lifted, atGoal: t.objectToGoal < REWARD_RADIUS });
-    return { reward, success: t.objectToGoal <= SUCCESS_RADIUS, components: { ...t.components, inPlaceReward: inPlace } };
+    if (besideShelf && y > goal[1]) liftedInPlace = 0;
+    const lifted = tcpToObject < 0.025 && liftedBy(s, 0.01);
+    return {
+      reward: liftAndPlaceReward({ grasp, inPlace, liftedInPlace, lifted, atGoal: objectToTarget < REWARD_RADIUS }),
+      success: objectToTarget <= SUCCESS_RADIUS,
+      components: {
+        nearObject: tcpToObject <= 0.03 ? 1 : 0, graspSuccess: s.touchingMainObject && liftedBy(s, 0.02) ? 1 : 0,
+        graspReward: grasp, inPlaceReward: liftedInPlace, objToTarget: objectToTarget, tcpToObject,
+      },
+    };
   },
   // Grasp, lift straight up to the goal's height (clear of the board's front edge), slide in over
   // the board, and let go once the puck is over the goal.

@@ -17,6 +17,6 @@ export const windowClose: TaskFamily = {
   goalBox: { low: [0, 0.75, 0.2], high: [0, 0.9, 0.2] },
   scene: (p) => windowScene([p[0], p[1], p[2]], OPENED, 'close', [p[0], p[1], p[2]]),
   successThreshold: TARGET_RADIUS,
-  evaluate: (s) => windowEvaluation(s, TARGET_RADIUS, 'gaussian'),
+  evaluate: (s) => windowEvaluation(s, TARGET_RADIUS, Math.abs(s.objectsInit[0][0] - s.goal[0]), 'gaussian'),
   expert: (obs, goal) => windowExpert(obs, goal, 'close'),
 };

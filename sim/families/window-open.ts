@@ -17,6 +17,7 @@ export const windowOpen: TaskFamily = {
   goalBox: { low: [0.1, 0.7, 0.16], high: [0.3, 0.9, 0.16] },
   scene: (p) => windowScene([p[0], p[1], p[2]], 0, 'open', [p[0] + OPEN_BY, p[1], p[2]]),
   successThreshold: TARGET_RADIUS,
-  evaluate: (s) => windowEvaluation(s, TARGET_RADIUS, 'long_tail'),
+  // MetaWorld measures the in-place margin from the window's base point, which sits OPEN_BY from the goal.
+  evaluate: (s) => windowEvaluation(s, TARGET_RADIUS, OPEN_BY, 'long_tail'),
   expert: (obs, goal) => windowExpert(obs, goal, 'open'),
 };

@@ -27,8 +27,8 @@ const JOINT_COMPONENT: Record<string, string> = {
 function state(goal: Vec3, overrides: Partial<StepState>): StepState {
   return {
     hand: [0, 0.6, 0.2], tcp: [0, 0.6, 0.166], initTcp: [0, 0.6, 0.166], handInit: [0, 0.6, 0.2],
-    gripperOpening: 1, leftPadY: 0.65, rightPadY: 0.55, objects: [goal], objectsInit: [goal],
-    joints: {}, jointsInit: {}, goal, action: [0, 0, 0, -1], ...overrides,
+    gripperOpening: 1, leftPad: [0, 0.65, 0.166], rightPad: [0, 0.55, 0.166], initLeftPad: [0, 0.65, 0.166], initRightPad: [0, 0.55, 0.166], objects: [goal], objectsInit: [goal],
+    sites: {}, joints: {}, jointsInit: {}, goal, action: [0, 0, 0, -1], touchingMainObject: false, episode: {}, ...overrides,
   };
 }
 const shift = (p: Vec3, dx: number, dy = 0, dz = 0): Vec3 => [p[0] + dx, p[1] + dy, p[2] + dz];
@@ -77,7 +77,7 @@ describe('success rules on constructed states', () => {
   it('button-press-topdown: button top within 0.024 m of the goal height; pressing pays only near the button', () => {
     const goal: Vec3 = [0, 0.85, 0.215];
     const top = (depthError: number) => shift(goal, 0, 0, depthError);
-    const at = (depthError: number, tcp: Vec3) => buttonPressTopdown.evaluate(state(goal, { objects: [top(depthError)], objectsInit: [top(0.093)], tcp, gripperOpening: 0.12, joints: { buttonTravel: 0.093 - depthError } }));
+    const at = (depthError: number, tcp: Vec3) => buttonPressTopdown.evaluate(state(goal, { objects: [top(depthError)], objectsInit: [top(0.093)], tcp, gripperOpening: 0.12, joints: { buttonTravel: 0.093 - depthError }, episode: { buttonToGoalInit: 0.093 } }));
     expect(at(0.023, shift(top(0.023), 0, 0, 0.014)).success).toBe(true);
     expect(at(0.025, shift(top(0.025), 0, 0, 0.014)).success).toBe(false);
     expect(at(0.01, shift(top(0.01), 0, 0, 0.014)).reward).toBeGreaterThan(at(0.01, shift(top(0.01), 0, 0, 0.1)).reward + 3);

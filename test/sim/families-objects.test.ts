@@ -21,11 +21,17 @@ const FAMILIES: TaskFamily[] = [pegInsertSide, sweep, sweepInto, basketball, she
 function state(goal: Vec3, objects: Vec3[], overrides: Partial<StepState> = {}): StepState {
   return {
     hand: [0, 0.6, 0.2], tcp: [0, 0.6, 0.166], initTcp: [0, 0.6, 0.166], handInit: [0, 0.6, 0.2],
-    gripperOpening: 1, leftPadY: 0.65, rightPadY: 0.55, objects, objectsInit: objects.map((): Vec3 => [0, 0.65, 0.02]),
-    joints: {}, jointsInit: {}, goal, action: [0, 0, 0, -1], ...overrides,
+    gripperOpening: 1, leftPad: [0, 0.65, 0.166], rightPad: [0, 0.55, 0.166], initLeftPad: [0, 0.65, 0.166], initRightPad: [0, 0.55, 0.166], objects, objectsInit: objects.map((): Vec3 => [0, 0.65, 0.02]),
+    sites: {}, joints: {}, jointsInit: {}, goal, action: [0, 0, 0, -1], touchingMainObject: false, episode: {}, ...overrides,
   };
 }
 const plus = (p: Vec3, d: Vec3): Vec3 => [p[0] + d[0], p[1] + d[1], p[2] + d[2]];
+/** The peg box's sites (its collision-box corners) in the world, for the box under `goal`. */
+function pegSites(goal: Vec3): Record<string, Vec3> {
+  const box = plus(goal, [-PEG_BOX.goalOffset[0], -PEG_BOX.goalOffset[1], -PEG_BOX.goalOffset[2]]);
+  const { sites = {} } = pegInsertSide.scene([0, 0.55, 0.02, ...box]);
+  return Object.fromEntries(Object.entries(sites).map(([name, site]) => [name, plus(box, site.offset ?? [0, 0, 0])]));
+}
 
 describe('success rules on constructed states', () => {
   it('sweep: puck within 0.05 m of a goal at x = 0.5, level with the puck; reward 10 there', () => {
@@ -70,18 +76,19 @@ describe('success rules on constructed states', () => {
   it('peg-insert-side: peg head within 0.07 m of the goal, y and z errors counted twice', () => {
     const goal: Vec3 = [-0.27, 0.55, 0.13];
     const grip: Vec3 = [0, 0.55, 0.14];
-    expect(pegInsertSide.evaluate(state(goal, [grip, goal]))).toMatchObject({ success: true, reward: 10 });
-    expect(pegInsertSide.evaluate(state(goal, [grip, plus(goal, [0.069, 0, 0])])).success).toBe(true);
-    expect(pegInsertSide.evaluate(state(goal, [grip, plus(goal, [0.071, 0, 0])])).success).toBe(false);
-    expect(pegInsertSide.evaluate(state(goal, [grip, plus(goal, [0, 0.034, 0])])).success).toBe(true);
-    expect(pegInsertSide.evaluate(state(goal, [grip, plus(goal, [0, 0.036, 0])])).success).toBe(false);
-    expect(pegInsertSide.evaluate(state(goal, [grip, plus(goal, [0, 0, -0.036])])).success).toBe(false);
+    const at = (head: Vec3) => pegInsertSide.evaluate(state(goal, [grip, head], { sites: pegSites(goal) }));
+    expect(at(goal)).toMatchObject({ success: true, reward: 10 });
+    expect(at(plus(goal, [0.069, 0, 0])).success).toBe(true);
+    expect(at(plus(goal, [0.071, 0, 0])).success).toBe(false);
+    expect(at(plus(goal, [0, 0.034, 0])).success).toBe(true);
+    expect(at(plus(goal, [0, 0.036, 0])).success).toBe(false);
+    expect(at(plus(goal, [0, 0, -0.036])).success).toBe(false);
   });
 
   it('peg-insert-side pays less for the head pressed against the face below the hole than for the head at the mouth', () => {
     const goal: Vec3 = [-0.27, 0.55, 0.13];
     const box = plus(goal, [-PEG_BOX.goalOffset[0], -PEG_BOX.goalOffset[1], -PEG_BOX.goalOffset[2]]);
-    const held = { tcp: [0, 0.55, 0.14] as Vec3, gripperOpening: 0.48 };
+    const held = { tcp: [0, 0.55, 0.14] as Vec3, gripperOpening: 0.48, sites: pegSites(goal) };
     const lifted: Vec3 = [0, 0.55, 0.14];
     const againstFace = pegInsertSide.evaluate(state(goal, [lifted, plus(box, [0.112, 0, 0.05])], held));
     const atMouth = pegInsertSide.evaluate(state(goal, [lifted, plus(box, [0.112, 0, 0.13])], held));

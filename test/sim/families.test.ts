@@ -7,8 +7,8 @@ const goal: Vec3 = [0.05, 0.85, 0.2];
 function state(overrides: Partial<StepState>): StepState {
   return {
     hand: [0, 0.6, 0.2], tcp: [0, 0.6, 0.166], initTcp: [0, 0.6, 0.166], handInit: [0, 0.6, 0.2],
-    gripperOpening: 1, leftPadY: 0.65, rightPadY: 0.55, objects: [[0, 0.65, 0.02]], objectsInit: [[0, 0.65, 0.02]],
-    joints: {}, jointsInit: {}, goal, action: [0, 0, 0, -1], ...overrides,
+    gripperOpening: 1, leftPad: [0, 0.65, 0.166], rightPad: [0, 0.55, 0.166], initLeftPad: [0, 0.65, 0.166], initRightPad: [0, 0.55, 0.166], objects: [[0, 0.65, 0.02]], objectsInit: [[0, 0.65, 0.02]],
+    sites: {}, joints: {}, jointsInit: {}, goal, action: [0, 0, 0, -1], touchingMainObject: false, episode: {}, ...overrides,
   };
 }
 const offset = (p: Vec3, d: number): Vec3 => [p[0] + d, p[1], p[2]];
@@ -40,7 +40,7 @@ describe('success rules on constructed states', () => {
 
   it('pick-place rewards holding the lifted puck more than touching it on the table', () => {
     const pickPlace = getFamily('pick-place');
-    const held = { tcp: [0, 0.65, 0.06] as Vec3, objects: [[0, 0.65, 0.06]] as Vec3[], gripperOpening: 0.55, leftPadY: 0.676, rightPadY: 0.624, action: [0, 0, 0, 1] };
+    const held = { tcp: [0, 0.65, 0.06] as Vec3, objects: [[0, 0.65, 0.06]] as Vec3[], gripperOpening: 0.55, leftPad: [0, 0.676, 0.06] as Vec3, rightPad: [0, 0.624, 0.06] as Vec3, initLeftPad: [0, 0.676, 0.06] as Vec3, initRightPad: [0, 0.624, 0.06] as Vec3, action: [0, 0, 0, 1] };
     const onTable = { ...held, tcp: [0, 0.65, 0.02] as Vec3, objects: [[0, 0.65, 0.02]] as Vec3[] };
     expect(pickPlace.evaluate(state(held)).reward).toBeGreaterThan(pickPlace.evaluate(state(onTable)).reward + 1);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { graspScore, hamacher, liftAndPlaceReward, liftedBy, sweepReward, tol } from '../../sim/rewards.ts';
+import { graspScore, hamacher, liftAndPlaceReward, liftedBy, padCagingScore, rectPrismTolerance, sweepReward, tol } from '../../sim/rewards.ts';
 import type { StepState } from '../../sim/family.ts';
 
 describe('tol', () => {
@@ -50,6 +50,40 @@ describe('graspScore', () => {
   it('is small with the hand far from the object', () => {
     const far = graspScore({ ...base, tcp: [0.2, 0.6, 0.2], leftPadY: 0.65, rightPadY: 0.55, gripperCommand: 1 }, options);
     expect(far).toBeLessThan(0.05);
+  });
+});
+
+describe('rectPrismTolerance', () => {
+  it('scales from 0 at the zero corner to 1 at the one corner inside the box, and is 1 outside', () => {
+    expect(rectPrismTolerance([0.5, 0.5, 0.5], [0, 0, 0], [1, 1, 1])).toBeCloseTo(0.125, 15);
+    expect(rectPrismTolerance([0.5, 0.5, 0.5], [1, 1, 0], [0, 0, 1])).toBeCloseTo(0.125, 15);
+    expect(rectPrismTolerance([0, 0.5, 0.5], [0, 0, 0], [1, 1, 1])).toBe(0);
+    expect(rectPrismTolerance([1.1, 0.5, 0.5], [0, 0, 0], [1, 1, 1])).toBe(1);
+  });
+});
+
+describe('padCagingScore (pick-place, sweep, sweep-into)', () => {
+  const object = [0, 0.65, 0.02] as const;
+  // Pads are their own initial pads, as MetaWorld's live views make them at run time.
+  const at = (leftY: number, rightY: number, tcp: readonly [number, number, number], gripper: number) => ({
+    leftPad: [0, leftY, tcp[2]], rightPad: [0, rightY, tcp[2]], initLeftPad: [0, leftY, tcp[2]], initRightPad: [0, rightY, tcp[2]],
+    tcp, initTcp: [0, 0.6, 0.166], objectsInit: [object], action: [0, 0, 0, gripper],
+  }) as unknown as StepState;
+  const pickPlace = { objectRadius: 0.015, padSuccessMargin: 0.05, xzSuccessMargin: 0.005 };
+  it('is never 0 far from the object: each pad on its own side pays 0.1 from its long tail', () => {
+    const far = padCagingScore(at(0.75, 0.65, [0.2, 0.7, 0.2], -1), object, pickPlace);
+    expect(far).toBeGreaterThan(0);
+    expect(far).toBeLessThan(0.05);
+  });
+  it('pick-place: pads round the object, TCP on it, gripper closing: 1; opening: half (the caging alone)', () => {
+    expect(padCagingScore(at(0.676, 0.624, [0, 0.65, 0.02], 1), object, pickPlace)).toBeCloseTo(1, 12);
+    expect(padCagingScore(at(0.676, 0.624, [0, 0.65, 0.02], -1), object, pickPlace)).toBeCloseTo(0.5, 12);
+  });
+  it('sweep: pads inside the grip band count as gripping whatever the gripper command', () => {
+    const sweep = { objectRadius: 0.02, padSuccessMargin: 0.05, xzSuccessMargin: 0.005, gripSuccessMargin: 0.03 };
+    expect(padCagingScore(at(0.676, 0.624, [0, 0.65, 0.02], -1), object, sweep)).toBeCloseTo(1, 12);
+    // Pads caging but wider than the grip band: caging alone, half.
+    expect(padCagingScore(at(0.69, 0.61, [0, 0.65, 0.02], -1), object, sweep)).toBeLessThan(0.6);
   });
 });
 
