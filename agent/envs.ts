@@ -57,10 +57,19 @@ export interface TaskDistribution {
   readonly protocol: Protocol;
   /** `count` training tasks for one training iteration: a pure function of (seed, iteration). */
   trainTasks(iteration: number, count: number): Task[];
-  /** The first `count` held-out test tasks (never used for training). */
+  /** The first `count` held-out test tasks (never used for training, nor to pick a checkpoint). */
   testTasks(count: number): Task[];
   /** How many test tasks there are (Infinity for freshly sampled distributions). */
   readonly testTaskCount: number;
+  /** Where the test tasks come from, in words (split, seed), for reports. */
+  readonly testTaskSource: string;
+  /**
+   * The first `count` validation tasks, apart from the test tasks: what training evaluates on and
+   * picks its best checkpoint by (robot benchmarks: their training tasks, i.e. meta-train success;
+   * sampled distributions: a fresh draw of their own).
+   */
+  validationTasks(count: number): Task[];
+  readonly validationTaskCount: number;
   /** Task features for a privileged critic (spec.criticFeatures numbers). */
   readonly critic?: CriticFeatures;
   /** The simulator benchmark behind a robot distribution (its envs may then run in worker threads). */

@@ -68,10 +68,9 @@ export function robotDistribution(benchmark: Benchmark): TaskDistribution {
   const spec = robotSpec(benchmark);
   const trainFamilies = benchmark.trainFamilies;
   const testSplit = benchmark.test.length > 0 ? benchmark.test : benchmark.train;
-  // Test tasks dealt round-robin over the families, so the first N cover every family evenly.
-  const families = [...new Set(testSplit.map((t) => t.family))];
-  const byFamily = families.map((f) => testSplit.filter((t) => t.family === f));
-  const testOrder = Array.from({ length: Math.max(0, ...byFamily.map((l) => l.length)) }, (_, i) => byFamily.flatMap((l) => (i < l.length ? [l[i]] : []))).flat();
+  const testOrder = roundRobin(testSplit);
+  // Validation (what training evaluates on and picks checkpoints by) is the training tasks: meta-train success.
+  const validationOrder = roundRobin(benchmark.train);
   return {
     name: benchmark.name,
     seed: benchmark.seed,
@@ -104,8 +103,23 @@ export function robotDistribution(benchmark: Benchmark): TaskDistribution {
       return testOrder.slice(0, count);
     },
     testTaskCount: testSplit.length,
+    testTaskSource: benchmark.test.length > 0
+      ? `${benchmark.name} test tasks drawn with seed ${benchmark.seed + 1} (benchmark seed ${benchmark.seed})`
+      : `${benchmark.name} train tasks (it has no test split; benchmark seed ${benchmark.seed})`,
+    validationTasks(count) {
+      if (count > validationOrder.length) throw new RangeError(`${benchmark.name} has ${validationOrder.length} training tasks, asked for ${count} validation tasks`);
+      return validationOrder.slice(0, count);
+    },
+    validationTaskCount: validationOrder.length,
     critic: robotCritic,
     benchmark,
     makeEnv: () => new RobotEnv(benchmark, spec),
   };
+}
+
+/** Tasks dealt round-robin over their families, so that the first N cover every family evenly. */
+function roundRobin(tasks: readonly Task[]): Task[] {
+  const families = [...new Set(tasks.map((t) => t.family))];
+  const byFamily = families.map((f) => tasks.filter((t) => t.family === f));
+  return Array.from({ length: Math.max(0, ...byFamily.map((l) => l.length)) }, (_, i) => byFamily.flatMap((l) => (i < l.length ? [l[i]] : []))).flat();
 }

@@ -12,6 +12,8 @@ export interface TrialStats {
   /** [lane][episode] returns and success flags (set at any step). */
   episodeReturns: number[][];
   episodeSuccess: boolean[][];
+  /** [lane][episode] steps taken until the success flag was first set (1 = at the first step), or -1. */
+  episodeStepsToSuccess: number[][];
 }
 
 /**
@@ -25,18 +27,22 @@ export function runTrials(envs: EnvBatch, policy: LanePolicy, tasks: readonly Ta
     trialReturns: new Array(lanes).fill(0),
     episodeReturns: Array.from({ length: lanes }, () => []),
     episodeSuccess: Array.from({ length: lanes }, () => []),
+    episodeStepsToSuccess: Array.from({ length: lanes }, () => []),
     episodes: Array.from({ length: lanes }, () => []),
   };
   for (let e = 0; e < episodes; e++) {
     let obs = envs.reset(seedFor(seed, 'episode', e), e === 0 ? tasks : undefined);
-    const returns = new Array(lanes).fill(0), success = new Array(lanes).fill(false);
+    const returns = new Array(lanes).fill(0), success = new Array(lanes).fill(false), stepsToSuccess = new Array(lanes).fill(-1);
     for (let s = 0; s < envs.spec.episodeSteps; s++) {
       const actions = policy.act(obs);
       const step = envs.step(actions);
       policy.observe(step.rewards, step.dones, step.success);
       for (let i = 0; i < lanes; i++) {
         returns[i] += step.rewards[i];
-        if (step.success[i]) success[i] = true;
+        if (step.success[i] && !success[i]) {
+          success[i] = true;
+          stepsToSuccess[i] = s + 1;
+        }
       }
       obs = step.obs;
     }
@@ -44,6 +50,7 @@ export function runTrials(envs: EnvBatch, policy: LanePolicy, tasks: readonly Ta
       stats.trialReturns[i] += returns[i];
       stats.episodeReturns[i].push(returns[i]);
       stats.episodeSuccess[i].push(success[i]);
+      stats.episodeStepsToSuccess[i].push(stepsToSuccess[i]);
       stats.episodes[i].push({ return: returns[i], success: success[i], steps: envs.spec.episodeSteps });
     }
     onEpisode?.(e);

@@ -21,6 +21,12 @@ function sampledTasks(family: string, seed: number, draw: (rng: Rng) => number[]
       return Array.from({ length: count }, () => ({ family, params: draw(rng) }));
     },
     testTaskCount: Infinity,
+    testTaskSource: `fresh ${family} tasks drawn with seed ${seed + 1}`,
+    validationTasks: (count: number): Task[] => {
+      const rng = rngFor(seed + 1, family, 'validation-tasks');
+      return Array.from({ length: count }, () => ({ family, params: draw(rng) }));
+    },
+    validationTaskCount: Infinity,
   };
 }
 

@@ -33,8 +33,9 @@ export interface TrainConfig {
   evaluation: {
     /** Evaluate after every `every` iterations (and after the last); 0 = only after the last. */
     every: number;
-    /** Test tasks per evaluation. */
+    /** Validation tasks per evaluation (robot benchmarks: training tasks; sampled distributions: a draw apart from the test tasks). */
     tasks: number;
+    /** Seed of the evaluation's episodes and action noise. */
     seed: number;
     deterministic: boolean;
   };
@@ -112,17 +113,18 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       let evaluationSeconds = 0, isBest = false;
       if (due) {
         const evaluationStarted = performance.now();
+        // On validation tasks, never the test tasks: the best checkpoint is picked by this score.
         lastEvaluation = await evaluate(algorithm, distribution, {
-          tasks: Math.min(config.evaluation.tasks, distribution.testTaskCount), seed: config.evaluation.seed,
+          split: 'validation', tasks: Math.min(config.evaluation.tasks, distribution.validationTaskCount), evaluationSeed: config.evaluation.seed,
           deterministic: config.evaluation.deterministic, workers: config.workers,
         });
         evaluationSeconds = (performance.now() - evaluationStarted) / 1000;
         const score = evaluationScore(lastEvaluation, distribution);
         isBest = best === null || score > best.score;
         if (isBest) best = { score, iteration };
-        lastSummary = { iteration, tasks: lastEvaluation.tasks, before: lastEvaluation.before, after: lastEvaluation.after, meanTrialReturn: lastEvaluation.meanTrialReturn };
+        lastSummary = { iteration, split: lastEvaluation.split, tasks: lastEvaluation.tasks, before: lastEvaluation.before, after: lastEvaluation.after, meanTrialReturn: lastEvaluation.meanTrialReturn, byEpisode: lastEvaluation.byEpisode };
         const phase = lastEvaluation.after ?? lastEvaluation.before;
-        progress.log(`eval @${iteration + 1}: ${distribution.spec.hasSuccess ? `success before ${pct(lastEvaluation.before.successRate)} after ${pct(phase.successRate)}, ` : ''}trial return ${lastEvaluation.meanTrialReturn.toFixed(2)} ± ${lastEvaluation.trialReturnStdError.toFixed(2)} (${lastEvaluation.tasks} tasks, ${evaluationSeconds.toFixed(1)} s)${isBest ? ' best' : ''}`);
+        progress.log(`validation @${iteration + 1}: ${distribution.spec.hasSuccess ? `success before ${pct(lastEvaluation.before.successRate)} after ${pct(phase.successRate)}, ` : ''}trial return ${lastEvaluation.meanTrialReturn.toFixed(2)} ± ${lastEvaluation.trialReturnStdError.toFixed(2)} (${lastEvaluation.tasks} tasks, ${evaluationSeconds.toFixed(1)} s)${isBest ? ' best' : ''}`);
       }
       const row: MetricsRow = {
         iteration, envSteps,

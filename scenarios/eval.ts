@@ -15,6 +15,8 @@ export interface EvalCommandOptions {
   tasks?: number;
   /** Benchmark seed (which test tasks); default: the seed the checkpoint was trained with. */
   seed?: number;
+  /** Seed of the episodes and the action noise (default 0). */
+  evaluationSeed?: number;
   deterministic?: boolean;
   backend?: string;
   workers?: number;
@@ -37,7 +39,7 @@ export async function evalCommand(path: string, options: EvalCommandOptions): Pr
   try {
     const tasks = options.tasks ?? (Number.isFinite(distribution.testTaskCount) ? distribution.testTaskCount : 1000);
     if (tasks > distribution.testTaskCount) throw new RangeError(`${distribution.name} has ${distribution.testTaskCount} test tasks, asked for ${tasks}`);
-    const report = await evaluate(algorithm, distribution, { tasks, deterministic: options.deterministic, workers: options.workers, onProgress: options.onProgress });
+    const report = await evaluate(algorithm, distribution, { tasks, evaluationSeed: options.evaluationSeed, deterministic: options.deterministic, workers: options.workers, onProgress: options.onProgress });
     const pulls = distribution.protocol.adaptationEpisodes, action = distribution.spec.action;
     const exact = distribution.name.startsWith('bandit:') && action.kind === 'discrete' && pulls <= MAX_EXACT_PULLS
       ? { modeReturn: exactBanditReturn(algorithm, action.n, pulls), bayesOptimal: bayesOptimalBanditReturn(action.n, pulls) }
@@ -62,6 +64,7 @@ export function formatEvalResult(result: EvalResult): string {
   const p = r.protocol;
   const lines = [
     `${r.benchmark}: ${r.tasks} test tasks, ${p.adaptationEpisodes} adaptation + ${p.evaluationEpisodes} evaluation episodes per task${r.deterministic ? ', deterministic actions' : ''}`,
+    `tasks: ${r.taskSource}; episodes and action noise from evaluation seed ${r.evaluationSeed}`,
     `checkpoint ${result.checkpoint} (iteration ${result.iteration}), backend ${result.backend}`,
     '',
     'phase                 mean return   success',
@@ -69,6 +72,14 @@ export function formatEvalResult(result: EvalResult): string {
   const success = (rate: number) => (r.successTracked ? `${(100 * rate).toFixed(1).padStart(5)} %` : '    -');
   lines.push(`before adaptation  ${r.before.meanReturn.toFixed(2).padStart(14)}   ${success(r.before.successRate)}`);
   if (r.after) lines.push(`after adaptation   ${r.after.meanReturn.toFixed(2).padStart(14)}   ${success(r.after.successRate)}`);
+  // The few-shot curve; bandits (one-step episodes, many of them) are summarised by the lines above.
+  if (r.protocol.adaptationEpisodes + r.protocol.evaluationEpisodes <= 20) {
+    lines.push('', 'episode  phase         mean return   success   median steps to success');
+    for (const point of r.byEpisode) {
+      const steps = point.medianStepsToSuccess === null ? '-' : point.medianStepsToSuccess.toFixed(0);
+      lines.push(`${String(point.episode).padStart(7)}  ${point.phase.padEnd(12)} ${point.meanReturn.toFixed(2).padStart(12)}   ${success(point.successRate)}   ${steps.padStart(23)}`);
+    }
+  }
   lines.push('', `mean trial return ${r.meanTrialReturn.toFixed(3)} ± ${r.trialReturnStdError.toFixed(3)} (standard error over tasks)`);
   lines.push(`${r.envSteps} env steps in ${r.seconds.toFixed(1)} s (${(r.envSteps / r.seconds).toFixed(0)} steps/s)`);
   if (result.exact) lines.push(`exact expected trial return acting with the mode ${result.exact.modeReturn.toFixed(4)} (Bayes-optimal ${result.exact.bayesOptimal.toFixed(4)}; arms ~ U[0, 1])`);

@@ -80,7 +80,7 @@ describe('PolicySession', () => {
     const rl2 = new Rl2(policy.spec, readCheckpoint(REACH).config, 1);
     rl2.load({ params: readCheckpoint(REACH).state.params });
     const protocol = { adaptationEpisodes: 2, evaluationEpisodes: 0 };
-    const report = await evaluate(rl2, reach, { tasks: 1, protocol, seed: 3 });
+    const report = await evaluate(rl2, reach, { tasks: 1, protocol, evaluationSeed: 3 });
     rl2.dispose();
 
     // The evaluator's seeds for task 0 (agent/evaluate.ts, agent/rollout.ts).

@@ -97,7 +97,7 @@ describe('runs and checkpoints', () => {
     const bandit = banditDistribution({ arms: 5, pulls: 10, seed: 3 });
     const reloaded = new Rl2(checkpoint.spec, checkpoint.config, checkpoint.seed);
     reloaded.load(checkpoint.state);
-    const report = await evaluate(reloaded, bandit, { tasks: 200 });
+    const report = await evaluate(reloaded, bandit, { tasks: 200, split: 'validation' });
     expect(report.meanTrialReturn).toBe(result.lastEvaluation!.meanTrialReturn);
     expect(reloaded.net.params.toJSON()).toEqual(checkpoint.state.params);
     reloaded.dispose();
