@@ -1,10 +1,12 @@
 // A training run is a folder: config.json (resolved), metadata.json (versions, backend, seeds, git
-// commit), progress.csv and metrics.jsonl (one row per iteration), checkpoints/ (last K and the best).
+// commit), progress.csv and metrics.jsonl (one row per iteration), TensorBoard event files (the same
+// scalars, step = env steps), checkpoints/ (last K and the best).
 
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Checkpoint, readCheckpoint, writeCheckpoint, writeFileAtomic } from './checkpoint.ts';
+import { EventFileWriter, dropEventsAfter, eventFiles } from './tensorboard.ts';
 
 /** One row of progress.csv / metrics.jsonl. Numbers only, so both files carry the same thing. */
 export type MetricsRow = Record<string, number | null>;
@@ -19,8 +21,26 @@ export const PROGRESS_COLUMNS = [
 
 const CHECKPOINT_NAME = /^iter-(\d+)\.json$/;
 
+/** A row's TensorBoard scalars, grouped into sections by what they measure; null and non-numbers are left out. */
+export function tensorBoardScalars(row: MetricsRow): Record<string, number> {
+  const scalars: Record<string, number> = {};
+  for (const [name, value] of Object.entries(row)) {
+    if (name === 'envSteps' || typeof value !== 'number' || !Number.isFinite(value)) continue;
+    const section = /Seconds$|^stepsPerSecond$/.test(name) ? 'time'
+      : name.startsWith('eval') ? 'eval'
+        : /Loss$|^entropy$|^approxKl$|^clipFraction$|^gradNorm$|^learningRate$|^ppoEpochs$/.test(name) ? 'ppo' : 'train';
+    scalars[`${section}/${name}`] = value;
+  }
+  return scalars;
+}
+
 export class RunDir {
   readonly checkpoints: string;
+  /** The event file this session appends to; opened at the first row (or when the run is created). */
+  #events: EventFileWriter | null = null;
+  /** Set by truncateAfter (a resume): the new event file starts with a SessionLog START at this step. */
+  #resumeStep: number | null = null;
+
   constructor(readonly path: string) { this.checkpoints = join(path, 'checkpoints'); }
 
   get configPath(): string { return join(this.path, 'config.json'); }
@@ -39,6 +59,7 @@ export class RunDir {
     writeFileAtomic(this.metadataPath, JSON.stringify(metadata, null, 2) + '\n');
     writeFileAtomic(this.progressPath, PROGRESS_COLUMNS.join(',') + '\n');
     writeFileAtomic(this.metricsPath, '');
+    this.#events = EventFileWriter.create(this.path);
   }
 
   readConfig<T>(): T { return JSON.parse(readFileSync(this.configPath, 'utf8')) as T; }
@@ -53,6 +74,17 @@ export class RunDir {
   append(row: MetricsRow): void {
     appendFileSync(this.metricsPath, JSON.stringify(row) + '\n');
     appendFileSync(this.progressPath, PROGRESS_COLUMNS.map((c) => formatCell(row[c])).join(',') + '\n');
+    this.#appendEvent(row);
+  }
+
+  /** The row's scalars as one TensorBoard event at step = envSteps (the x axis RL curves use). */
+  #appendEvent(row: MetricsRow, wallTime = Date.now() / 1000): void {
+    if (this.#events === null) {
+      this.#events = EventFileWriter.create(this.path);
+      if (this.#resumeStep !== null) this.#events.write({ wallTime, step: this.#resumeStep, sessionLog: 1 });
+      this.#resumeStep = null;
+    }
+    this.#events.write({ wallTime, step: row.envSteps ?? row.iteration ?? 0, scalars: tensorBoardScalars(row) });
   }
 
   /** Rows logged so far (metrics.jsonl). */
@@ -69,6 +101,20 @@ export class RunDir {
     const kept = this.rows().filter((r) => (r.iteration ?? -1) <= iteration);
     writeFileAtomic(this.metricsPath, kept.map((r) => JSON.stringify(r) + '\n').join(''));
     writeFileAtomic(this.progressPath, [PROGRESS_COLUMNS.join(','), ...kept.map((r) => PROGRESS_COLUMNS.map((c) => formatCell(r[c])).join(','))].join('\n') + '\n');
+    // The TensorBoard events of the forgotten rows go too; the resumed session writes a new file
+    // that opens with a SessionLog START, so a TensorBoard that already read them purges them.
+    const lastStep = kept.length ? (kept[kept.length - 1].envSteps ?? kept[kept.length - 1].iteration ?? 0) : -1;
+    const hadEvents = eventFiles(this.path).length > 0;
+    dropEventsAfter(this.path, lastStep);
+    this.#events = null;
+    if (!hadEvents && kept.length) {
+      // A run from before event files: its curves so far, then this session's.
+      this.#events = EventFileWriter.create(this.path);
+      const written = statSync(this.metricsPath).mtimeMs / 1000;
+      for (const row of kept) this.#appendEvent(row, written);
+    }
+    this.#events = null;
+    this.#resumeStep = lastStep + 1;
   }
 
   /** Checkpoint files iter-NNNNNN.json, oldest first. */

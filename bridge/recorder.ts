@@ -1,12 +1,16 @@
-// Records every episode of the gateway's live sims to its own MCAP file (chunked, indexed, with
-// statistics), written sequentially through a file handle so a killed process keeps every complete
-// chunk. docs/RECORDING.md describes the files; readRecording() reads one back, whole or cut off.
+// Records every episode of the gateway's live sims to its own MCAP file (chunked, zstd-compressed,
+// indexed, with statistics), written sequentially through a file handle so a killed process keeps
+// every complete chunk. docs/RECORDING.md describes the files; readRecording() reads one back, whole
+// or cut off; a size cap on the folder (RecordingRetention) deletes the oldest complete files.
 
 import { mkdirSync } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { McapIndexedReader, McapStreamReader, McapWriter } from '@mcap/core';
-import type { IReadable, IWritable } from '@mcap/core';
+import type { DecompressHandlers, IReadable, IWritable } from '@mcap/core';
+import { loadDecompressHandlers } from '@mcap/support';
+import * as wasmZstd from '@foxglove/wasm-zstd';
+import { RecordingRetention, type SweepResult } from './retention.ts';
 import { CONTROL_DT_NS, SCHEMAS, type JsonChannelSchema, frameToJointStates, posesToFrameTransforms, sceneToSceneUpdate } from './foxglove-schemas.ts';
 import { RECORDING_CHANNELS, type LiveSims, type RecordedEpisode, type RecordedStep, type SimEvents, type SimInfo, type StepFrame } from '../protocol/wire.ts';
 import type { SceneDescription } from '../protocol/scene.ts';
@@ -26,9 +30,47 @@ export interface RecorderOptions {
    * a stalled disk can take. Default 20,000 (about 100 MB of converted steps).
    */
   maxBacklog?: number;
+  /**
+   * How chunks are compressed: 'zstd' (default; what Foxglove, the mcap CLI and @mcap/support read)
+   * or 'none'. An episode of npm start takes about 17 % of its uncompressed size (bench/recording.ts).
+   */
+  compression?: RecordingCompression;
+  /**
+   * A cap on the folder's .mcap files (bytes): past it the oldest complete files are deleted, never
+   * one being written (RecordingRetention). Default: no cap.
+   */
+  maxBytes?: number;
+  /** Lines about the folder (files deleted to stay under maxBytes). Default: console.warn. */
+  log?: (line: string) => void;
+}
+
+export type RecordingCompression = 'zstd' | 'none';
+
+/** What a Recorder has done so far (benchmarks, health). */
+export interface RecorderStats {
+  /** Frames (steps, resets included) of recorded episodes the sims produced. */
+  framesSeen: number;
+  /** Of which written into their file (queued frames not yet written count in neither). */
+  framesWritten: number;
+  /** Writes waiting for the disk now (the backlog maxBacklog bounds). */
+  pendingWrites: number;
+  /** The most that ever waited. */
+  maxPendingWrites: number;
+  /** Episodes whose recording was stopped early because the disk fell behind (maxBacklog). */
+  backlogStops: number;
+  /** Files ended (summary and footer written). */
+  filesEnded: number;
+  /** Bytes of the files ended. */
+  bytesEnded: number;
+  /** Files the retention cap deleted. */
+  filesDeleted: number;
 }
 
 export const DEFAULT_CHUNK_SIZE = 128 * 1024;
+/** zstd level 1: on these JSON chunks it compresses as well as the default level 3 (bench/recording.ts), and faster. */
+const ZSTD_LEVEL = 1;
+// The package is CommonJS; under Node's ESM loader its exports may sit on `default`.
+const zstd = ((wasmZstd as unknown as { default?: typeof wasmZstd }).default ?? wasmZstd);
 const PROFILE = 'metamanip';
 const LIBRARY = 'metamanip-recorder';
 
@@ -108,23 +150,29 @@ type Entry = readonly [ChannelKey, bigint, unknown];
 class EpisodeFile {
   readonly #channels = new Map<ChannelKey, number>();
   readonly #sequences = new Map<ChannelKey, number>();
-  #queue: Promise<void> = Promise.resolve();
+  #queue: Promise<unknown> = Promise.resolve();
   #failed = false;
   #ended = false;
 
   private constructor(
     readonly path: string,
     private readonly handle: FileHandle,
+    private readonly writable: FileWritable,
     private readonly writer: McapWriter,
     private readonly onError: (error: Error, file: string) => void,
   ) {}
 
-  static async create(path: string, info: SimInfo, chunkSize: number, onError: (error: Error, file: string) => void): Promise<EpisodeFile> {
+  static async create(path: string, info: SimInfo, options: { chunkSize: number; compression: RecordingCompression }, onError: (error: Error, file: string) => void): Promise<EpisodeFile> {
+    if (options.compression === 'zstd') await zstd.isLoaded;
     // 'wx': never overwrite an existing recording.
     const handle = await open(path, 'wx');
     try {
-      const writer = new McapWriter({ writable: new FileWritable(handle), useChunks: true, useStatistics: true, useSummaryOffsets: true, chunkSize });
-      const file = new EpisodeFile(path, handle, writer, onError);
+      const compressChunk = options.compression === 'zstd'
+        ? (chunk: Uint8Array) => ({ compression: 'zstd', compressedData: zstd.compress(chunk, ZSTD_LEVEL) })
+        : undefined;
+      const writable = new FileWritable(handle);
+      const writer = new McapWriter({ writable, useChunks: true, useStatistics: true, useSummaryOffsets: true, chunkSize: options.chunkSize, compressChunk });
+      const file = new EpisodeFile(path, handle, writable, writer, onError);
       await writer.start({ profile: PROFILE, library: LIBRARY });
       for (const key of Object.keys(RECORDING_CHANNELS) as ChannelKey[]) {
         const schema = CHANNEL_SCHEMAS[key];
@@ -141,42 +189,51 @@ class EpisodeFile {
     }
   }
 
-  /** Queues work on the writer; after a failure nothing more is written. */
-  #enqueue(work: () => Promise<void>): Promise<void> {
-    this.#queue = this.#queue.then(async () => {
-      if (this.#failed) return;
+  /** Queues work on the writer; after a failure nothing more is written (and `fallback` is the result). */
+  #enqueue<T>(work: () => Promise<T>, fallback: T): Promise<T> {
+    const next = this.#queue.then(async () => {
+      if (this.#failed) return fallback;
       try {
-        await work();
+        return await work();
       } catch (error) {
         this.#failed = true;
         this.onError(error instanceof Error ? error : new Error(String(error)), this.path);
         await this.handle.close().catch(() => undefined);
+        return fallback;
       }
     });
-    return this.#queue;
+    this.#queue = next;
+    return next;
   }
 
-  /** Appends messages (already converted, so the caller's arrays may be reused). */
-  write(entries: readonly Entry[]): Promise<void> {
-    if (this.#ended) return this.#queue;
+  /** Appends messages (already converted, so the caller's arrays may be reused). Resolves with the step messages written. */
+  write(entries: readonly Entry[]): Promise<number> {
+    if (this.#ended) return this.#queue.then(() => 0);
     return this.#enqueue(async () => {
+      let steps = 0;
       for (const [key, logTime, message] of entries) {
         const sequence = this.#sequences.get(key)!;
         this.#sequences.set(key, sequence + 1);
         await this.writer.addMessage({ channelId: this.#channels.get(key)!, sequence, logTime, publishTime: logTime, data: json(message) });
+        if (key === 'step') steps++;
       }
-    });
+      return steps;
+    }, 0);
   }
 
-  /** Writes the last chunk, the summary and the footer, then closes the file. Idempotent. */
-  end(reason: string, steps: number): Promise<void> {
-    if (this.#ended) return this.#queue;
+  /**
+   * Writes the last chunk, the summary and the footer, then closes the file. Resolves with the
+   * file's size, or null when it was ended before or could not be written. Idempotent.
+   */
+  end(reason: string, steps: number): Promise<number | null> {
+    if (this.#ended) return this.#queue.then(() => null);
     this.#ended = true;
     return this.#enqueue(async () => {
       await this.writer.addMetadata({ name: 'metamanip.end', metadata: new Map([['reason', reason], ['steps', String(steps)]]) });
       await this.writer.end();
       await this.handle.close();
-    });
+      return Number(this.writable.position());
+    }, null);
   }
 }
 
@@ -223,10 +280,15 @@ export class Recorder {
   readonly #chunkSize: number;
   readonly #onError: (error: Error, file: string) => void;
   readonly #maxBacklog: number;
+  readonly #compression: RecordingCompression;
   /** Episodes being recorded, by sim id. */
   readonly #open = new Map<string, Episode>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #detachers = new Set<() => void>();
+  /** Names of the files this recorder has open or is opening (the retention cap never deletes them). */
+  readonly #writing = new Set<string>();
+  readonly #retention: RecordingRetention | null;
+  readonly #stats: RecorderStats = { framesSeen: 0, framesWritten: 0, pendingWrites: 0, maxPendingWrites: 0, backlogStops: 0, filesEnded: 0, bytesEnded: 0, filesDeleted: 0 };
 
   constructor(options: RecorderOptions) {
     this.dir = options.dir;
@@ -235,7 +297,26 @@ export class Recorder {
     this.#shouldRecord = options.shouldRecord ?? (() => true);
     this.#chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     this.#maxBacklog = options.maxBacklog ?? 20_000;
+    this.#compression = options.compression ?? 'zstd';
     this.#onError = options.onError ?? ((error, file) => console.warn(`recording ${file} stopped: ${error.message}`));
+    this.#retention = options.maxBytes === undefined ? null : new RecordingRetention({
+      dir: this.dir, maxBytes: options.maxBytes, isWriting: (name) => this.#writing.has(name), log: options.log,
+    });
+    // Files left from earlier runs count against the cap from the start.
+    if (this.#retention) this.#track(this.#retention.sweep().catch((error: Error) => this.#onError(error, this.dir)));
+  }
+
+  /** The folder's size cap in bytes, or null without one. */
+  get maxBytes(): number | null { return this.#retention?.maxBytes ?? null; }
+
+  /** Checks the folder against the cap now, deleting the oldest complete files while over it; null without a cap. */
+  async enforceCap(): Promise<SweepResult | null> {
+    return this.#retention ? this.#track(this.#retention.sweep()) : null;
+  }
+
+  /** What has been recorded so far. */
+  stats(): RecorderStats {
+    return { ...this.#stats, pendingWrites: this.#pending.size, filesDeleted: this.#retention?.deletedFiles ?? 0 };
   }
 
   /** Starts recording the sims' episodes from their next reset on. Returns a function that stops it (ending open files). */
@@ -272,6 +353,11 @@ export class Recorder {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
   }
 
+  /** Resolves once every write, file end and cap sweep queued so far is done (files stay open). */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
   /** Paths of the files open now. */
   async openFiles(): Promise<string[]> {
     const files = await Promise.all([...this.#open.values()].map((episode) => episode.file));
@@ -280,6 +366,7 @@ export class Recorder {
 
   #track<T>(promise: Promise<T>): Promise<T> {
     this.#pending.add(promise);
+    if (this.#pending.size > this.#stats.maxPendingWrites) this.#stats.maxPendingWrites = this.#pending.size;
     void promise.finally(() => this.#pending.delete(promise)).catch(() => undefined);
     return promise;
   }
@@ -312,24 +399,35 @@ export class Recorder {
     if (episode === undefined) return;
     if (this.#pending.size >= this.#maxBacklog) {
       void episode.file.then((file) => this.#onError(new Error(`the disk is not keeping up (${this.#pending.size} writes waiting): the recording of this episode stopped at step ${frame.step}; the file holds the steps before it`), file?.path ?? this.dir));
+      this.#stats.backlogStops++;
       this.#endEpisode(sim, 'backlog');
       return;
     }
     episode.frames++;
+    this.#stats.framesSeen++;
     this.#write(episode, frameEntries(episode, frame));
   }
 
   #write(episode: Episode, entries: Entry[]): void {
     // Writes keep their order: then() callbacks on the same promise run in the order they were attached.
-    this.#track(episode.file.then((file) => file?.write(entries)));
+    this.#track(episode.file.then(async (file) => {
+      if (!file) return;
+      const steps = await file.write(entries);
+      this.#stats.framesWritten += steps;
+    }));
   }
 
   async #create(info: SimInfo, startedAt: Date): Promise<EpisodeFile | null> {
     for (let attempt = 0; attempt < 100; attempt++) {
-      const path = join(this.dir, recordingName(info, startedAt, attempt));
+      const name = recordingName(info, startedAt, attempt);
+      const path = join(this.dir, name);
+      // Marked before the file exists, so a retention sweep never sees it unmarked.
+      const alreadyMine = this.#writing.has(name);
+      this.#writing.add(name);
       try {
-        return await EpisodeFile.create(path, info, this.#chunkSize, this.#onError);
+        return await EpisodeFile.create(path, info, { chunkSize: this.#chunkSize, compression: this.#compression }, this.#onError);
       } catch (error) {
+        if (!alreadyMine) this.#writing.delete(name);
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
         this.#onError(error as Error, path);
         return null;
@@ -343,7 +441,15 @@ export class Recorder {
     const episode = this.#open.get(sim);
     if (episode === undefined) return;
     this.#open.delete(sim);
-    this.#track(episode.file.then((file) => file?.end(reason, episode.frames)));
+    this.#track(episode.file.then(async (file) => {
+      if (!file) return;
+      const bytes = await file.end(reason, episode.frames);
+      this.#writing.delete(basename(file.path));
+      if (bytes === null) return;
+      this.#stats.filesEnded++;
+      this.#stats.bytesEnded += bytes;
+      await this.#retention?.fileEnded(bytes).catch((error: Error) => this.#onError(error, this.dir));
+    }));
   }
 }
 
@@ -395,15 +501,17 @@ const decoder = new TextDecoder();
 /**
  * Reads a recording: through its index when it has one, else (a file cut off by a crash) by
  * streaming its records up to the last complete one; chunks are checked against their CRCs.
+ * Compressed chunks (zstd, lz4, bz2) are decompressed with @mcap/support's handlers.
  */
 export async function readRecording(path: string): Promise<Recording> {
+  const decompressHandlers: DecompressHandlers = await loadDecompressHandlers();
   const handle = await open(path, 'r');
   try {
     const { size } = await handle.stat();
     const result: Recording = { name: basename(path), complete: false, metadata: {}, episode: null, steps: [], messages: [], channels: {} };
     let reader: McapIndexedReader | null = null;
     try {
-      reader = await McapIndexedReader.Initialize({ readable: new FileReadable(handle, BigInt(size)) });
+      reader = await McapIndexedReader.Initialize({ readable: new FileReadable(handle, BigInt(size)), decompressHandlers });
     } catch {
       reader = null;
     }
@@ -421,7 +529,7 @@ export async function readRecording(path: string): Promise<Recording> {
     } else {
       const bytes = new Uint8Array(size);
       await handle.read(bytes, 0, size, 0);
-      const stream = new McapStreamReader({ validateCrcs: true });
+      const stream = new McapStreamReader({ validateCrcs: true, decompressHandlers });
       stream.append(bytes);
       const topics = new Map<number, string>();
       const schemas = new Map<number, { name: string; encoding: string; data: Uint8Array }>();

@@ -31,6 +31,11 @@ export interface GatewayOptions {
   /** Record every episode of every sim as MCAP files in this folder. */
   recordDir?: string;
   /**
+   * A cap (bytes) on the recordings folder (`recordDir`, or `requestedRecordDir` once used): past it
+   * the oldest complete files are deleted, never one being written. Default: no cap.
+   */
+  recordMaxBytes?: number;
+  /**
    * Where sims opened with `record: true` are recorded when `recordDir` is not set (default
    * 'recordings'; created at the first such request). With `recordDir` they go there.
    */
@@ -85,14 +90,15 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const foxgloveProtocols = FOXGLOVE_SUBPROTOCOLS;
 
   const onRecordingError = (error: Error, file: string) => log(`recording ${file} stopped: ${error.message}`);
-  let recorder = options.recordDir ? new Recorder({ dir: options.recordDir, onError: onRecordingError }) : null;
+  const recording = { onError: onRecordingError, maxBytes: options.recordMaxBytes, log };
+  let recorder = options.recordDir ? new Recorder({ dir: options.recordDir, ...recording }) : null;
   recorder?.attach(hub);
   // Sims whose controller asked for recording (`open` with `record: true`), when not every sim is recorded.
   const requested = new Set<string>();
   hub.on('closed', (info) => requested.delete(info.id));
   const recordSim = (sim: string): string => {
     if (recorder === null) {
-      recorder = new Recorder({ dir: options.requestedRecordDir ?? 'recordings', shouldRecord: (info) => requested.has(info.id), onError: onRecordingError });
+      recorder = new Recorder({ dir: options.requestedRecordDir ?? 'recordings', shouldRecord: (info) => requested.has(info.id), ...recording });
       recorder.attach(hub);
     }
     if (!options.recordDir) requested.add(sim);

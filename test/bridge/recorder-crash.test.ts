@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { McapStreamReader } from '@mcap/core';
+import { loadDecompressHandlers } from '@mcap/support';
 import { listRecordings, readRecording } from '../../bridge/recorder.ts';
 import { RECORDING_CHANNELS, type RecordedStep } from '../../protocol/wire.ts';
 
@@ -60,13 +61,17 @@ it('keeps every complete chunk of an episode cut off by SIGKILL', async () => {
   const path = join(dir, listing[0].name);
   expect(listing[0].name).toMatch(/^\d{8}T\d{6}\.\d{3}Z-s1-reach-ep0\.mcap$/);
 
-  // A raw stream read: the file is an MCAP data section without its end, chunk after complete chunk.
+  // A raw stream read: the file is an MCAP data section without its end, chunk after complete
+  // (zstd-compressed) chunk; @mcap/support's handlers decompress them.
   const bytes = await readFile(path);
-  const stream = new McapStreamReader({ includeChunks: true, validateCrcs: true });
+  const stream = new McapStreamReader({ includeChunks: true, validateCrcs: true, decompressHandlers: await loadDecompressHandlers() });
   stream.append(bytes);
   let chunks = 0, metadata = 0, sawFooter = false;
   for (let record; (record = stream.nextRecord()); ) {
-    if (record.type === 'Chunk') chunks++;
+    if (record.type === 'Chunk') {
+      chunks++;
+      expect(record.compression).toBe('zstd');
+    }
     if (record.type === 'Metadata') metadata++;
     if (record.type === 'Footer') sawFooter = true;
   }

@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { McapIndexedReader } from '@mcap/core';
+import { loadDecompressHandlers } from '@mcap/support';
 import type { FrameTransforms, JointStates, SceneUpdate } from '@foxglove/schemas';
-import { Recorder, listRecordings, readRecording, recordingName } from '../../bridge/recorder.ts';
+import { Recorder, listRecordings, readRecording, recordingName, type RecordingCompression } from '../../bridge/recorder.ts';
+import { SimHub, simBenchmark } from '../../bridge/sims.ts';
 import { RECORDING_CHANNELS, type SimInfo, type StepFrame } from '../../protocol/wire.ts';
 import { FakeLiveSims } from './fake-live-sims.ts';
 import { schemaProblems } from './json-schema.ts';
@@ -24,6 +26,8 @@ async function indexed(path: string) {
   const handle = await open(path, 'r');
   const { size } = await handle.stat();
   const reader = await McapIndexedReader.Initialize({
+    // Chunks are zstd-compressed: @mcap/support's handlers (the MCAP ecosystem's wasm codecs) decompress them.
+    decompressHandlers: await loadDecompressHandlers(),
     readable: {
       size: async () => BigInt(size),
       read: async (offset, length) => {
@@ -91,6 +95,7 @@ describe('Recorder', () => {
       expect(stats.messageCount).toBe(BigInt(2 + 3 * (STEPS + 1)));
       expect(stats.chunkCount).toBeGreaterThan(1);
       expect(reader.chunkIndexes.length).toBe(stats.chunkCount);
+      expect(reader.chunkIndexes.every((chunk) => chunk.compression === 'zstd' && chunk.compressedSize < chunk.uncompressedSize)).toBe(true);
       expect(new Set([...reader.channelsById.values()].map((c) => c.topic))).toEqual(new Set(Object.values(RECORDING_CHANNELS)));
 
       const metadata = [];
@@ -273,6 +278,68 @@ describe('Recorder', () => {
     expect(byName('-s1-reach-ep1.mcap').steps).toHaveLength(3);
     expect(byName('-s2-reach-ep0.mcap').steps).toHaveLength(5);
     expect(byName('-s2-reach-ep0.mcap').metadata['metamanip.end']).toEqual({ reason: 'closed', steps: '5' });
+  });
+
+  it('compresses an episode to under a quarter of its uncompressed size, the same messages inside', async () => {
+    const record = async (compression: RecordingCompression) => {
+      const out = join(dir, compression);
+      const sims = new FakeLiveSims();
+      const recorder = new Recorder({ dir: out, compression });
+      recorder.attach(sims);
+      const id = sims.open('reach', 2);
+      sims.reset(id);
+      for (let i = 0; i < 200; i++) sims.step(id);
+      sims.endEpisode(id, 'truncated');
+      await recorder.close();
+      const [entry] = await listRecordings(out);
+      expect(recorder.stats()).toMatchObject({ framesSeen: 201, framesWritten: 201, filesEnded: 1, bytesEnded: entry.bytes, backlogStops: 0 });
+      return { bytes: entry.bytes, recording: await readRecording(join(out, entry.name)) };
+    };
+    const plain = await record('none');
+    const zstd = await record('zstd');
+    expect(zstd.bytes / plain.bytes).toBeLessThan(0.25);
+    expect(zstd.recording.complete).toBe(true);
+    expect(zstd.recording.steps).toEqual(plain.recording.steps);
+    // The same messages but for the wall-clock timestamps (each file starts at its own time).
+    const untimed = (value: unknown): unknown => JSON.parse(JSON.stringify(value, (key, v: unknown) => (key === 'timestamp' ? undefined : v)));
+    const contents = (recording: typeof plain.recording) => recording.messages.map((m) => [m.topic, m.sequence, untimed(m.message)]);
+    expect(contents(zstd.recording)).toEqual(contents(plain.recording));
+  });
+
+  it('records a sim that switches families between episodes, each file with its own family and scene', async () => {
+    const hub = new SimHub();
+    const recorder = new Recorder({ dir });
+    recorder.attach(hub);
+    const info = hub.open({ ...simBenchmark({ benchmark: 'ML10', seed: 0 }), split: 'train', task: 0, policy: 'controller' });
+    const families: string[] = [];
+    const scenes: unknown[] = [];
+    // Three episodes on tasks of different families, the last on the test split; each one cut short by the next reset.
+    for (const [split, task] of [['train', 0], ['train', 60], ['test', 0]] as const) {
+      hub.reset(info.id, { split, task });
+      families.push(hub.info(info.id).family);
+      scenes.push(JSON.parse(JSON.stringify(hub.current(info.id)!.scene)));
+      for (let i = 0; i < 5; i++) hub.step(info.id, [0.2, -0.1, 0.1, 1]);
+    }
+    hub.closeAll();
+    await recorder.close();
+    expect(new Set(families).size).toBe(3);
+    // In episode order (names sort by start time, and episodes may start within the same millisecond).
+    const episodeOf = (name: string) => Number(/-ep(\d+)\.mcap$/.exec(name)![1]);
+    const listing = (await listRecordings(dir)).sort((a, b) => episodeOf(a.name) - episodeOf(b.name));
+    expect(listing.map((entry) => /-s1-([a-z-]+)-ep\d+\.mcap$/.exec(entry.name)?.[1])).toEqual(families);
+    for (const [i, entry] of listing.entries()) {
+      const recording = await readRecording(join(dir, entry.name));
+      expect(recording.complete).toBe(true);
+      expect(recording.metadata.metamanip).toMatchObject({ family: families[i], benchmark: 'ML10', episode: String(i) });
+      expect(recording.episode?.scene).toEqual(scenes[i]);
+      expect(recording.steps.map((step) => step.step)).toEqual([0, 1, 2, 3, 4, 5]);
+      // The Foxglove scene and transforms name this episode's bodies.
+      const bodies = (scenes[i] as { bodies: Array<{ name: string }> }).bodies.map((body) => body.name);
+      const update = recording.messages.find((m) => m.topic === RECORDING_CHANNELS.scene)!.message as SceneUpdate;
+      expect(update.entities.map((entity) => entity.id)).toEqual([...bodies, 'goal']);
+      const transforms = recording.messages.filter((m) => m.topic === RECORDING_CHANNELS.transforms).map((m) => m.message as FrameTransforms);
+      expect(transforms.every((t) => t.transforms.map((x) => x.child_frame_id).join() === bodies.join())).toBe(true);
+    }
   });
 
   it('names files with plain names only, never overwriting one', async () => {

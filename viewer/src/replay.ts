@@ -2,6 +2,7 @@
 // frames, and a timeline that plays, pauses, scrubs and steps through them at the recorded rate.
 
 import { McapIndexedReader, McapStreamReader, TempBuffer, type McapTypes } from '@mcap/core';
+import { decompress as zstdDecompress } from 'fzstd';
 import { RECORDING_CHANNELS, type RecordedEpisode, type RecordedStep } from '../../protocol/wire.ts';
 import { parseRecordedEpisode, parseRecordedStep } from './messages.ts';
 
@@ -19,6 +20,12 @@ const textDecoder = new TextDecoder();
 
 type Message = McapTypes.TypedMcapRecords['Message'];
 type Channel = McapTypes.TypedMcapRecords['Channel'];
+
+// The gateway writes zstd chunks. In the browser a pure-JS decoder (fzstd) reads them: the wasm
+// codecs of @mcap/support expect Node's Buffer and a served .wasm file.
+const decompressHandlers: McapTypes.DecompressHandlers = {
+  zstd: (buffer, decompressedSize) => zstdDecompress(buffer, new Uint8Array(Number(decompressedSize))),
+};
 
 /** Reads a recording; throws an Error a person understands when it is not one of ours. */
 export async function readRecording(bytes: Uint8Array): Promise<Recording> {
@@ -52,14 +59,14 @@ export async function readRecording(bytes: Uint8Array): Promise<Recording> {
 }
 
 async function readIndexed(bytes: Uint8Array) {
-  const reader = await McapIndexedReader.Initialize({ readable: new TempBuffer(bytes) });
+  const reader = await McapIndexedReader.Initialize({ readable: new TempBuffer(bytes), decompressHandlers });
   const messages: Message[] = [];
   for await (const message of reader.readMessages({ topics: [RECORDING_CHANNELS.episode, RECORDING_CHANNELS.step] })) messages.push(message);
   return { channels: reader.channelsById, messages };
 }
 
 function readStream(bytes: Uint8Array) {
-  const reader = new McapStreamReader({ validateCrcs: false, noMagicPrefix: false });
+  const reader = new McapStreamReader({ validateCrcs: false, noMagicPrefix: false, decompressHandlers });
   reader.append(bytes);
   const channels = new Map<number, Channel>();
   const messages: Message[] = [];
