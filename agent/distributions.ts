@@ -25,7 +25,10 @@ export function distributionByName(name: string, options: DistributionOptions = 
   try {
     return robotDistribution(parseBenchmark(name, seed));
   } catch (error) {
-    if (error instanceof UnknownBenchmarkError) throw new UnknownBenchmarkError(`unknown benchmark '${name}'; expected one of: ${DISTRIBUTION_NAMES.join(', ')}`);
+    if (error instanceof UnknownBenchmarkError) {
+      const hint = error.suggestion === null ? '' : ` (did you mean '${error.suggestion}'?)`;
+      throw new UnknownBenchmarkError(`unknown benchmark '${name}'${hint}; expected one of: ${DISTRIBUTION_NAMES.join(', ')}`, error.suggestion);
+    }
     throw error;
   }
 }

@@ -1,5 +1,6 @@
-// Progress display for long jobs: a one-line bar with steps/s, success and ETA on a terminal, a plain
-// line now and then when output goes to a file, nothing in quiet mode (CI).
+// Progress display for long jobs: a one-line bar with steps/s, success and ETA on a terminal; when
+// output goes to a file or a pipe, one summary line per iteration (at most one per 10 s, plus the
+// first and the last); nothing in quiet mode (CI).
 
 export interface ProgressState {
   iteration: number;
@@ -15,8 +16,9 @@ export interface ProgressState {
 }
 
 export class ProgressBar {
-  private lastLine = 0;
-  constructor(private readonly stream: NodeJS.WriteStream = process.stderr, private readonly quiet = false, private readonly lineEverySeconds = 30) {}
+  /** When the last plain line was written (ms, performance.now()); the first update always writes one. */
+  private lastLine = -Infinity;
+  constructor(private readonly stream: Pick<NodeJS.WriteStream, 'write' | 'isTTY'> = process.stderr, private readonly quiet = false, private readonly lineEverySeconds = 10) {}
 
   update(state: ProgressState, note = ''): void {
     if (this.quiet) return;

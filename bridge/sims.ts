@@ -3,7 +3,7 @@
 // server-side drivers (a scripted expert or, later, a checkpoint) in real time.
 
 import { EventEmitter } from 'node:events';
-import { MT1, parseBenchmark, benchmarkTask, makeEnv, TIMING, FAMILIES, type Benchmark, type Env, type Split, type StepInfo } from '../sim/index.ts';
+import { MT1, parseBenchmark, benchmarkTask, makeEnv, TIMING, FAMILIES, didYouMean, type Benchmark, type Env, type Split, type StepInfo } from '../sim/index.ts';
 import type { Vec3 } from '../sim/vec.ts';
 import type { ErrorCode, LiveSims, SimEvents, SimInfo, StepFrame } from '../protocol/wire.ts';
 import type { SceneDescription } from '../protocol/scene.ts';
@@ -42,7 +42,10 @@ export function simBenchmark(names: { family?: string; benchmark?: string; seed?
   if (!Number.isSafeInteger(seed) || seed < 0 || seed > MAX_SEED) throw new SimError('bad_task', `seed must be an integer in [0, ${MAX_SEED}], got ${seed}`);
   if ((names.family === undefined) === (names.benchmark === undefined)) throw new SimError('bad_task', 'give exactly one of family (e.g. "reach") and benchmark (e.g. "ML1:reach")');
   if (names.family !== undefined && !FAMILIES.has(names.family)) {
-    throw new SimError('bad_task', `unknown family '${names.family}'; expected one of: ${[...FAMILIES.keys()].join(', ')}`);
+    throw new SimError('bad_task', `unknown family '${names.family}'${didYouMean(names.family, FAMILIES.keys())}; expected one of: ${[...FAMILIES.keys()].join(', ')}`);
+  }
+  if (names.benchmark !== undefined && FAMILIES.has(names.benchmark)) {
+    throw new SimError('bad_task', `'${names.benchmark}' is a family, not a benchmark: give family "${names.benchmark}" (its MT1 tasks) or benchmark "ML1:${names.benchmark}"`);
   }
   try {
     return names.family !== undefined ? { benchmark: MT1(names.family, seed), byFamily: true } : { benchmark: parseBenchmark(names.benchmark!, seed), byFamily: false };
@@ -188,6 +191,8 @@ export class SimHub extends EventEmitter implements LiveSims {
     if (sim.inEpisode) this.emit('episodeEnd', { ...sim.info }, 'closed');
     const result = sim.env.reset({ seed: options.seed, task });
     Object.assign(sim.info, { split, task: index, family: task.family });
+    // Another family may have another number of bodies: the pose buffer is sized anew.
+    sim.poses = null;
     sim.info.episode++;
     sim.info.step = 0;
     sim.inEpisode = true;

@@ -2,7 +2,7 @@
 // (0 ok, 1 failure, 2 usage error).
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BENCHMARK_NAMES, FAMILIES, ML1, benchmarkKinds, parseBenchmark, runExpert, taskTable, type Benchmark } from '../sim/index.ts';
+import { BENCHMARK_NAMES, FAMILIES, ML1, benchmarkKinds, didYouMean, parseBenchmark, runExpert, taskTable, type Benchmark } from '../sim/index.ts';
 
 class UsageError extends Error {}
 
@@ -31,7 +31,15 @@ function portOption(values: Record<string, unknown>, fallback: number): number {
   return port;
 }
 
-const BACKENDS = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
+function recordMaxMbOption(values: Record<string, unknown>): number | undefined {
+  const raw = values['record-max-mb'];
+  if (raw === undefined) return undefined;
+  const mb = Number(raw);
+  if (!(Number.isFinite(mb) && mb > 0)) throw new UsageError(`--record-max-mb must be a positive number of megabytes, got '${String(raw)}'`);
+  return mb;
+}
+
+const BACKENDS = ['auto', 'node-gpu', 'node', 'webgpu', 'wasm', 'cpu'];
 function backendOption(values: Record<string, unknown>): string | undefined {
   const raw = values.backend;
   if (raw === undefined) return undefined;
@@ -151,7 +159,7 @@ const COMMANDS: Record<string, Command> = {
         if (named !== undefined) benchmarks = [parseBenchmark(named, seed)];
         else {
           const families = which === 'all' ? [...FAMILIES.keys()] : [which!];
-          for (const f of families) if (!FAMILIES.has(f)) throw new UsageError(`unknown family '${f}'; expected one of: ${[...FAMILIES.keys()].join(', ')}, all`);
+          for (const f of families) if (!FAMILIES.has(f)) throw new UsageError(`unknown family '${f}'${didYouMean(f, FAMILIES.keys())}; expected one of: ${[...FAMILIES.keys()].join(', ')}, all`);
           benchmarks = families.map((family) => ML1(family, seed));
         }
       } catch (error) {
@@ -204,7 +212,7 @@ const COMMANDS: Record<string, Command> = {
       '  --json        print the JSON result instead of the table',
       '',
       'The other benchmarks run as scripts: npx tsx bench/agent.ts | bench/bridge.ts | bench/policy.ts |',
-      'bench/viewer.ts (each writes bench/results/<name>.json).',
+      'bench/recording.ts | bench/viewer.ts (each writes bench/results/<name>.json).',
       '',
       'Examples:',
       '  metamanip bench sim',
@@ -225,29 +233,34 @@ const COMMANDS: Record<string, Command> = {
   },
   train: {
     summary: 'train a meta-RL agent from a scenario file (resumable)',
-    usage: 'metamanip train <scenario.yaml> [--run-dir DIR] [--resume] [--iterations N] [--max-iterations N] [--backend B] [--quiet] [--json]',
+    usage: 'metamanip train <scenario.yaml> [--run-dir DIR] [--resume] [--iterations N] [--max-iterations N] [--backend B] [--quiet] [--json]\n       metamanip train --resume --run-dir DIR [--iterations N] [...]',
     help: [
       'Trains the agent a scenario file describes (benchmark, algorithm and its settings, seed,',
       'evaluation and checkpoint schedule) into a run folder: config.json, metadata.json,',
       'progress.csv, metrics.jsonl and checkpoints/ (the last few and best.json). A killed run',
       'continues from its last checkpoint with --resume and gives the same numbers as a run that',
       'was never stopped. A scenario with initFrom starts from the weights of another checkpoint',
-      'or run folder (fine-tuning; fresh optimiser).',
+      'or run folder (fine-tuning; fresh optimiser). Without a scenario file, --resume continues the',
+      'run folder with the settings it was started with (its config.json), whatever the scenario',
+      'file says today.',
       '',
       'Options:',
       '  --run-dir DIR         the run folder (default runs/<scenario name>)',
       '  --resume              continue the run in the run folder from its last checkpoint',
       '  --iterations N        total iterations, overriding the scenario (e.g. to extend a run)',
       '  --max-iterations N    stop this session after N iterations (the run stays resumable)',
-      '  --backend B           TensorFlow.js backend to start from: auto, node-gpu, node, wasm, cpu',
+      '  --backend B           TensorFlow.js backend to start from: auto, node-gpu, node, webgpu, wasm, cpu',
       '                        (default: $METAMANIP_BACKEND or auto; a backend that fails falls back)',
-      '  --quiet               no progress bar or log lines (CI)',
+      '                        (auto takes webgpu on a GPU only; named, it also runs on SwiftShader)',
+      '  --quiet               no progress bar or log lines (CI); piped or redirected, progress is one',
+      '                        line per iteration (at most one per 10 s) instead of the bar',
       '  --json                print the result as JSON',
       '',
       'Examples:',
       '  metamanip train scenarios/bandit.yaml',
       '  metamanip train scenarios/bandit-finetune.yaml      # initFrom: runs/bandit-k5n10',
       '  metamanip train scenarios/ml1-reach.yaml --resume',
+      '  metamanip train --resume --run-dir training/tabular-mdp-n10 --iterations 900',
       '  METAMANIP_BACKEND=cpu metamanip train scenarios/tabular-mdp.yaml --run-dir runs/mdp-cpu --quiet',
     ].join('\n'),
     options: {
@@ -256,7 +269,7 @@ const COMMANDS: Record<string, Command> = {
     },
     async run(values, positionals) {
       const [scenario, ...extra] = positionals;
-      if (!scenario) throw new UsageError('train needs a scenario file (e.g. scenarios/bandit.yaml)');
+      if (!scenario && !(values.resume && values['run-dir'])) throw new UsageError('train needs a scenario file (e.g. scenarios/bandit.yaml), or --resume with --run-dir to continue a run with its own settings');
       if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
       // Loaded on demand: the agent pulls in TensorFlow.js, which the other commands do not need.
       const { formatTrainResult, trainCommand } = await import('./train.ts');
@@ -274,21 +287,24 @@ const COMMANDS: Record<string, Command> = {
   },
   eval: {
     summary: 'evaluate a trained checkpoint with the meta-test protocol',
-    usage: 'metamanip eval <checkpoint|run-dir> [--benchmark NAME] [--tasks N] [--seed S] [--deterministic] [--workers W] [--backend B] [--json]',
+    usage: 'metamanip eval <checkpoint|run-dir> [--benchmark NAME] [--tasks N] [--seed S] [--eval-seed E] [--deterministic] [--workers W] [--backend B] [--json]',
     help: [
       "Runs MetaWorld's meta-test protocol on a benchmark's test tasks: per task, adaptation",
       'episodes with the exploration policy, adapt, then evaluation episodes; an episode succeeds',
-      'if the success flag was set at any step. Prints before/after-adaptation returns and success',
-      "and the mean trial return (the RL2 paper's score for bandits and tabular MDPs). A run",
-      'folder stands for its checkpoints/best.json (else its latest checkpoint). For bandits of',
+      'if the success flag was set at any step. Prints before/after-adaptation returns and success,',
+      "the mean trial return (the RL2 paper's score for bandits and tabular MDPs) and the",
+      'adaptation curve: return, success and median steps to success by episode of the trial. It',
+      'says which tasks it ran (benchmark, split, seed). A run folder stands for its',
+      'checkpoints/best.json (else its latest checkpoint). For bandits of',
       "up to 14 pulls it also prints the policy's exact expected trial return acting with its mode",
       '(every reward sequence enumerated, arms ~ U[0, 1]) and the Bayes-optimal one.',
       '',
       'Options:',
-      '  --benchmark NAME   ML1:<family>, bandit:k<arms>n<pulls> or tabular-mdp:n<episodes>',
+      '  --benchmark NAME   ML1:<family>, MT1:<family>, MT10, ML10, bandit:k<arms>n<pulls> or tabular-mdp:n<episodes>',
       '                     (default: the benchmark the checkpoint was trained on)',
       '  --tasks N          test tasks (default: all 50 of ML1, 1000 freshly sampled otherwise)',
       "  --seed S           benchmark seed: which test tasks (default: the checkpoint's seed)",
+      '  --eval-seed E      seed of the episodes and the action noise (default 0)',
       '  --deterministic    act with the policy mode instead of sampling',
       '  --workers W        worker threads stepping robot envs (default 0: main thread)',
       '  --backend B        TensorFlow.js backend to start from (default: $METAMANIP_BACKEND or auto)',
@@ -300,7 +316,7 @@ const COMMANDS: Record<string, Command> = {
       '  metamanip eval checkpoints/bandit-k5n10.json --benchmark bandit:k5n10 --tasks 1000 --json',
     ].join('\n'),
     options: {
-      benchmark: { type: 'string' }, tasks: { type: 'string' }, seed: { type: 'string' }, deterministic: { type: 'boolean' },
+      benchmark: { type: 'string' }, tasks: { type: 'string' }, seed: { type: 'string' }, 'eval-seed': { type: 'string' }, deterministic: { type: 'boolean' },
       workers: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
     },
     async run(values, positionals) {
@@ -312,6 +328,7 @@ const COMMANDS: Record<string, Command> = {
         benchmark: values.benchmark as string | undefined,
         tasks: values.tasks === undefined ? undefined : integerOption(values, 'tasks', 1, 1),
         seed: values.seed === undefined ? undefined : integerOption(values, 'seed', 0, 0),
+        evaluationSeed: integerOption(values, 'eval-seed', 0, 0),
         deterministic: Boolean(values.deterministic),
         workers: integerOption(values, 'workers', 0, 0),
         backend: backendOption(values),
@@ -348,19 +365,24 @@ const COMMANDS: Record<string, Command> = {
   },
   run: {
     summary: 'run a scenario file (train, eval, serve or replay); npm start runs scenarios/default.yaml',
-    usage: 'metamanip run <scenario.yaml> [--duration S] [--port P] [--record DIR] [--resume] [--backend B] [--quiet]',
+    usage: 'metamanip run <scenario.yaml> [--duration S] [--port P] [--record DIR] [--record-max-mb MB] [--resume] [--backend B] [--quiet]',
     help: [
       'Runs what a scenario file says (docs/SCENARIOS.md). kind: train trains into runs/<name>;',
       'eval evaluates a checkpoint; serve starts the gateway and the browser viewer with the sims the',
       'file lists, driven by their scripted experts or by checkpoints, and prints the URL to open;',
-      'replay serves a recording in the viewer. serve and replay run until Ctrl-C, which closes',
-      'connections and finishes the recordings. A file that does not validate is reported with its',
-      'line, column and field.',
+      'replay serves a recording in the viewer (a folder: its newest complete recording). serve and',
+      'replay run until Ctrl-C, which closes connections and finishes the recordings. A file that',
+      'does not validate is reported problem by problem, each with its line, column and field; a',
+      "gateway port in use, with the option that picks another (--port, or the file's gateway.port).",
       '',
       'Options:',
       '  --duration S   stop a serve or replay scenario after S seconds (default: at Ctrl-C)',
       "  --port P       gateway port instead of the file's (0 picks a free one)",
       "  --record DIR   serve scenarios: record episodes into DIR instead of the file's gateway.record",
+      '  --record-max-mb MB',
+      "                 serve scenarios: keep the recordings folder under MB megabytes, deleting the",
+      "                 oldest complete files (never one being written), instead of the file's",
+      '                 gateway.recordMaxMb (scenarios/default.yaml: 1024)',
       '  --resume       train scenarios: continue runs/<name> from its last checkpoint',
       '  --backend B    TensorFlow.js backend (default: $METAMANIP_BACKEND or auto)',
       '  --quiet        no progress or log lines',
@@ -371,7 +393,7 @@ const COMMANDS: Record<string, Command> = {
       '  metamanip run scenarios/replay.yaml',
       '  metamanip run scenarios/ml1-reach.yaml --resume',
     ].join('\n'),
-    options: { duration: { type: 'string' }, port: { type: 'string' }, record: { type: 'string' }, resume: { type: 'boolean' }, backend: { type: 'string' }, quiet: { type: 'boolean' } },
+    options: { duration: { type: 'string' }, port: { type: 'string' }, record: { type: 'string' }, 'record-max-mb': { type: 'string' }, resume: { type: 'boolean' }, backend: { type: 'string' }, quiet: { type: 'boolean' } },
     async run(values, positionals) {
       const [scenario, ...extra] = positionals;
       if (!scenario) throw new UsageError('run needs a scenario file (e.g. scenarios/default.yaml)');
@@ -380,7 +402,7 @@ const COMMANDS: Record<string, Command> = {
       if (duration !== undefined && !(Number.isFinite(duration) && duration > 0)) throw new UsageError(`--duration must be a positive number of seconds, got '${String(values.duration)}'`);
       const port = values.port === undefined ? undefined : portOption(values, 0);
       const { runScenario } = await import('./run.ts');
-      return runScenario(scenario, { duration, port, record: values.record as string | undefined, resume: Boolean(values.resume), backend: backendOption(values), quiet: Boolean(values.quiet) });
+      return runScenario(scenario, { duration, port, record: values.record as string | undefined, recordMaxMb: recordMaxMbOption(values), resume: Boolean(values.resume), backend: backendOption(values), quiet: Boolean(values.quiet) });
     },
   },
   scenario: {
@@ -388,7 +410,9 @@ const COMMANDS: Record<string, Command> = {
     usage: 'metamanip scenario check <file.yaml>... | metamanip scenario schema',
     help: [
       'check: validates scenario files as run would (schema, then the benchmarks, families, task',
-      'indices and checkpoints they name); prints each problem with file, line, column and field.',
+      "indices and checkpoints they name, and that an eval scenario's benchmark is the one its",
+      'checkpoint was trained on); prints every problem, each with file, line, column and field, and',
+      'a suggestion for a name that looks like a typo.',
       'schema: prints the JSON Schema of scenario files (scenarios/scenario.schema.json, which editors',
       'pick up through the "# yaml-language-server: $schema=" line at the top of each file).',
       '',
@@ -411,8 +435,9 @@ const COMMANDS: Record<string, Command> = {
       let bad = 0;
       for (const file of files) {
         try {
+          // Each problem names the file, line, column and field.
           const problems = scenarioProblems(loadScenario(file), existsSync);
-          for (const problem of problems) console.error(`${file}: ${problem}`);
+          for (const problem of problems) console.error(problem);
           if (problems.length) bad++;
           else console.log(`${file}: ok`);
         } catch (error) {
@@ -425,7 +450,7 @@ const COMMANDS: Record<string, Command> = {
   },
   serve: {
     summary: 'run the WebSocket gateway: controller, viewer, policy and Foxglove roles',
-    usage: 'metamanip serve [--host H] [--port P] [--token T] [--record DIR] [--sim SPEC]... [--rate HZ] [--seed S] [--policy CKPT] [--allow-origin O]... [--no-viewer]',
+    usage: 'metamanip serve [--host H] [--port P] [--token T] [--record DIR] [--record-max-mb MB] [--sim SPEC]... [--rate HZ] [--seed S] [--policy CKPT] [--allow-origin O]... [--no-viewer]',
     help: [
       'Serves HTTP and WebSocket on one port until Ctrl-C: /controller (drive sims: open, reset,',
       'step), /viewer (watch sims; the browser viewer is served at /), / (an openpi-style policy',
@@ -434,13 +459,16 @@ const COMMANDS: Record<string, Command> = {
       '',
       'Options:',
       '  --host H             address to bind (default 127.0.0.1; any other needs a token)',
-      '  --port P             port (default 8765; 0 picks a free one)',
+      '  --port P             port (default 8765; 0 picks a free one; a port in use is an error)',
       '  --token T            token every client must present (default: $METAMANIP_TOKEN); prefer',
       '                       the environment variable, command lines are visible to other users',
       '  --record DIR         write every episode as an MCAP file into DIR (docs/RECORDING.md)',
+      '  --record-max-mb MB   keep DIR under MB megabytes: past it the oldest complete recordings are',
+      '                       deleted, never one being written (default: no cap; about 0.4 MB an episode)',
       '  --sim SPEC           start a sim driven on the server, looping episodes (repeatable):',
       '                       <family>[/<split>/<task>] (MT1 tasks, goal visible) or',
       '                       <benchmark>[/<split>/<task>], then @expert (default) or @policy',
+      '                       (@policy: driven by the --policy checkpoint, which it needs)',
       '  --rate HZ            control rate of --sim sims (default 80: real time)',
       '  --seed S             benchmark seed of --sim sims (default 0); a checkpoint\'s held-out tasks are',
       '                       the test tasks of the seed it was trained with (serve warns otherwise)',
@@ -455,7 +483,7 @@ const COMMANDS: Record<string, Command> = {
       '  metamanip serve --policy checkpoints/ml1-reach.json --seed 1 --sim ML1:reach/test/0@policy',
     ].join('\n'),
     options: {
-      host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, record: { type: 'string' },
+      host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' }, record: { type: 'string' }, 'record-max-mb': { type: 'string' },
       sim: { type: 'string', multiple: true }, rate: { type: 'string' }, seed: { type: 'string' }, policy: { type: 'string' },
       backend: { type: 'string' }, 'allow-origin': { type: 'string', multiple: true }, 'no-viewer': { type: 'boolean' },
     },
@@ -468,18 +496,20 @@ const COMMANDS: Record<string, Command> = {
       const sims = (values.sim as unknown as string[] | undefined) ?? [];
       const seed = integerOption(values, 'seed', 0, 0);
       for (const sim of sims) {
+        let spec;
         try {
-          parseSimSpec(sim, seed);
+          spec = parseSimSpec(sim, seed);
         } catch (error) {
           throw new UsageError((error as Error).message);
         }
+        if (spec.driver === 'policy' && values.policy === undefined) throw new UsageError(`--sim ${sim} is driven by the served policy: give it with --policy CKPT (a checkpoint file or run folder), or drive the sim with @expert`);
       }
       const host = (values.host as string | undefined) ?? '127.0.0.1';
       const token = (values.token as string | undefined) ?? (process.env.METAMANIP_TOKEN || undefined);
       const { isLoopback } = await import('../bridge/auth.ts');
       if (!isLoopback(host) && !token) throw new UsageError(`binding ${host} (not loopback) requires a token: --token T or METAMANIP_TOKEN`);
       return serveUntilStopped({
-        host, port, token, recordDir: values.record as string | undefined, sims, rateHz: rate, seed,
+        host, port, token, recordDir: values.record as string | undefined, recordMaxMb: recordMaxMbOption(values), sims, rateHz: rate, seed,
         policy: values.policy as string | undefined, backend: backendOption(values),
         allowedOrigins: (values['allow-origin'] as unknown as string[] | undefined) ?? [], noViewer: Boolean(values['no-viewer']),
       });

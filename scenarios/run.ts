@@ -4,10 +4,11 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { startGateway, type Gateway } from '../bridge/server.ts';
+import type { Gateway } from '../bridge/server.ts';
+import { endsWithMcapFooter } from '../bridge/retention.ts';
 import { expertDriver, simBenchmark } from '../bridge/sims.ts';
-import { ScenarioError, loadScenario, scenarioProblems, type ReplayScenario, type ServeScenario } from './scenario.ts';
-import { loadPolicies, policyDriver, serveUntilStop, trainedOnSimTasks, trainedOnWarning, viewerDir } from './serve.ts';
+import { ScenarioError, fieldProblem, loadScenario, scenarioProblems, type ReplayScenario, type ServeScenario } from './scenario.ts';
+import { loadPolicies, megabytes, policyDriver, recordingLine, serveUntilStop, startGatewayExplained, trainedOnSimTasks, trainedOnWarning, viewerDir } from './serve.ts';
 
 export interface RunOptions {
   /** Stop a serve or replay scenario after this many seconds (default: at Ctrl-C). */
@@ -16,6 +17,8 @@ export interface RunOptions {
   port?: number;
   /** Serve scenarios: record episodes into this folder instead of the file's gateway.record. */
   record?: string;
+  /** Serve scenarios: cap on the recordings folder in MB instead of the file's gateway.recordMaxMb. */
+  recordMaxMb?: number;
   /** Train scenarios: continue the run from its last checkpoint. */
   resume?: boolean;
   backend?: string;
@@ -26,7 +29,7 @@ export interface RunOptions {
 export async function runScenario(path: string, options: RunOptions = {}): Promise<number> {
   const scenario = loadScenario(path);
   const problems = scenarioProblems(scenario, existsSync);
-  if (problems.length) throw new ScenarioError(`${path}: ${problems.join(`\n${path}: `)}`);
+  if (problems.length) throw new ScenarioError(problems);
   const log = (line: string) => { if (!options.quiet) console.error(line); };
   switch (scenario.kind) {
     case 'train': {
@@ -55,11 +58,11 @@ async function startServeScenario(scenario: ServeScenario, options: RunOptions, 
   // One loaded policy per checkpoint, shared by the policy role and the sims it drives.
   const checkpoints = [scenario.policy, ...scenario.sims.map((s) => s.policy)].filter((p): p is string => p !== undefined && p !== 'expert');
   const policies = await loadPolicies(checkpoints, options.backend, log);
-  const gateway = await startGateway({
+  const gateway = await startGatewayExplained({
     host: scenario.gateway.host, port: options.port ?? scenario.gateway.port, token: scenario.gateway.token,
-    recordDir: options.record ?? scenario.gateway.record, viewerDir: await viewerDir(log),
+    recordDir: options.record ?? scenario.gateway.record, recordMaxBytes: megabytes(options.recordMaxMb ?? scenario.gateway.recordMaxMb), viewerDir: await viewerDir(log),
     policy: scenario.policy === undefined ? undefined : policies.get(scenario.policy), log,
-  });
+  }, PORT_HINT);
   try {
     const links: string[] = [];
     for (const sim of scenario.sims) {
@@ -75,7 +78,7 @@ async function startServeScenario(scenario: ServeScenario, options: RunOptions, 
       links.push(viewerLink(gateway, scenario.gateway.token, `sim=${info.id}`));
     }
     const record = options.record ?? scenario.gateway.record;
-    if (record) log(`recording every episode to ${record}/`);
+    if (record) log(recordingLine(record, options.recordMaxMb ?? scenario.gateway.recordMaxMb));
     if (scenario.policy) log(`policy role: ${gateway.url}/ serves ${scenario.policy} (docs/POLICY_SERVER.md)`);
     log(`controllers: ${gateway.url}/controller (docs/PROTOCOL.md)`);
     console.log(`open ${links[0] ?? viewerLink(gateway, scenario.gateway.token, '')}`);
@@ -88,25 +91,34 @@ async function startServeScenario(scenario: ServeScenario, options: RunOptions, 
 
 async function startReplayScenario(scenario: ReplayScenario, options: RunOptions, log: (line: string) => void): Promise<Gateway> {
   const target = scenario.recording;
-  if (!existsSync(target)) throw new ScenarioError(`recording: no file or folder at ${target}`);
+  if (!existsSync(target)) throw new ScenarioError(fieldProblem(scenario, ['recording'], `no file or folder at ${target}`));
   let dir: string, name: string;
   if (statSync(target).isDirectory()) {
     const files = readdirSync(target).filter((f) => f.endsWith('.mcap')).sort();
-    if (!files.length) throw new ScenarioError(`recording: ${target} holds no .mcap recordings (record some with a serve scenario's gateway.record)`);
-    // Names start with the UTC time they were recorded at: the last one is the newest.
-    dir = target; name = files[files.length - 1];
+    if (!files.length) throw new ScenarioError(fieldProblem(scenario, ['recording'], `${target} holds no .mcap recordings (record some with a serve scenario's gateway.record)`));
+    // Names start with the UTC time they were recorded at: the newest complete one (its footer written:
+    // not an episode still being recorded, nor one cut off by a crash), else the newest.
+    dir = target;
+    let complete: string | undefined;
+    for (let i = files.length - 1; i >= 0 && complete === undefined; i--) {
+      if (await endsWithMcapFooter(join(target, files[i])).catch(() => false)) complete = files[i];
+    }
+    name = complete ?? files[files.length - 1];
+    if (complete === undefined) log(`no complete recording in ${target}/: opening the newest, ${name}, as far as it goes`);
   } else {
-    if (!target.endsWith('.mcap')) throw new ScenarioError(`recording: expected an .mcap file or a folder of them, got ${target}`);
+    if (!target.endsWith('.mcap')) throw new ScenarioError(fieldProblem(scenario, ['recording'], `expected an .mcap file or a folder of them, got ${target}`));
     dir = dirname(target); name = basename(target);
   }
-  const gateway = await startGateway({
+  const gateway = await startGatewayExplained({
     host: scenario.gateway.host, port: options.port ?? scenario.gateway.port, token: scenario.gateway.token,
     recordDir: dir, viewerDir: await viewerDir(log), log,
-  });
+  }, PORT_HINT);
   log(`replaying ${join(dir, name)}; the page lists the other recordings in ${dir}/`);
   console.log(`open ${viewerLink(gateway, scenario.gateway.token, `recording=${encodeURIComponent(name)}`)}`);
   return gateway;
 }
+
+const PORT_HINT = "pick another with --port P (--port 0 picks a free one) or the file's gateway.port";
 
 const viewerLink = (gateway: Gateway, token: string | undefined, fragment: string) =>
   `${gateway.httpUrl}/${token ? `?token=${encodeURIComponent(token)}` : ''}${fragment ? `#${fragment}` : ''}`;

@@ -1,6 +1,7 @@
 // Scenario files (YAML): what `metamanip run` runs. One schema with four kinds (train, eval, serve,
-// replay); a bad file is reported with its name, the line and column, the field, what was expected
-// and what was found. Unknown keys are errors. scenarios/scenario.schema.json is exported from here.
+// replay); a bad file is reported problem by problem (all of them, not just the first), each with the
+// file, line and column, the field, what was expected and what was found. Unknown keys are errors.
+// scenarios/scenario.schema.json is exported from here.
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -10,9 +11,12 @@ import { PPO_DEFAULTS } from '../agent/ppo.ts';
 import { RL2_DEFAULTS } from '../agent/rl2.ts';
 import type { TrainConfig } from '../agent/trainer.ts';
 import { distributionByName } from '../agent/distributions.ts';
+import { MAX_LEARNER_THREADS } from '../agent/learner-threads.ts';
 import { rl2OverridesSchema } from '../agent/schema.ts';
+import { readCheckpoint } from '../agent/checkpoint.ts';
+import { resolveCheckpointPath } from '../agent/run.ts';
 import { simBenchmark } from '../bridge/sims.ts';
-import { benchmarkTask } from '../sim/index.ts';
+import { benchmarkTask, didYouMean } from '../sim/index.ts';
 
 const int = (min: number) => z.number().int().min(min);
 const name = z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, ".", "_" and "-" only');
@@ -26,6 +30,12 @@ export const trainScenarioSchema = z.object({
   algorithm: z.literal('rl2').default('rl2'),
   iterations: int(1),
   workers: int(0).default(0),
+  /**
+   * Threads computing each minibatch's gradient (the main thread and learnerThreads - 1 workers). The
+   * number is part of the run's numbers (parts' gradients are added in a fixed order); 1 learns in the
+   * main thread alone, as runs did before this setting.
+   */
+  learnerThreads: z.number().int('expected a whole number of threads').min(1, 'expected 1 (the main thread alone) to 16 threads').max(MAX_LEARNER_THREADS, `expected 1 to ${MAX_LEARNER_THREADS} threads (more than the cores only adds copies of the network)`).default(2),
   /** A checkpoint file or run folder (its best checkpoint) whose weights start the run; the optimiser starts fresh. */
   initFrom: z.string().min(1).optional(),
   rl2: rl2OverridesSchema.default({}),
@@ -60,6 +70,11 @@ export const gatewaySchema = z.object({
   token: z.string().min(8, 'use a token of at least 8 characters').optional(),
   /** Folder for MCAP recordings of every episode; omit to record nothing. */
   record: z.string().optional(),
+  /**
+   * Cap on the recordings folder in MB (MiB): past it the oldest complete recordings are deleted,
+   * never one being written. Omit for no cap (about 0.4 MB an episode, 230 MB an hour per real-time sim).
+   */
+  recordMaxMb: z.number().positive().optional(),
 }).strict();
 
 const DEFAULT_GATEWAY = { host: '127.0.0.1', port: 8765 };
@@ -118,9 +133,38 @@ export function scenarioJsonSchema(): Record<string, unknown> {
   return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'metamanip scenario', ...z.toJSONSchema(scenarioSchema, { io: 'input' }) };
 }
 
-/** A scenario file that does not parse or validate: the message names file, line, column and field. */
+/** A scenario file that does not parse or validate: one line per problem, each naming file, line, column and field. */
 export class ScenarioError extends Error {
   override name = 'ScenarioError';
+  /** Every problem found, one line each (the message joins them). */
+  readonly problems: string[];
+  constructor(problems: string | string[]) {
+    const list = typeof problems === 'string' ? [problems] : problems;
+    super(list.join('\n'));
+    this.problems = list;
+  }
+}
+
+/** A field of a scenario: keys and list indices, e.g. ['sims', 0, 'tasks', 1]. */
+export type FieldPath = ReadonlyArray<string | number>;
+
+/** `sims[0].tasks[1]` for ['sims', 0, 'tasks', 1]. */
+const fieldName = (path: FieldPath): string => path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${p}` : p)).join('');
+
+/**
+ * Where each field of a scenario read from text is (`file:line:col`), kept per parsed scenario so that
+ * the checks after the schema (scenarioProblems, run) point into the file too.
+ */
+const LOCATORS = new WeakMap<object, (path: FieldPath) => string>();
+
+/**
+ * One problem with a field as a line: `file:line:col: field: message` for a scenario read from a file
+ * (the position of the field's value, or of the mapping it is missing from), else `source: field:
+ * message`, or `field: message` without a source.
+ */
+export function fieldProblem(scenario: object, path: FieldPath, message: string, source?: string): string {
+  const where = LOCATORS.get(scenario)?.(path) ?? source;
+  return `${where === undefined ? '' : `${where}: `}${fieldName(path) || 'document'}: ${message}`;
 }
 
 /** Reads and validates a scenario file. */
@@ -134,7 +178,7 @@ export function loadScenario(path: string): Scenario {
   return parseScenario(text, path);
 }
 
-/** Validates scenario text; `source` names it in errors. */
+/** Validates scenario text; `source` names it in errors. Throws a ScenarioError listing every problem found. */
 export function parseScenario(text: string, source = 'scenario'): Scenario {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
@@ -143,10 +187,7 @@ export function parseScenario(text: string, source = 'scenario'): Scenario {
     const { line, col } = lines.linePos(offset);
     return `${source}:${line}:${col}`;
   };
-  if (doc.errors.length) {
-    const error = doc.errors[0];
-    throw new ScenarioError(`${at(error.pos[0])}: not valid YAML: ${error.message.split('\n')[0]}`);
-  }
+  if (doc.errors.length) throw new ScenarioError(doc.errors.map((error) => `${at(error.pos[0])}: not valid YAML: ${error.message.split('\n')[0]}`));
   const document: unknown = doc.toJS();
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
     throw new ScenarioError(`${source}: a scenario is a YAML mapping with a kind (${SCENARIO_KINDS.join(', ')}), found ${describe(document)}`);
@@ -154,34 +195,47 @@ export function parseScenario(text: string, source = 'scenario'): Scenario {
   const kind = (document as { kind?: unknown }).kind;
   if (!SCENARIO_KINDS.includes(kind as (typeof SCENARIO_KINDS)[number])) {
     const node = doc.get('kind', true) as Node | undefined;
-    throw new ScenarioError(`${at(node?.range?.[0] ?? 0)}: kind: expected one of ${SCENARIO_KINDS.join(', ')}, found ${kind === undefined ? 'nothing (add e.g. "kind: train")' : describe(kind)}`);
+    const hint = typeof kind === 'string' ? didYouMean(kind, SCENARIO_KINDS) : '';
+    throw new ScenarioError(`${at(node?.range?.[0] ?? 0)}: kind: expected one of ${SCENARIO_KINDS.join(', ')}, found ${kind === undefined ? 'nothing (add e.g. "kind: train")' : describe(kind)}${hint}`);
   }
+  /** The node of a field, or (a missing field) of the nearest mapping or list it belongs in. */
+  const nodeAt = (path: FieldPath): Node | undefined => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = (n ? doc.getIn(path.slice(0, n), true) : doc.contents) as Node | null | undefined;
+      if (node?.range) return node;
+    }
+    return undefined;
+  };
   const parsed = scenarioSchema.safeParse(document);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-  const fieldName = (parts: Array<string | number>) => parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${p}` : p)).join('');
-  let field = fieldName(path);
-  let node = doc.getIn(path, true) as Node | undefined;
-  let found = node === undefined ? 'nothing' : describe(doc.getIn(path));
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys') {
-    // Point at the first unknown key itself, not its parent mapping.
-    const key = issue.keys[0];
-    const parent = path.length ? doc.getIn(path, true) : doc.contents;
-    const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && p.key.value === key) : undefined;
-    node = (pair?.key as Node | undefined) ?? node;
-    field = fieldName([...path, key]);
-    const known = knownKeys(path, document);
-    message = `unknown key${known ? `; expected one of ${known.join(', ')}` : ''}`;
-    found = `"${key}"`;
+  if (parsed.success) {
+    LOCATORS.set(parsed.data, (path) => at(nodeAt(path)?.range?.[0]));
+    return parsed.data;
   }
-  if (node === undefined && issue.code === 'invalid_type') message = `required, expected ${issue.expected}`;
-  if (node === undefined) {
-    // A missing field: point at its parent mapping.
-    for (let n = path.length - 1; n >= 0 && node === undefined; n--) node = (n ? doc.getIn(path.slice(0, n), true) : doc.contents) as Node | undefined;
+  // Every issue, in the order of the file.
+  const problems: Array<{ offset: number; line: string }> = [];
+  const report = (node: Node | undefined, field: string, message: string, found: string) => {
+    const offset = node?.range?.[0];
+    problems.push({ offset: offset ?? 0, line: `${at(offset)}: ${field || 'document'}: ${message} (found ${found})` });
+  };
+  for (const issue of parsed.error.issues) {
+    const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+    if (issue.code === 'unrecognized_keys') {
+      // Point at each unknown key itself, not its parent mapping.
+      const parent = path.length ? doc.getIn(path, true) : doc.contents;
+      const known = knownKeys(path, document);
+      for (const key of issue.keys) {
+        const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && p.key.value === key) : undefined;
+        const hint = known ? didYouMean(key, known) : '';
+        report((pair?.key as Node | undefined) ?? nodeAt(path), fieldName([...path, key]), `unknown key${hint}${known ? `; expected one of ${known.join(', ')}` : ''}`, `"${key}"`);
+      }
+      continue;
+    }
+    const present = doc.getIn(path, true) !== undefined;
+    const message = !present && issue.code === 'invalid_type' ? `required, expected ${issue.expected}` : issue.message;
+    report(nodeAt(path), fieldName(path), message, present ? describe(doc.getIn(path)) : 'nothing');
   }
-  throw new ScenarioError(`${at(node?.range?.[0])}: ${field || 'document'}: ${message} (found ${found})`);
+  problems.sort((a, b) => a.offset - b.offset);
+  throw new ScenarioError(problems.map((p) => p.line));
 }
 
 /** The keys a mapping at `path` may hold, for "did you mean" style messages. */
@@ -208,44 +262,55 @@ function describe(value: unknown): string {
   return String(value);
 }
 
-/** Resolves a train scenario's defaults into the trainer's full config. */
+/** Resolves a train scenario's defaults into the trainer's full config; throws a ScenarioError naming each problem's field. */
 export function resolveTrainScenario(s: TrainScenario, source = 'scenario'): TrainConfig {
+  const resolved = resolveTrain(s, source);
+  if ('problems' in resolved) throw new ScenarioError(resolved.problems.map((p) => fieldProblem(s, p.path, p.message, source)));
+  return resolved.config;
+}
+
+interface PathProblem { path: FieldPath; message: string }
+
+function resolveTrain(s: TrainScenario, source: string): { config: TrainConfig } | { problems: PathProblem[] } {
   let distribution;
   try {
     distribution = distributionByName(s.benchmark, { seed: s.seed });
   } catch (error) {
-    throw new ScenarioError(`${source}: benchmark: ${(error as Error).message}`);
+    return { problems: [{ path: ['benchmark'], message: (error as Error).message }] };
   }
-  if (s.workers > 0 && !distribution.benchmark) throw new ScenarioError(`${source}: workers: only simulator benchmarks step in worker threads; ${distribution.name} runs in the main thread (set workers: 0)`);
+  if (s.workers > 0 && !distribution.benchmark) return { problems: [{ path: ['workers'], message: `only simulator benchmarks step in worker threads; ${distribution.name} runs in the main thread (set workers: 0)` }] };
   const rl2 = { ...RL2_DEFAULTS, ...s.rl2, ppo: { ...PPO_DEFAULTS, ...(s.rl2.ppo ?? {}) } };
   // RL2 trials default to the benchmark's own trial length (n pulls / n episodes, or MetaWorld's 10).
   if (s.rl2.episodesPerTrial === undefined) rl2.episodesPerTrial = distribution.protocol.adaptationEpisodes;
   const trialSteps = rl2.episodesPerTrial * distribution.spec.episodeSteps;
   if (s.rl2.bpttSteps === undefined) rl2.bpttSteps = Math.min(trialSteps, RL2_DEFAULTS.bpttSteps);
-  if (trialSteps % rl2.bpttSteps !== 0) throw new ScenarioError(`${source}: rl2.bpttSteps: ${rl2.bpttSteps} must divide the trial length (${rl2.episodesPerTrial} episodes x ${distribution.spec.episodeSteps} steps = ${trialSteps})`);
+  if (trialSteps % rl2.bpttSteps !== 0) return { problems: [{ path: ['rl2', 'bpttSteps'], message: `${rl2.bpttSteps} must divide the trial length (${rl2.episodesPerTrial} episodes x ${distribution.spec.episodeSteps} steps = ${trialSteps})` }] };
   return {
-    name: s.name ?? basename(source).replace(/\.ya?ml$/, ''),
-    benchmark: distribution.name,
-    seed: s.seed,
-    algorithm: s.algorithm,
-    iterations: s.iterations,
-    workers: s.workers,
-    ...(s.initFrom ? { initFrom: s.initFrom } : {}),
-    rl2,
-    evaluation: {
-      every: s.evaluation.every,
-      tasks: s.evaluation.tasks ?? (Number.isFinite(distribution.testTaskCount) ? distribution.testTaskCount : 1000),
-      seed: s.evaluation.seed,
-      deterministic: s.evaluation.deterministic,
+    config: {
+      name: s.name ?? basename(source).replace(/\.ya?ml$/, ''),
+      benchmark: distribution.name,
+      seed: s.seed,
+      algorithm: s.algorithm,
+      iterations: s.iterations,
+      workers: s.workers,
+      learnerThreads: s.learnerThreads,
+      ...(s.initFrom ? { initFrom: s.initFrom } : {}),
+      rl2,
+      evaluation: {
+        every: s.evaluation.every,
+        tasks: s.evaluation.tasks ?? (Number.isFinite(distribution.testTaskCount) ? distribution.testTaskCount : 1000),
+        seed: s.evaluation.seed,
+        deterministic: s.evaluation.deterministic,
+      },
+      checkpoints: s.checkpoints,
     },
-    checkpoints: s.checkpoints,
   };
 }
 
 /** Reads a scenario that must be of one kind (e.g. `metamanip train` takes train scenarios only). */
 export function loadScenarioOfKind<K extends Scenario['kind']>(path: string, kind: K): Extract<Scenario, { kind: K }> {
   const scenario = loadScenario(path);
-  if (scenario.kind !== kind) throw new ScenarioError(`${path}: kind: this command takes a ${kind} scenario, the file is a ${scenario.kind} scenario (run it with: metamanip run ${path})`);
+  if (scenario.kind !== kind) throw new ScenarioError(fieldProblem(scenario, ['kind'], `this command takes a ${kind} scenario, the file is a ${scenario.kind} scenario (run it with: metamanip run ${path})`, path));
   return scenario as Extract<Scenario, { kind: K }>;
 }
 
@@ -258,40 +323,66 @@ export function loadTrainScenario(path: string): TrainConfig {
 export function resolveScenario(document: unknown, source = 'scenario'): TrainConfig {
   const scenario = parseScenario(JSON.stringify({ kind: 'train', ...(document as object) }), source);
   if (scenario.kind !== 'train') throw new ScenarioError(`${source}: kind: expected train`);
+  // Positions in the JSON text made here mean nothing to the caller: name fields only.
+  LOCATORS.delete(scenario);
   return resolveTrainScenario(scenario, source);
 }
 
 /**
  * Checks what the schema cannot: benchmarks and families exist, task indices are in range, policies
- * are "expert", "controller" or an existing checkpoint. Returns the problems, each naming its field.
+ * are "expert" or an existing checkpoint, an eval scenario's benchmark is the one its checkpoint was
+ * trained on. Returns every problem as a line naming its field (`file:line:col: field: message` for a
+ * scenario read by parseScenario or loadScenario, see fieldProblem).
  */
 export function scenarioProblems(scenario: Scenario, exists: (path: string) => boolean): string[] {
-  const problems: string[] = [];
-  const policy = (field: string, value: string) => {
-    if (value !== 'expert' && !exists(value)) problems.push(`${field}: no checkpoint or run folder at ${value} (expected "expert" or a checkpoint path)`);
+  const problems: PathProblem[] = [];
+  const problem = (path: FieldPath, message: string) => problems.push({ path, message });
+  const policy = (path: FieldPath, value: string) => {
+    if (value !== 'expert' && !exists(value)) problem(path, `no checkpoint or run folder at ${value} (expected "expert" or a checkpoint path)`);
   };
   if (scenario.kind === 'train') {
-    try { resolveTrainScenario(scenario); } catch (error) { problems.push((error as Error).message.replace(/^scenario: /, '')); }
+    const resolved = resolveTrain(scenario, 'scenario');
+    if ('problems' in resolved) problems.push(...resolved.problems);
   } else if (scenario.kind === 'eval') {
-    if (!exists(scenario.checkpoint)) problems.push(`checkpoint: no checkpoint or run folder at ${scenario.checkpoint}`);
+    const trainedOn = scenario.checkpoint && exists(scenario.checkpoint) ? checkpointBenchmark(scenario.checkpoint) : null;
+    if (!exists(scenario.checkpoint)) problem(['checkpoint'], `no checkpoint or run folder at ${scenario.checkpoint}`);
+    else if (trainedOn instanceof Error) problem(['checkpoint'], trainedOn.message);
+    if (scenario.benchmark !== undefined) {
+      try {
+        distributionByName(scenario.benchmark);
+        if (typeof trainedOn === 'string' && trainedOn !== scenario.benchmark) {
+          problem(['benchmark'], `${scenario.benchmark}, but ${scenario.checkpoint} was trained on ${trainedOn}: its held-out tasks are ${trainedOn}'s test tasks (set benchmark: ${trainedOn}, or leave benchmark out)`);
+        }
+      } catch (error) {
+        problem(['benchmark'], (error as Error).message);
+      }
+    }
   } else if (scenario.kind === 'serve') {
-    if (scenario.policy !== undefined && !exists(scenario.policy)) problems.push(`policy: no checkpoint or run folder at ${scenario.policy}`);
+    if (scenario.policy !== undefined && !exists(scenario.policy)) problem(['policy'], `no checkpoint or run folder at ${scenario.policy}`);
     scenario.sims.forEach((sim, i) => {
-      const field = `sims[${i}]`;
       try {
         const { benchmark } = simBenchmark(sim);
         for (const [k, task] of sim.tasks.entries()) {
           try {
             benchmarkTask(benchmark, sim.split, task);
           } catch (error) {
-            problems.push(`${field}.tasks[${k}]: ${(error as Error).message}`);
+            problem(['sims', i, 'tasks', k], (error as Error).message);
           }
         }
       } catch (error) {
-        problems.push(`${field}: ${(error as Error).message}`);
+        problem(['sims', i, sim.family !== undefined ? 'family' : 'benchmark'], (error as Error).message);
       }
-      policy(`${field}.policy`, sim.policy);
+      policy(['sims', i, 'policy'], sim.policy);
     });
   }
-  return problems;
+  return problems.map((p) => fieldProblem(scenario, p.path, p.message));
+}
+
+/** The benchmark a checkpoint (or a run folder's best checkpoint) was trained on, or what keeps it from being read. */
+function checkpointBenchmark(path: string): string | Error {
+  try {
+    return readCheckpoint(resolveCheckpointPath(path)).benchmark;
+  } catch (error) {
+    return error as Error;
+  }
 }

@@ -5,15 +5,17 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadedPolicy } from '../agent/policy.ts';
-import { startGateway, type Gateway } from '../bridge/server.ts';
+import { startGateway, type Gateway, type GatewayOptions } from '../bridge/server.ts';
 import { expertDriver, simBenchmark, type Driver, type OpenSpec } from '../bridge/sims.ts';
-import { FAMILIES } from '../sim/index.ts';
+import { BENCHMARK_NAMES, FAMILIES, concreteBenchmarkNames, didYouMean } from '../sim/index.ts';
 
 export interface ServeOptions {
   host?: string;
   port?: number;
   token?: string;
   recordDir?: string;
+  /** Cap on the recordings folder in MB (MiB): the oldest complete files are deleted past it. */
+  recordMaxMb?: number;
   /** Server-driven sims, in the --sim syntax (parseSimSpec). */
   sims?: string[];
   /** Control rate of server-driven sims (Hz, default 80: real time). */
@@ -42,7 +44,7 @@ export interface SimSpec {
 export function parseSimSpec(text: string, seed = 0): SimSpec {
   const usage = `expected <family>[/<split>/<task>] or <benchmark>[/<split>/<task>], optionally @expert or @policy (e.g. reach, ML1:reach/test/3), got '${text}'`;
   const [target, driver = 'expert', ...extraAt] = text.split('@');
-  if (extraAt.length || (driver !== 'expert' && driver !== 'policy')) throw new Error(`--sim: unknown driver '@${driver}'; ${usage}`);
+  if (extraAt.length || (driver !== 'expert' && driver !== 'policy')) throw new Error(`--sim: unknown driver '@${driver}'${didYouMean(driver, ['expert', 'policy'])}; ${usage}`);
   const [name, split, task, ...extra] = target.split('/');
   if (!name || extra.length || (split !== undefined && task === undefined)) throw new Error(`--sim: ${usage}`);
   if (split !== undefined && split !== 'train' && split !== 'test') throw new Error(`--sim: split must be train or test, got '${split}' in '${text}'`);
@@ -53,6 +55,11 @@ export function parseSimSpec(text: string, seed = 0): SimSpec {
   try {
     source = simBenchmark(FAMILIES.has(name) ? { family: name, seed } : { benchmark: name, seed });
   } catch (error) {
+    // Neither a family nor a benchmark: the closest of both kinds of name ('reech' is most likely 'reach').
+    const families = [...FAMILIES.keys()];
+    if (!name.includes(':') && /unknown benchmark/.test((error as Error).message)) {
+      throw new Error(`--sim: unknown family or benchmark '${name}'${didYouMean(name, [...families, ...concreteBenchmarkNames()])}; families: ${families.join(', ')}; benchmarks: ${BENCHMARK_NAMES.join(', ')} (in '${text}')`);
+    }
     throw new Error(`--sim: ${(error as Error).message} (in '${text}')`);
   }
   return { open: { ...source, split: (split ?? 'train') as 'train' | 'test', task: taskIndex }, driver };
@@ -113,10 +120,11 @@ export async function serveCommand(options: ServeOptions): Promise<Gateway> {
   if (!options.policy && specs.some((s) => s.driver === 'policy')) throw new Error('--sim ...@policy needs --policy <checkpoint>');
   const policy = options.policy === undefined ? undefined : (await loadPolicies([options.policy], options.backend, log)).get(options.policy)!;
   if (policy) log(`policy ${policy.name} (${policy.benchmark}) loaded for the policy role (path /)`);
-  const gateway = await startGateway({
-    host: options.host, port: options.port, token: options.token, recordDir: options.recordDir, allowedOrigins: options.allowedOrigins,
-    viewerDir: options.noViewer ? undefined : await viewerDir(log), policy, log,
-  });
+  const gateway = await startGatewayExplained({
+    host: options.host, port: options.port, token: options.token, recordDir: options.recordDir, recordMaxBytes: megabytes(options.recordMaxMb),
+    allowedOrigins: options.allowedOrigins, viewerDir: options.noViewer ? undefined : await viewerDir(log), policy, log,
+  }, 'pick another with --port P (--port 0 picks a free one)');
+  if (options.recordDir) log(recordingLine(options.recordDir, options.recordMaxMb));
   try {
     for (const spec of specs) {
       const driver = spec.driver === 'policy' ? policyDriver(policy!) : expertDriver();
@@ -129,6 +137,34 @@ export async function serveCommand(options: ServeOptions): Promise<Gateway> {
     throw error;
   }
   return gateway;
+}
+
+/**
+ * startGateway, with the address errors a person can fix said in words: a port in use (or not allowed)
+ * names the option that picks another (`hint`), an address not on this machine names --host.
+ */
+export async function startGatewayExplained(options: GatewayOptions, hint: string): Promise<Gateway> {
+  try {
+    return await startGateway(options);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const host = options.host ?? '127.0.0.1', port = options.port ?? 8765;
+    if (code === 'EADDRINUSE') throw new Error(`port ${port} on ${host} is already in use (another gateway, or another program); ${hint}`);
+    if (code === 'EACCES') throw new Error(`not allowed to listen on port ${port} on ${host} (ports below 1024 need privileges); ${hint}`);
+    if (code === 'EADDRNOTAVAIL') throw new Error(`${host} is not an address of this machine; bind one of its addresses with --host (127.0.0.1 for this machine only, 0.0.0.0 for every interface)`);
+    throw error;
+  }
+}
+
+/** MB (MiB, as `du -m` counts) to bytes; undefined stays undefined (no cap). */
+export const megabytes = (mb: number | undefined): number | undefined => (mb === undefined ? undefined : Math.round(mb * 1024 * 1024));
+
+/** The line a recording gateway starts with: where episodes go, how large they are, and the cap (or that there is none). */
+export function recordingLine(dir: string, maxMb: number | undefined): string {
+  const where = `recording every episode to ${dir.replace(/\/+$/, '')}/ (zstd-compressed MCAP, about 0.4 MB an episode, 230 MB an hour per real-time sim)`;
+  return maxMb === undefined
+    ? `${where}; no size cap: set --record-max-mb (gateway.recordMaxMb) to keep only the newest`
+    : `${where}; keeping at most ${maxMb} MB: past it the oldest recordings are deleted (--record-max-mb, gateway.recordMaxMb)`;
 }
 
 /** Runs until SIGINT/SIGTERM, then closes cleanly (recordings finished). Resolves with the exit code. */

@@ -8,6 +8,7 @@ import { type Task, sampleTasks } from './family.ts';
 import { FAMILIES, getFamily } from './families/index.ts';
 import type { BoxSpace } from './spaces.ts';
 import { FamilyOneHot, HideGoal } from './wrappers.ts';
+import { closestName, didYouMean } from './suggest.ts';
 
 export const TASKS_PER_FAMILY = 50;
 
@@ -77,6 +78,15 @@ export function benchmarkKinds(): Array<{ name: string; summary: string; example
 /** A name that is no benchmark (callers that know more kinds of names add theirs to the message). */
 export class UnknownBenchmarkError extends Error {
   override name = 'UnknownBenchmarkError';
+  /** The closest benchmark name when the name looks like a typo of it (e.g. "ML1:reach" for "ML1:reech"), else null. */
+  constructor(message: string, readonly suggestion: string | null = null) {
+    super(message);
+  }
+}
+
+/** Every concrete benchmark name (MT1:<family> and ML1:<family> for each family, MT10, ML10): what a typo is matched against. */
+export function concreteBenchmarkNames(): string[] {
+  return [...Object.keys(ONE_FAMILY).flatMap((kind) => [...FAMILIES.keys()].map((family) => `${kind}:${family}`)), ...Object.keys(MULTI_FAMILY)];
 }
 
 function checkSeed(name: string, seed: number): void {
@@ -149,11 +159,11 @@ export function parseBenchmark(name: string, seed = 0): Benchmark {
   if (typeof name !== 'string') throw new TypeError(`a benchmark name must be a string such as "ML1:reach", got ${typeof name}`);
   if (Object.hasOwn(MULTI_FAMILY, name)) return customBenchmark(name, MULTI_FAMILY[name], seed);
   const [kind, family, ...rest] = name.split(':');
-  if (Object.hasOwn(ONE_FAMILY, kind) && family !== undefined && rest.length === 0) {
-    if (!FAMILIES.has(family)) throw new Error(`unknown family '${family}' in benchmark '${name}'; families: ${[...FAMILIES.keys()].join(', ')}`);
-    return oneFamily(kind as OneFamilyKind, family, seed);
-  }
-  throw new UnknownBenchmarkError(`unknown benchmark '${name}'; expected one of: ${BENCHMARK_NAMES.join(', ')} (families: ${[...FAMILIES.keys()].join(', ')})`);
+  if (Object.hasOwn(ONE_FAMILY, kind) && family !== undefined && rest.length === 0 && FAMILIES.has(family)) return oneFamily(kind as OneFamilyKind, family, seed);
+  // Unknown: say what the name is probably a typo of, and what exists.
+  const known = concreteBenchmarkNames(), hint = didYouMean(name, known);
+  if (Object.hasOwn(ONE_FAMILY, kind) && family !== undefined && rest.length === 0) throw new Error(`unknown family '${family}' in benchmark '${name}'${hint}; families: ${[...FAMILIES.keys()].join(', ')}`);
+  throw new UnknownBenchmarkError(`unknown benchmark '${name}'${hint}; expected one of: ${BENCHMARK_NAMES.join(', ')} (families: ${[...FAMILIES.keys()].join(', ')})`, closestName(name, known));
 }
 
 /** Task `index` of a split, or an error naming the benchmark, what was given and what exists. */

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FAMILIES } from '../sim/index.ts';
 import { COMMAND_NAMES, commandPage } from '../scenarios/cli.ts';
@@ -71,7 +72,33 @@ describe('metamanip CLI', () => {
     const unknownOption = cli('expert', 'reach', '--fast');
     expect(unknownOption.status).toBe(2);
     expect(unknownOption.stderr).toContain("'--fast'");
+    for (const command of [['serve', '--record', 'x'], ['run', 'scenarios/default.yaml']]) {
+      const badCap = cli(...command, '--record-max-mb', '0');
+      expect(badCap.status).toBe(2);
+      expect(badCap.stderr).toContain("--record-max-mb must be a positive number of megabytes, got '0'");
+    }
   });
+
+  it('answers serve mistakes with what to do: a policy-driven sim without --policy, a misspelt family, a busy port', async () => {
+    const noPolicy = cli('serve', '--sim', 'reach@policy', '--no-viewer', '--port', '0');
+    expect(noPolicy.status).toBe(2);
+    expect(noPolicy.stderr).toContain('--sim reach@policy is driven by the served policy: give it with --policy CKPT');
+    const typo = cli('serve', '--sim', 'reech', '--no-viewer', '--port', '0');
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toContain("unknown family or benchmark 'reech' (did you mean 'reach'?)");
+    expect(cli('expert', 'pick-plce').stderr).toContain("unknown family 'pick-plce' (did you mean 'pick-place'?)");
+    // A port some other program holds.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = String((holder.address() as AddressInfo).port);
+      const busy = cli('serve', '--port', port, '--no-viewer');
+      expect(busy.status).toBe(1);
+      expect(busy.stderr).toContain(`port ${port} on 127.0.0.1 is already in use (another gateway, or another program); pick another with --port P (--port 0 picks a free one)`);
+    } finally {
+      holder.close();
+    }
+  }, 120_000);
 
   it('runs the simulator benchmark and writes its JSON result', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'metamanip-')), 'sim.json');

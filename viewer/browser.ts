@@ -47,8 +47,8 @@ export interface ViewerPage {
   errors: string[];
 }
 
-export async function openViewer(browser: Browser, url: string): Promise<ViewerPage> {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+export async function openViewer(browser: Browser, url: string, viewport = { width: 1100, height: 760 }): Promise<ViewerPage> {
+  const page = await browser.newPage({ viewport });
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
   page.on('console', (message) => { if (message.type() === 'error') errors.push(`console: ${message.text()}`); });
@@ -63,6 +63,10 @@ export const snapshot = (page: Page): Promise<ViewerSnapshot> => page.evaluate((
 
 export const sampleCanvas = (page: Page, grid = 48): Promise<CanvasSampleJson> =>
   page.evaluate((g) => (globalThis as unknown as Hooks).metamanipViewer.sample(g), grid);
+
+/** Pixels of each part (`body/index`) the 3D view shows, not hidden behind others (ViewerHooks.partPixels). */
+export const partPixels = (page: Page, width = 320): Promise<Record<string, number>> =>
+  page.evaluate((w) => (globalThis as unknown as Hooks).metamanipViewer.partPixels(w), width);
 
 /** Waits until the page's snapshot satisfies `test` (polled), or throws with the last snapshot. */
 export async function waitForSnapshot(page: Page, test: (s: ViewerSnapshot) => boolean, what: string, timeoutMs = 60_000): Promise<ViewerSnapshot> {

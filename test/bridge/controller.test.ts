@@ -124,7 +124,7 @@ describe('controller role', () => {
     expect(await client.request({ type: 'reset', sim: mtSim, split: 'test' })).toMatchObject({ type: 'error', code: 'bad_task', message: expect.stringContaining('MT10 has no test tasks') });
     const unknown = await client.request({ type: 'open', benchmark: 'ML11' });
     expect(unknown).toMatchObject({ type: 'error', code: 'bad_task' });
-    expect(unknown.message).toContain("unknown benchmark 'ML11'; expected one of: MT1:<family>, ML1:<family>, MT10, ML10");
+    expect(unknown.message).toContain("unknown benchmark 'ML11' (did you mean 'ML10'?); expected one of: MT1:<family>, ML1:<family>, MT10, ML10");
     local.close();
     client.close();
   });

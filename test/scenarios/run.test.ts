@@ -2,7 +2,7 @@
 // sim that a real WebSocket client watches, and Ctrl-C (SIGINT) leaves every recording complete.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -64,6 +64,8 @@ describe('metamanip run', () => {
       child.kill('SIGINT');
       expect(await exited, stderr).toBe(0);
       expect(stderr).toContain('stopped');
+      // npm start caps its recordings folder and says so as it starts.
+      expect(stderr).toMatch(/recording every episode to .+\/ \(zstd-compressed MCAP, .*\); keeping at most 1024 MB: past it the oldest recordings are deleted/);
       const files = readdirSync(record).sort();
       expect(files.length).toBeGreaterThanOrEqual(2);
       const recordings = await Promise.all(files.map((f) => readRecording(join(record, f))));
@@ -78,14 +80,17 @@ describe('metamanip run', () => {
     }
   }, 120_000);
 
-  it('replays the newest recording of a folder in the viewer, listing the others', async () => {
+  it('replays the newest complete recording of a folder in the viewer, listing the others', async () => {
     expect(recorded).not.toBe('');
+    // A newer file without its footer (an episode still being recorded, or cut off): not the one opened.
+    const newest = readdirSync(recorded).sort().at(-1)!;
+    const whole = readFileSync(join(recorded, newest));
+    writeFileSync(join(recorded, '29991231T235959.999Z-s9-reach-ep0.mcap'), whole.subarray(0, whole.length >> 1));
     const file = join(mkdtempSync(join(tmpdir(), 'metamanip-run-')), 'replay.yaml');
     writeFileSync(file, `kind: replay\nrecording: ${recorded}\ngateway: { port: 0 }\n`);
     const child = spawn(process.execPath, ['bin/metamanip.js', 'run', file, '--duration', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      const newest = readdirSync(recorded).sort().at(-1)!;
       let url = '';
       for await (const line of createInterface({ input: child.stdout })) {
         const match = /^open (http:\/\/127\.0\.0\.1:\d+)\/#recording=(.+)$/.exec(line);
@@ -117,11 +122,11 @@ describe('metamanip run', () => {
     writeFileSync(file, 'kind: serve\nsims:\n  - family: reach\n    tasks: [0, 80]\n');
     const bad = spawnSync(process.execPath, ['bin/metamanip.js', 'run', file], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toContain(`${file}: sims[0].tasks[1]: task 80 is not a task of MT1:reach test; expected an index in [0, 49]`);
+    expect(bad.stderr).toContain(`${file}:4:16: sims[0].tasks[1]: task 80 is not a task of MT1:reach test; expected an index in [0, 49]`);
     writeFileSync(file, 'kind: serve\nsim: []\n');
     const unknown = spawnSync(process.execPath, ['bin/metamanip.js', 'run', file], { encoding: 'utf8' });
     expect(unknown.status).toBe(1);
-    expect(unknown.stderr).toContain(`${file}:2:1: sim: unknown key; expected one of kind, name, gateway, policy, sims, duration (found "sim")`);
+    expect(unknown.stderr).toContain(`${file}:2:1: sim: unknown key (did you mean 'sims'?); expected one of kind, name, gateway, policy, sims, duration (found "sim")`);
     const usage = spawnSync(process.execPath, ['bin/metamanip.js', 'run', file, '--duration', 'soon'], { encoding: 'utf8' });
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain("--duration must be a positive number of seconds, got 'soon'");

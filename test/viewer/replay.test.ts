@@ -80,6 +80,10 @@ describe('replay', () => {
     const { page } = viewer;
     const item = page.locator(`#recordings li[data-value="${expert.name}"]`);
     await item.waitFor({ timeout: 30_000 });
+    // The family and episode lead the item, on a line of their own; nothing of it is cut.
+    expect(await item.evaluate((li) => (li.firstChild as unknown as { textContent: string }).textContent)).toBe('reach · episode 0');
+    expect(await item.evaluate((li) => (li as unknown as { scrollWidth: number }).scrollWidth <= (li as unknown as { clientWidth: number }).clientWidth)).toBe(true);
+    expect(await item.getAttribute('title')).toBe(expert.name);
     await item.click();
     const opened = await waitForSnapshot(page, (s) => s.mode === 'replay' && s.frames === steps.length, 'the replay to open');
     expect(opened.recording).toBe(expert.name);
@@ -88,6 +92,9 @@ describe('replay', () => {
     expect(await hudText('step')).toBe('0');
     expect(await hudText('family')).toBe('reach');
     expect(await hudText('policy')).toBe('expert');
+    expect(await hudText('source')).toMatch(/^recording: s\d+ episode 0, \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
+    // The replay's plots have ticks along the steps.
+    expect((await page.locator('#plot-reward').getAttribute('data-x-ticks'))!.split('|')).toContain('0');
 
     // Scrub to the end.
     const last = steps.length - 1;

@@ -3,11 +3,16 @@
 
 import { describe, expect, it } from 'vitest';
 import * as THREE from 'three';
-import { FAMILIES, ManipulationEnv } from '../../sim/index.ts';
+import { FAMILIES, ManipulationEnv, sampleTasks } from '../../sim/index.ts';
+import { PALETTE } from '../../sim/palette.ts';
 import type { SceneDescription } from '../../protocol/scene.ts';
 import { buildScene, sameGeometry, shapeGeometry } from '../../viewer/src/scene-builder.ts';
 import { Timeline } from '../../viewer/src/replay.ts';
 import { learningCurves } from '../../viewer/src/curves.ts';
+import { niceTicks, tickLabels } from '../../viewer/src/ticks.ts';
+import { parseRecordingName } from '../../viewer/src/recording-name.ts';
+import { recordingName } from '../../bridge/recorder.ts';
+import type { SimInfo } from '../../protocol/wire.ts';
 import { parseRecordedStep, parseServerMessage } from '../../viewer/src/messages.ts';
 
 const extent = (geometry: THREE.BufferGeometry): THREE.Vector3 => {
@@ -41,6 +46,19 @@ describe('scene builder', () => {
       meshes.forEach((mesh, i) => expect((mesh.material as THREE.MeshStandardMaterial).color.getHexString(), family).toBe(new THREE.Color(parts[i].colour).getHexString()));
       built.dispose();
       env.close();
+    }
+  });
+
+  it("colours every fixture's moving part (a joint's child) and its handle so that they stand out", () => {
+    for (const family of FAMILIES.values()) {
+      const scene = family.scene(sampleTasks(family, 0, 1)[0].params);
+      for (const joint of scene.joints ?? []) {
+        const child = scene.bodies.find((b) => b.name === joint.child)!;
+        // A carriage between two stacked slides (a parent of the next joint) is hidden machinery: the part a person sees is the last in the chain.
+        if ((scene.joints ?? []).some((next) => next.parent === child.name)) continue;
+        const colours = child.parts.map((p) => p.colour);
+        expect(colours.some((c) => c === PALETTE.moving || c === PALETTE.handle), `${family.name}: ${child.name} (${colours.join(', ')})`).toBe(true);
+      }
     }
   });
 
@@ -137,5 +155,25 @@ describe('viewer messages and replay timeline', () => {
     expect(curves.evaluations).toBe(1);
     expect(curves.episodeReturns.find((s) => s.label === 'eval after')!.values).toEqual([null, 2]);
     expect(curves.success.map((s) => s.label)).toEqual(['eval before', 'eval after']);
+  });
+
+  it('puts round ticks on the axes, labelled with no more digits than the step needs', () => {
+    const steps = niceTicks(0, 2e6, 5);
+    expect(steps.ticks).toEqual([0, 5e5, 1e6, 1.5e6, 2e6]);
+    expect(tickLabels(steps.ticks, steps.step)).toEqual(['0', '0.5M', '1.0M', '1.5M', '2.0M']);
+    const success = niceTicks(-0.02, 1.02, 5);
+    expect(tickLabels(success.ticks, success.step)).toEqual(['0', '0.25', '0.50', '0.75', '1.00']);
+    const returns = niceTicks(3.2, 17.9, 4);
+    expect(tickLabels(returns.ticks, returns.step)).toEqual(['5', '10', '15']);
+    expect(tickLabels(niceTicks(0, 12345, 5).ticks, 2500)).toEqual(['0', '2.5k', '5.0k', '7.5k', '10.0k']);
+    expect(niceTicks(Number.NaN, 1).ticks).toEqual([]);
+  });
+
+  it("reads what a recording's file name says (as the gateway's recorder names files)", () => {
+    const info = { id: 's12', family: 'door-open', episode: 8 } as SimInfo;
+    const name = recordingName(info, new Date(Date.UTC(2026, 10, 22, 6, 15, 1, 123)), 2);
+    expect(name).toBe('20261122T061501.123Z-s12-door-open-ep7-2.mcap');
+    expect(parseRecordingName(name)).toEqual({ time: '2026-11-22 06:15:01', sim: 's12', family: 'door-open', episode: 7 });
+    expect(parseRecordingName('my-episode.mcap')).toBeNull();
   });
 });

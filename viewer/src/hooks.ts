@@ -37,6 +37,12 @@ export interface ViewerHooks {
   snapshot(): ViewerSnapshot;
   /** Renders and samples the 3D canvas on a grid. */
   sample(grid?: number): CanvasSampleJson;
+  /**
+   * Pixels of each part in view (name `body/index`, index in the scene description's parts), from
+   * an off-screen render `width` pixels wide with each part in a flat colour of its own: a part off
+   * screen or hidden behind others is absent.
+   */
+  partPixels(width?: number): Record<string, number>;
   /** rAF timestamps (ms) collected so far (the latest 1,000 to 2,000); cleared by resetFrameTimes(). */
   frameTimes(): number[];
   /** Durations (ms) of the WebGL renders since resetFrameTimes(). */

@@ -1,5 +1,6 @@
 // The heads-up display over the 3D view: what is shown (live sim or recording) and the current
-// step's family, task, policy, episode, step, reward, success and gripper opening.
+// step's family, task, trial (on a task schedule), policy, episode, step, reward, success and
+// gripper opening. Long values wrap (style.css), so nothing is cut at any page size.
 
 import type { SimInfo } from '../../protocol/wire.ts';
 
@@ -11,7 +12,7 @@ export interface HudStep {
   gripper: number;
 }
 
-const FIELDS = ['source', 'family', 'task', 'policy', 'episode', 'step', 'reward', 'success', 'gripper'] as const;
+const FIELDS = ['source', 'family', 'task', 'trial', 'policy', 'episode', 'step', 'reward', 'success', 'gripper'] as const;
 type Field = (typeof FIELDS)[number];
 
 export class Hud {
@@ -32,13 +33,15 @@ export class Hud {
 
   show(visible: boolean): void { this.root.hidden = !visible; }
 
-  describe(source: string, info: SimInfo): void {
+  /** What is shown (`title`: its full name, as a tooltip) and the sim's family, task, trial and policy. */
+  describe(source: string, info: SimInfo, title = source): void {
     this.set('source', source);
-    this.cells.get('source')!.title = source;
+    this.cells.get('source')!.title = title;
     this.set('family', info.family);
+    this.set('task', `${info.benchmark ?? info.family} · ${info.split} #${info.task} · seed ${info.seed}`);
     // On a task schedule, say where in the trial the policy is (exploring/adapting, then showing).
-    const trial = info.trial ? ` · trial episode ${info.trial.episode} of ${info.trial.episodes}` : '';
-    this.set('task', `${info.benchmark ?? info.family} · ${info.split} #${info.task} · seed ${info.seed}${trial}`);
+    this.set('trial', info.trial ? `episode ${info.trial.episode} of ${info.trial.episodes}` : '');
+    this.cells.get('trial')!.parentElement!.hidden = !info.trial;
     this.set('policy', info.policy);
   }
 

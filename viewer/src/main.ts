@@ -9,6 +9,7 @@ import { Hud } from './hud.ts';
 import { LiveConnection, type ConnectionState, type LiveFrame } from './live.ts';
 import { drawPlot, indexAtPointer } from './plots.ts';
 import { readRecording, Timeline, type Recording } from './replay.ts';
+import { parseRecordingName } from './recording-name.ts';
 import { learningCurves } from './curves.ts';
 import { drawLearningCurves } from './runs.ts';
 import { View3D } from './view3d.ts';
@@ -178,7 +179,8 @@ async function openRecording(name: string, load: () => Promise<Uint8Array>): Pro
     view.refit();
     view.setScene(recording.episode.scene);
     state.bodies = view.bodyNames();
-    hud.describe(`recording ${name}`, recording.episode.info);
+    const parsed = parseRecordingName(name);
+    hud.describe(parsed ? `recording: ${parsed.sim} episode ${parsed.episode}, ${parsed.time} UTC` : `recording ${name}`, recording.episode.info, name);
     const timeline = new Timeline(recording.steps.length, recording.stepSeconds);
     replay = { recording, timeline };
     ui.scrub.max = String(timeline.last);
@@ -243,10 +245,16 @@ async function refreshRecordings(): Promise<void> {
   try {
     const recordings = await listRecordings();
     recordings.sort((a, b) => String(b.modified).localeCompare(String(a.modified)));
-    fillList(ui.recordings, recordings.map((r) => ({
-      key: 'recording', value: r.name, text: r.name, detail: `${(r.bytes / 1024).toFixed(0)} KiB`,
-      choose: () => { setHash('recording', r.name); void openRecording(r.name, () => fetchRecording(r.name)); },
-    })));
+    fillList(ui.recordings, recordings.map((r) => {
+      // The family and episode first (a long file name would be cut there), when and how big below.
+      const parsed = parseRecordingName(r.name), size = `${(r.bytes / 1024).toFixed(0)} KiB`;
+      return {
+        key: 'recording', value: r.name,
+        text: parsed ? `${parsed.family} · episode ${parsed.episode}` : r.name,
+        detail: parsed ? `${parsed.sim} · ${parsed.time} · ${size}` : size,
+        choose: () => { setHash('recording', r.name); void openRecording(r.name, () => fetchRecording(r.name)); },
+      };
+    }));
   } catch (error) {
     fillList(ui.recordings, []);
     explainRefusal(error);
@@ -362,6 +370,7 @@ function followHash(): void {
 const hooks: ViewerHooks = {
   snapshot: () => ({ ...state, sims: [...state.sims], bodies: [...state.bodies] }),
   sample: (grid) => view.sample(grid),
+  partPixels: (width) => view.partPixels(width),
   frameTimes: () => [...view.frameTimes],
   renderTimes: () => [...view.renderTimes],
   resetFrameTimes: () => { view.frameTimes.length = 0; view.renderTimes.length = 0; },

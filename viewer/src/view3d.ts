@@ -67,7 +67,8 @@ export class View3D {
 
     this.scene.add(new THREE.HemisphereLight(0xe2e8f0, 0x1e293b, 1.6));
     const sun = new THREE.DirectionalLight(0xffffff, 1.8);
-    sun.position.set(1, 1.5, 3);
+    // From above the robot's right side, as the camera looks: the faces fixtures turn to the robot are lit.
+    sun.position.set(1.5, -1, 2.5);
     this.scene.add(sun);
     this.floor = new THREE.GridHelper(4, 40, 0x475569, 0x1e293b);
     // GridHelper lies in three's XZ plane; the floor is the sim's XY plane.
@@ -143,25 +144,83 @@ export class View3D {
     return { width: source.width, height: source.height, distinctColours: colours.size, pixels: Array.from(data) };
   }
 
+  /**
+   * Pixels of each part (mesh `body/index`, index in the scene description's parts) in the current
+   * view: one off-screen render with every part in a flat colour of its own and no floor, so a part
+   * off screen or hidden behind another counts nothing. For tests: "the door's handle is in view".
+   */
+  partPixels(width = 320): Record<string, number> {
+    if (!this.built) return {};
+    const source = this.renderer.domElement;
+    const height = Math.max(1, Math.round((width * source.height) / Math.max(1, source.width)));
+    const target = new THREE.WebGLRenderTarget(width, height);
+    const meshes: THREE.Mesh[] = [];
+    this.built.root.traverseVisible((object) => { if (object instanceof THREE.Mesh) meshes.push(object); });
+    // Part i is drawn as red = i + 1 with fixed green and blue, linear values written as they are.
+    const MARK_G = 0x40, MARK_B = 0xc0;
+    const originals = meshes.map((mesh) => mesh.material);
+    const flats = meshes.map((mesh, i) => {
+      const flat = new THREE.MeshBasicMaterial();
+      flat.color.setRGB((i + 1) / 255, MARK_G / 255, MARK_B / 255, THREE.LinearSRGBColorSpace);
+      mesh.material = flat;
+      return flat;
+    });
+    const clearColour = this.renderer.getClearColor(new THREE.Color()), clearAlpha = this.renderer.getClearAlpha(), floorShown = this.floor.visible;
+    const pixels = new Uint8Array(width * height * 4);
+    try {
+      this.floor.visible = false;
+      this.renderer.setClearColor(0x000000, 1);
+      this.renderer.setRenderTarget(target);
+      this.renderer.render(this.scene, this.camera);
+      this.renderer.readRenderTargetPixels(target, 0, 0, width, height, pixels);
+    } finally {
+      this.renderer.setRenderTarget(null);
+      this.renderer.setClearColor(clearColour, clearAlpha);
+      this.floor.visible = floorShown;
+      meshes.forEach((mesh, i) => { mesh.material = originals[i]; });
+      for (const flat of flats) flat.dispose();
+      target.dispose();
+      this.dirty = true;
+    }
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < pixels.length; i += 4) {
+      const part = pixels[i] - 1;
+      if (part < 0 || part >= meshes.length || pixels[i + 1] !== MARK_G || pixels[i + 2] !== MARK_B) continue;
+      const name = meshes[part].name;
+      counts[name] = (counts[name] ?? 0) + 1;
+    }
+    return counts;
+  }
+
   private fit(): void {
     if (!this.built) return;
-    const box = new THREE.Box3().setFromObject(this.built.root);
-    if (box.isEmpty()) return;
+    // Frame what is simulated (table top, arm, objects, fixtures), not the stands drawn under them
+    // (table leg, robot pedestal), which would make the workspace small; the floor goes under all.
+    const everything = new THREE.Box3().setFromObject(this.built.root);
+    if (everything.isEmpty()) return;
+    const box = new THREE.Box3();
+    this.built.root.updateMatrixWorld(true);
+    this.built.root.traverseVisible((object) => {
+      if (object instanceof THREE.Mesh && !object.userData.visualOnly) box.expandByObject(object);
+    });
+    if (box.isEmpty()) box.copy(everything);
     this.needsFit = false;
     const centre = box.getCenter(new THREE.Vector3());
     const size = box.getSize(new THREE.Vector3());
     const radius = Math.max(0.3, 0.5 * Math.hypot(size.x, size.y, size.z));
-    // Look at the tabletop area from the front-right, slightly above: the robot stands at the back.
+    // Look at the tabletop from beside the robot, over its right shoulder and above: fixtures face
+    // the robot (doors, drawers, windows open towards it), so their moving parts and handles are in
+    // view, and the arm's pitch joints turn across the picture, not towards the camera.
     const tableTop = Math.max(box.min.z, Math.min(box.max.z, 0));
-    this.controls.target.set(centre.x, centre.y, tableTop + 0.1 * radius);
-    const distance = radius / Math.sin(THREE.MathUtils.degToRad(this.camera.fov / 2)) * 0.85;
-    const direction = new THREE.Vector3(0.55, 0.75, 0.45).normalize();
+    this.controls.target.set(centre.x, centre.y + 0.1 * radius, tableTop + 0.1 * radius);
+    const distance = radius / Math.sin(THREE.MathUtils.degToRad(this.camera.fov / 2));
+    const direction = new THREE.Vector3(0.85, -0.45, 0.6).normalize();
     this.camera.position.copy(this.controls.target).addScaledVector(direction, distance);
     this.camera.near = distance / 100;
     this.camera.far = distance * 10;
     this.camera.updateProjectionMatrix();
     this.controls.update();
-    this.floor.position.set(centre.x, centre.y, box.min.z);
+    this.floor.position.set(centre.x, centre.y, everything.min.z);
     this.floor.visible = true;
   }
 
