@@ -13,7 +13,7 @@ import type { SceneDescription } from '../protocol/scene.ts';
 import { type BodySpec, type JointSpec, type TaskScene, createBody, createJoint, describeScene, jointPosition, robotSpecs, tableSpec, toRotation, toVector } from './scene.ts';
 import { type BoxSpace, box } from './spaces.ts';
 import { type Rng, createRng } from './rng.ts';
-import { type Vec3, clamp, rotate } from './vec.ts';
+import { type Quat, type Vec3, clamp, rotate } from './vec.ts';
 
 /** Control and episode timing (MetaWorld's): 80 Hz control, 500 steps, 50 settle steps at reset. */
 export const TIMING = {
@@ -148,6 +148,7 @@ export class ManipulationEnv implements Env {
     this.physics = this.build(scene);
     const hold = [0, 0, 0, -1];
     for (let i = 0; i < TIMING.settleSteps; i++) this.advance(hold);
+    this.restoreAfterSettle(scene);
     const obs = new Float32Array(this.observationSpace.shape[0]);
     const observed = this.observe(obs);
     this.initTcp = observed.tcp;
@@ -283,7 +284,8 @@ export class ManipulationEnv implements Env {
   private advance(action: ArrayLike<number>): void {
     const physics = this.physics!;
     const from = this.handTarget;
-    const to: Vec3 = [0, 1, 2].map((i) => clamp(from[i] + clamp(action[i], -1, 1) * ACTION_SCALE, HAND_TARGET_LOW[i], HAND_TARGET_HIGH[i])) as unknown as Vec3;
+    let to: Vec3 = [0, 1, 2].map((i) => clamp(from[i] + clamp(action[i], -1, 1) * ACTION_SCALE, HAND_TARGET_LOW[i], HAND_TARGET_HIGH[i])) as unknown as Vec3;
+    if (this.family.handFloor) to = keepAboveFloor(this.family.handFloor, from, to, this.fingerReach());
     this.handTarget = to;
     const target = fingerTarget(action[3]);
     for (const joint of physics.fingerJoints) {
@@ -302,6 +304,29 @@ export class ManipulationEnv implements Env {
     }
   }
 
+  /** How far the fingers reach out from the hand in y now (finger centre plus its half width). */
+  private fingerReach(): number {
+    const physics = this.physics!;
+    const handY = physics.links.hand.translation().y;
+    return Math.max(...physics.fingers.map((finger) => Math.abs(finger.translation().y - handY))) + GRIPPER.fingerHalfExtents[1];
+  }
+
+  /**
+   * Puts the moving part of each fixture joint marked `restoreAfterSettle` back where the scene put it,
+   * at rest: MetaWorld sets those joints after its hand reset, so whatever the hand's start pose
+   * touched while settling does not move them before the first observation.
+   */
+  private restoreAfterSettle(scene: TaskScene): void {
+    for (const { spec, child } of this.physics!.fixtureJoints) {
+      if (!spec.restoreAfterSettle) continue;
+      const pose = scene.bodies.find((body) => body.name === spec.child)!.pose;
+      child.setTranslation(toVector(pose.position), false);
+      child.setRotation(toRotation(pose.rotation), false);
+      child.setLinvel({ x: 0, y: 0, z: 0 }, false);
+      child.setAngvel({ x: 0, y: 0, z: 0 }, false);
+    }
+  }
+
   /** Writes obs[0:18] (and the goal); returns what the reward reads, in full precision. */
   private observe(obs: Float32Array): Observed {
     const physics = this.physics!;
@@ -310,10 +335,12 @@ export class ManipulationEnv implements Env {
     const opening = gripperOpening(left.y, right.y);
     obs[0] = hand[0]; obs[1] = hand[1]; obs[2] = hand[2];
     obs[3] = opening;
+    const objectQuats: Quat[] = [];
     const objects = physics.observed.map((point, i): Vec3 => {
       const position = pointPosition(point);
       const r = point.body.rotation();
       obs.set([...position, r.w, r.x, r.y, r.z], 4 + 7 * i);
+      objectQuats.push([r.w, r.x, r.y, r.z]);
       return position;
     });
     obs.set(this.goal, 36);
@@ -322,7 +349,7 @@ export class ManipulationEnv implements Env {
     // The pads are the fingers' lower parts; the TCP is the midpoint between them.
     const leftPad: Vec3 = [left.x, left.y, left.z - GRIPPER.padDrop], rightPad: Vec3 = [right.x, right.y, right.z - GRIPPER.padDrop];
     const tcp: Vec3 = [(left.x + right.x) / 2, (left.y + right.y) / 2, (left.z + right.z) / 2 - GRIPPER.padDrop];
-    return { hand, opening, tcp, leftPad, rightPad, objects, sites };
+    return { hand, opening, tcp, leftPad, rightPad, objects, objectQuats, sites };
   }
 
   /**
@@ -366,6 +393,7 @@ export class ManipulationEnv implements Env {
       initLeftPad: observed.leftPad,
       initRightPad: observed.rightPad,
       objects: observed.objects,
+      objectQuats: observed.objectQuats,
       objectsInit: this.objectsInit,
       sites: observed.sites,
       joints: this.jointPositions(),
@@ -398,7 +426,18 @@ interface Observed {
   leftPad: Vec3;
   rightPad: Vec3;
   objects: Vec3[];
+  objectQuats: Quat[];
   sites: Record<string, Vec3>;
+}
+
+/**
+ * The hand target `to` kept above a family's raised surface (TaskFamily.handFloor): a hand below the
+ * floor it would move over (low in a hole) keeps its x and y, and z never goes below the floor.
+ */
+function keepAboveFloor(floor: NonNullable<TaskFamily['handFloor']>, from: Vec3, to: Vec3, fingerReach: number): Vec3 {
+  let [x, y] = to;
+  if (to[2] < floor(x, y, fingerReach) && from[2] < floor(x, y, fingerReach)) [x, y] = from;
+  return [x, y, Math.max(to[2], floor(x, y, fingerReach))];
 }
 
 /** World position of a point fixed in a body. */

@@ -3,7 +3,7 @@
 
 import type { TaskScene } from './scene.ts';
 import { createRng, hashString } from './rng.ts';
-import type { Vec3 } from './vec.ts';
+import type { Quat, Vec3 } from './vec.ts';
 
 /**
  * Everything a family's reward and success rule may look at after a control step: MetaWorld's reward
@@ -33,6 +33,8 @@ export interface StepState {
   initRightPad: Vec3;
   /** Positions of the scene's observed points (obs[4:7], obs[11:14]). */
   objects: Vec3[];
+  /** Quaternions (w, x, y, z) of the observed points' bodies (obs[7:11], obs[14:18]): box-close, assembly, disassemble and hammer read them. */
+  objectQuats: Quat[];
   /**
    * The same after the reset's settling: MetaWorld's obj_init_pos for a free object, its
    * peg_head_pos_init, window_handle_pos_init or _lever_pos_init for the others.
@@ -87,6 +89,13 @@ export interface TaskFamily {
   /** True when a drawn vector must be drawn again (MetaWorld's rejection rules). */
   reject?: (params: readonly number[]) => boolean;
   handInit: Vec3;
+  /**
+   * Where the scene raises a surface under the hand (hand-insert's and pick-out-of-hole's table top
+   * with a hole): the lowest hand target at (x, y) with the fingers reaching `fingerReach` out from the
+   * hand in y. The env keeps the hand target above it and, while the hand is below a surface's level,
+   * does not move it sideways into that surface, so the fingers rest on it rather than sink in.
+   */
+  handFloor?: (x: number, y: number, fingerReach: number) => number;
   /** Bounds of the goal, for the observation space. */
   goalBox: { low: Vec3; high: Vec3 };
   /** The task's objects, fixtures, observed points and goal. */

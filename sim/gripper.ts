@@ -24,6 +24,8 @@ export const GRIPPER = {
 
 /** TCP (midpoint between the pads) below the hand point when the fingers are symmetric. */
 export const TCP_BELOW_HAND = GRIPPER.fingerDrop + GRIPPER.padDrop;
+/** Finger bottoms below the hand point. */
+export const FINGERTIPS_BELOW_HAND = GRIPPER.fingerDrop + GRIPPER.fingerHalfExtents[2];
 
 /** Finger position target for a command in [-1, 1]: -1 fully open, +1 closed past contact (squeeze). */
 export function fingerTarget(command: number): number {

@@ -18,6 +18,11 @@ export interface PartSpec {
   mass?: number;
   /** Drawn, not simulated. */
   visualOnly?: boolean;
+  /**
+   * Simulated for its mass only: it touches nothing. For the carriage between two stacked slide
+   * joints (a body that moves in x and y on two prismatic joints), which needs mass but no contacts.
+   */
+  massOnly?: boolean;
 }
 
 export interface BodySpec {
@@ -25,6 +30,8 @@ export interface BodySpec {
   type: BodyType;
   pose: Pose;
   parts: PartSpec[];
+  /** Multiplies gravity on a dynamic body (default 1); 0 for a part that in MetaWorld weighs next to nothing, so it does not sag on a damped joint. */
+  gravityScale?: number;
 }
 
 /** A free object of a task family (puck, ball, peg...), placed by the task. */
@@ -52,6 +59,8 @@ export interface JointSpec {
   friction?: number;
   /** A spring pulling the joint back to `rest` (a button springing back), with its damping and force cap. */
   spring?: { rest: number; stiffness: number; damping: number; maxForce: number };
+  /** Set back to the scene's pose after the reset's settling (MetaWorld sets the joint after its hand reset). */
+  restoreAfterSettle?: boolean;
 }
 
 /** A point whose position (and its body's quaternion) the observation reports, e.g. a handle. */
@@ -84,6 +93,8 @@ const ROBOT_GROUP = 0x0001, WORLD_GROUP = 0x0002;
 /** Robot parts touch the world but not each other; world bodies touch everything. */
 const ROBOT_FILTER = (ROBOT_GROUP << 16) | WORLD_GROUP;
 const WORLD_FILTER = (WORLD_GROUP << 16) | (WORLD_GROUP | ROBOT_GROUP);
+/** Member of no group, touching none: a mass-only part. */
+const NO_CONTACTS = 0;
 
 const at = (position: Vec3, rotation: Quat = IDENTITY_QUAT): Pose => ({ position, rotation });
 const ALONG_Y_TO_Z = quatFromAxisAngle([1, 0, 0], Math.PI / 2);
@@ -177,6 +188,7 @@ export function createBody(world: World, spec: BodySpec, isRobot: boolean): Rigi
   desc.setTranslation(...spec.pose.position).setRotation(toRotation(spec.pose.rotation));
   // Nothing sleeps: Rapier's kinematic arm links do not wake a sleeping body, they pass through it.
   if (spec.type === 'dynamic') desc.setCanSleep(false);
+  if (spec.gravityScale !== undefined) desc.setGravityScale(spec.gravityScale);
   const body = world.createRigidBody(desc);
   for (const part of spec.parts) {
     if (part.visualOnly) continue;
@@ -187,7 +199,7 @@ export function createBody(world: World, spec: BodySpec, isRobot: boolean): Rigi
       .setTranslation(...offset.position)
       .setRotation(toRotation(rotation))
       .setFriction(part.friction ?? 0.8)
-      .setCollisionGroups(isRobot ? ROBOT_FILTER : WORLD_FILTER);
+      .setCollisionGroups(part.massOnly ? NO_CONTACTS : isRobot ? ROBOT_FILTER : WORLD_FILTER);
     if (part.friction !== undefined && part.friction > 1) collider.setFrictionCombineRule(RAPIER.CoefficientCombineRule.Max);
     if (spec.type === 'dynamic') collider.setMass(part.mass ?? 0.1);
     world.createCollider(collider, body);

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { FAMILIES, ML1, ML10, ML10_TEST_FAMILIES, ML10_TRAIN_FAMILIES, MT10, MT10_FAMILIES, benchmarkTask, makeEnv, parseBenchmark, taskTable } from '../../sim/index.ts';
 
 describe('benchmarks', () => {
-  it('registers all sixteen families', () => {
-    expect(FAMILIES.size).toBe(16);
+  it('registers every MT10 and ML10 family, each under its own name', () => {
+    // Not an exact count: families are added as they are made (docs/FAMILIES.md lists them).
+    expect(FAMILIES.size).toBeGreaterThanOrEqual(16);
+    for (const [name, family] of FAMILIES) expect(family.name).toBe(name);
     for (const f of [...MT10_FAMILIES, ...ML10_TRAIN_FAMILIES, ...ML10_TEST_FAMILIES]) expect(FAMILIES.has(f)).toBe(true);
   });
 

@@ -28,7 +28,7 @@ function state(goal: Vec3, overrides: Partial<StepState>): StepState {
   return {
     hand: [0, 0.6, 0.2], tcp: [0, 0.6, 0.166], initTcp: [0, 0.6, 0.166], handInit: [0, 0.6, 0.2],
     gripperOpening: 1, leftPad: [0, 0.65, 0.166], rightPad: [0, 0.55, 0.166], initLeftPad: [0, 0.65, 0.166], initRightPad: [0, 0.55, 0.166], objects: [goal], objectsInit: [goal],
-    sites: {}, joints: {}, jointsInit: {}, goal, action: [0, 0, 0, -1], touchingMainObject: false, episode: {}, ...overrides,
+    objectQuats: [], sites: {}, joints: {}, jointsInit: {}, goal, action: [0, 0, 0, -1], touchingMainObject: false, episode: {}, ...overrides,
   };
 }
 const shift = (p: Vec3, dx: number, dy = 0, dz = 0): Vec3 => [p[0] + dx, p[1] + dy, p[2] + dz];

@@ -22,7 +22,7 @@ function state(goal: Vec3, objects: Vec3[], overrides: Partial<StepState> = {}):
   return {
     hand: [0, 0.6, 0.2], tcp: [0, 0.6, 0.166], initTcp: [0, 0.6, 0.166], handInit: [0, 0.6, 0.2],
     gripperOpening: 1, leftPad: [0, 0.65, 0.166], rightPad: [0, 0.55, 0.166], initLeftPad: [0, 0.65, 0.166], initRightPad: [0, 0.55, 0.166], objects, objectsInit: objects.map((): Vec3 => [0, 0.65, 0.02]),
-    sites: {}, joints: {}, jointsInit: {}, goal, action: [0, 0, 0, -1], touchingMainObject: false, episode: {}, ...overrides,
+    objectQuats: [], sites: {}, joints: {}, jointsInit: {}, goal, action: [0, 0, 0, -1], touchingMainObject: false, episode: {}, ...overrides,
   };
 }
 const plus = (p: Vec3, d: Vec3): Vec3 => [p[0] + d[0], p[1] + d[1], p[2] + d[2]];

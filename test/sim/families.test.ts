@@ -8,7 +8,7 @@ function state(overrides: Partial<StepState>): StepState {
   return {
     hand: [0, 0.6, 0.2], tcp: [0, 0.6, 0.166], initTcp: [0, 0.6, 0.166], handInit: [0, 0.6, 0.2],
     gripperOpening: 1, leftPad: [0, 0.65, 0.166], rightPad: [0, 0.55, 0.166], initLeftPad: [0, 0.65, 0.166], initRightPad: [0, 0.55, 0.166], objects: [[0, 0.65, 0.02]], objectsInit: [[0, 0.65, 0.02]],
-    sites: {}, joints: {}, jointsInit: {}, goal, action: [0, 0, 0, -1], touchingMainObject: false, episode: {}, ...overrides,
+    objectQuats: [], sites: {}, joints: {}, jointsInit: {}, goal, action: [0, 0, 0, -1], touchingMainObject: false, episode: {}, ...overrides,
   };
 }
 const offset = (p: Vec3, d: number): Vec3 => [p[0] + d, p[1], p[2]];

@@ -1,0 +1,25 @@
+// faucet-open: swing the faucet's handle a quarter turn to the right (towards +x).
+
+import type { TaskFamily } from '../family.ts';
+import { faucetEvaluation } from '../rewards.ts';
+import { FAUCET, faucetScene } from '../fixtures/faucet.ts';
+import { faucetExpert } from '../experts.ts';
+import { type Vec3, add, sub } from '../vec.ts';
+
+const GOAL_OFFSET: Vec3 = [0.175, 0, 0.125];
+/** MetaWorld's reward reads the observed handle end shifted by this much. */
+const READ_OFFSET: Vec3 = [-0.04, 0, 0.03];
+
+export const faucetOpen: TaskFamily = {
+  name: 'faucet-open',
+  summary: 'Turn the faucet handle a quarter turn to the right.',
+  paramNames: ['faucet_x', 'faucet_y', 'faucet_z'],
+  randomBox: { low: [-0.05, 0.8, 0], high: [0.05, 0.85, 0] },
+  handInit: [0, 0.4, 0.2],
+  goalBox: { low: [0.125, 0.8, 0.125], high: [0.225, 0.85, 0.125] },
+  scene: (p) => faucetScene([p[0], p[1], p[2]], 0, FAUCET.openSite, add([p[0], p[1], p[2]], GOAL_OFFSET)),
+  successThreshold: 0.07,
+  // The faucet's base point is the goal less its offset (MetaWorld's obj_init_pos).
+  evaluate: (s) => faucetEvaluation(s, add(s.objects[0], READ_OFFSET), sub(s.goal, GOAL_OFFSET)),
+  expert: (obs) => faucetExpert(obs, FAUCET.openSite, 1),
+};
