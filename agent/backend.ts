@@ -1,10 +1,11 @@
-// Chooses the TensorFlow.js backend at start-up: tfjs-node-gpu, tfjs-node, wasm, then cpu, or the one
-// forced by METAMANIP_BACKEND / a flag. An absent or broken backend is reported and skipped, never fatal.
+// Chooses the TensorFlow.js backend at start-up: tfjs-node-gpu, tfjs-node, webgpu, wasm, then cpu, or the
+// one forced by METAMANIP_BACKEND / a flag. An absent or broken backend is reported and skipped, never fatal.
 
 import * as tf from '@tensorflow/tfjs';
+import { type WebGpuAdapter, formatAdapter, loadWebGpu } from './webgpu.ts';
 
 /** Our names for the backends, in the order they are tried. */
-export const BACKEND_CHAIN = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+export const BACKEND_CHAIN = ['node-gpu', 'node', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_CHAIN)[number];
 
 export interface BackendAttempt { backend: BackendName; ok: boolean; error?: string }
@@ -12,8 +13,10 @@ export interface BackendAttempt { backend: BackendName; ok: boolean; error?: str
 export interface BackendChoice {
   /** The backend every tensor op now runs on. */
   backend: BackendName;
-  /** tfjs's own name for it ('tensorflow', 'wasm', 'cpu'). */
+  /** tfjs's own name for it ('tensorflow', 'webgpu', 'wasm', 'cpu'). */
   tfjsBackend: string;
+  /** webgpu only: the adapter it runs on. */
+  adapter?: WebGpuAdapter;
   /** What was asked for: 'auto' or a forced backend. */
   requested: BackendName | 'auto';
   /** Every backend tried, in order, with the reason a failed one was skipped. */
@@ -23,15 +26,20 @@ export interface BackendChoice {
 
 export const BACKEND_ENV_VAR = 'METAMANIP_BACKEND';
 
-/** Loads a backend's package and makes it current; throws (any error) when it cannot. */
-type Loader = () => Promise<string>;
+/**
+ * Loads a backend's package (which registers the backend) and returns tfjs's name for it, with the
+ * adapter for webgpu; throws (any error) when it cannot. `requested` is what the chain was asked for.
+ */
+type Loader = (context: { requested: BackendName | 'auto' }) => Promise<string | { tfjsBackend: string; adapter: WebGpuAdapter }>;
 
-// Each loader imports the package (which registers the backend) and returns tfjs's name for it.
-// The node packages are optionalDependencies: absent here (import rejects with ERR_MODULE_NOT_FOUND)
-// or present without their native binary (import throws a plain Error); both are caught by the caller.
+// The node and webgpu packages are optionalDependencies: absent (import rejects with
+// ERR_MODULE_NOT_FOUND) or present without their native binary (import throws a plain Error); both are
+// caught by the caller. webgpu takes a software adapter (SwiftShader) only when asked for by name: a
+// CPU running WebGPU is far slower than wasm, so only a real GPU is worth choosing automatically.
 const LOADERS: Record<BackendName, Loader> = {
   'node-gpu': async () => { await import(/* @vite-ignore */ nodePackage('gpu')); return 'tensorflow'; },
   node: async () => { await import(/* @vite-ignore */ nodePackage('cpu')); return 'tensorflow'; },
+  webgpu: async ({ requested }) => ({ tfjsBackend: 'webgpu', adapter: await loadWebGpu({ allowSoftware: requested === 'webgpu' }) }),
   wasm: async () => { await import('@tensorflow/tfjs-backend-wasm'); return 'wasm'; },
   cpu: async () => 'cpu',
 };
@@ -74,15 +82,18 @@ export async function chooseBackend(requestedName: string, overrides: Partial<Re
   const attempts: BackendAttempt[] = [];
   for (const backend of BACKEND_CHAIN.slice(start)) {
     try {
-      const name = await loaders[backend]();
+      const loaded = await loaders[backend]({ requested });
+      const name = typeof loaded === 'string' ? loaded : loaded.tfjsBackend;
       // setBackend resolves false (or throws) when the backend's initialisation fails.
       if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
       await tf.ready();
-      // A smoke op: some broken backends only fail on first use.
-      const probe = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0]);
-      if (probe !== 3) throw new Error(`smoke test gave ${probe}, expected 3`);
+      // A smoke op: some broken backends only fail on first use. Large enough that webgpu runs it on
+      // the device (it hands small ops on CPU-held data to its CPU kernels) and reads it back.
+      const probe = tf.tidy(() => tf.sum(tf.add(tf.ones([2048]), 2)).dataSync()[0]);
+      if (probe !== 6144) throw new Error(`smoke test gave ${probe}, expected 6144`);
       attempts.push({ backend, ok: true });
-      return { backend, tfjsBackend: tf.getBackend(), requested, attempts, tfjsVersion: tf.version.tfjs };
+      const adapter = typeof loaded === 'string' ? undefined : loaded.adapter;
+      return { backend, tfjsBackend: tf.getBackend(), ...(adapter ? { adapter } : {}), requested, attempts, tfjsVersion: tf.version.tfjs };
     } catch (error) {
       attempts.push({ backend, ok: false, error: describeError(error) });
     }
@@ -102,11 +113,12 @@ function describeError(error: unknown): string {
   return String(error);
 }
 
-/** One line for logs: "backend wasm (requested node-gpu; node-gpu: ERR_MODULE_NOT_FOUND ...)". */
+/** One line for logs: "backend wasm (requested node-gpu; skipped node-gpu: not installed; ...)", with webgpu's adapter. */
 export function describeBackend(choice: BackendChoice): string {
   // The full errors are in `attempts` (and every run's metadata); one line only needs the gist.
   const gist = (error = '') => (error.startsWith('ERR_MODULE_NOT_FOUND') ? 'not installed' : error);
   const failed = choice.attempts.filter((a) => !a.ok).map((a) => `${a.backend}: ${gist(a.error)}`);
   const why = [choice.requested !== 'auto' ? `requested ${choice.requested}` : '', ...(failed.length ? [`skipped ${failed.join('; ')}`] : [])].filter(Boolean);
-  return `backend ${choice.backend}${why.length ? ` (${why.join('; ')})` : ''}`;
+  const adapter = choice.adapter ? ` on ${formatAdapter(choice.adapter)}` : '';
+  return `backend ${choice.backend}${adapter}${why.length ? ` (${why.join('; ')})` : ''}`;
 }

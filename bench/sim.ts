@@ -18,8 +18,19 @@ import { VectorEnv } from '../sim/vector-env.ts';
 export interface SimBenchOptions {
   /** Control steps timed per family and policy. */
   steps?: number;
-  /** Untimed control steps before timing (Node runs wasm unoptimised at first). */
+  /** Untimed control steps before timing each family and policy (Node runs wasm unoptimised at first). */
   warmupSteps?: number;
+  /**
+   * Untimed control steps of the first family, random actions, before any family is timed (default
+   * 12,000). Node compiles the simulator's JavaScript and wasm with its optimising tiers over the
+   * process's first ~10,000 env steps, whichever family takes them: CPU time per reach step measured
+   * per 2,000-step chunk from a fresh process was 300-390 us, then 60-100, 55-95, 45-55, and 41-45 us
+   * from 8,000 steps on. A family's own 3,000 warm-up steps cover only its own code, so without this
+   * the first row was timed while the shared code was still being optimised: reach's first row read
+   * up to 1.7x slower than reach timed again later in the run; in CPU time per step, 1.13-1.30x
+   * without this warm-up and 0.96-1.08x with it (3 runs each, 2026-12-04).
+   */
+  processWarmupSteps?: number;
   families?: string[];
   /** Vector env rows; false skips them. */
   vector?: false | VectorBenchOptions;
@@ -133,6 +144,11 @@ export function runSimBench(options: SimBenchOptions = {}): SimBenchResult {
   const families = options.families ?? [...FAMILIES.keys()];
   const bare = bareRapierStepsPerSec(steps);
   options.onProgress?.(`bare Rapier (table + puck): ${bare.toFixed(0)} steps/s`);
+  const processWarmup = options.processWarmupSteps ?? 12_000;
+  if (processWarmup > 0 && families.length > 0) {
+    options.onProgress?.(`warming up: ${processWarmup} untimed steps of ${families[0]}`);
+    timeFamily(families[0], 'random', 0, processWarmup);
+  }
   const rows: SimBenchRow[] = [];
   for (const family of families) {
     for (const policy of ['random', 'expert'] as const) {

@@ -23,9 +23,9 @@ describe('metamanip train / eval', () => {
     const noScenario = cli('train');
     expect(noScenario.status).toBe(2);
     expect(noScenario.stderr).toContain('train needs a scenario file');
-    const badBackend = cli('eval', 'checkpoints/x.json', '--backend', 'webgpu');
+    const badBackend = cli('eval', 'checkpoints/x.json', '--backend', 'gpu');
     expect(badBackend.status).toBe(2);
-    expect(badBackend.stderr).toContain("--backend must be one of auto, node-gpu, node, wasm, cpu, got 'webgpu'");
+    expect(badBackend.stderr).toContain("--backend must be one of auto, node-gpu, node, webgpu, wasm, cpu, got 'gpu'");
     const badTasks = cli('eval', 'checkpoints/x.json', '--tasks', '0');
     expect(badTasks.status).toBe(2);
     expect(badTasks.stderr).toContain("--tasks must be an integer >= 1, got '0'");
