@@ -1,4 +1,4 @@
-// Robot task distributions: a simulator benchmark (ML1, MT1, MT10, ML10, ...) as the agent sees it.
+// Robot task distributions: a simulator benchmark (ML1, MT1, MT10, ML10, MT50, ML45) as the agent sees it.
 
 import { type Benchmark, type Env, makeEnv } from '../sim/index.ts';
 import type { CriticFeatures, EnvSpec, MetaEnv, MetaStep, Task, TaskDistribution } from './envs.ts';

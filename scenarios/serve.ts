@@ -38,7 +38,7 @@ export interface SimSpec {
 
 /**
  * Parses a --sim value: `<family>[/<split>/<task>]` (MT1 tasks of the family, goal visible) or
- * `<benchmark>[/<split>/<task>]` (ML1:reach, MT1:push, MT10, ML10), optionally ending in
+ * `<benchmark>[/<split>/<task>]` (ML1:reach, MT1:push, MT10, ML10, MT50, ML45), optionally ending in
  * `@expert` (default) or `@policy`. Examples: reach, reach/test/3, ML1:reach/test/3@policy, MT10/train/120.
  */
 export function parseSimSpec(text: string, seed = 0): SimSpec {

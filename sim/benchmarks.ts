@@ -50,10 +50,23 @@ export interface MultiFamilyRule {
 export const MT10_FAMILIES = ['reach', 'push', 'pick-place', 'door-open', 'drawer-open', 'drawer-close', 'button-press-topdown', 'peg-insert-side', 'window-open', 'window-close'] as const;
 export const ML10_TRAIN_FAMILIES = ['reach', 'push', 'pick-place', 'door-open', 'drawer-close', 'button-press-topdown', 'peg-insert-side', 'window-open', 'sweep', 'basketball'] as const;
 export const ML10_TEST_FAMILIES = ['drawer-open', 'door-close', 'shelf-place', 'sweep-into', 'lever-pull'] as const;
+/** All 50 families in MetaWorld's own order (its MT50 one-hot order). */
+export const MT50_FAMILIES = [
+  'assembly', 'basketball', 'bin-picking', 'box-close', 'button-press-topdown', 'button-press-topdown-wall', 'button-press', 'button-press-wall',
+  'coffee-button', 'coffee-pull', 'coffee-push', 'dial-turn', 'disassemble', 'door-close', 'door-lock', 'door-open', 'door-unlock', 'hand-insert',
+  'drawer-close', 'drawer-open', 'faucet-open', 'faucet-close', 'hammer', 'handle-press-side', 'handle-press', 'handle-pull-side', 'handle-pull',
+  'lever-pull', 'peg-insert-side', 'pick-place-wall', 'pick-out-of-hole', 'reach', 'push-back', 'push', 'pick-place', 'plate-slide', 'plate-slide-side',
+  'plate-slide-back', 'plate-slide-back-side', 'peg-unplug-side', 'soccer', 'stick-push', 'stick-pull', 'push-wall', 'reach-wall', 'shelf-place',
+  'sweep-into', 'sweep', 'window-open', 'window-close',
+] as const;
+export const ML45_TEST_FAMILIES = ['bin-picking', 'box-close', 'hand-insert', 'door-lock', 'door-unlock'] as const;
+export const ML45_TRAIN_FAMILIES = MT50_FAMILIES.filter((f) => !(ML45_TEST_FAMILIES as readonly string[]).includes(f));
 
 const MULTI_FAMILY: Readonly<Record<string, MultiFamilyRule & { summary: string }>> = {
   MT10: { trainFamilies: MT10_FAMILIES, testFamilies: [], goalVisible: true, oneHot: true, summary: 'multi-task, ten families, goal visible, one-hot family id appended; no test split' },
   ML10: { trainFamilies: ML10_TRAIN_FAMILIES, testFamilies: ML10_TEST_FAMILIES, goalVisible: false, oneHot: false, summary: 'meta-learning, ten train families and five held-out ones, goal hidden' },
+  MT50: { trainFamilies: MT50_FAMILIES, testFamilies: [], goalVisible: true, oneHot: true, summary: 'multi-task, all fifty families, goal visible, one-hot family id appended; no test split' },
+  ML45: { trainFamilies: ML45_TRAIN_FAMILIES, testFamilies: ML45_TEST_FAMILIES, goalVisible: false, oneHot: false, summary: 'meta-learning, 45 train families and five held-out ones, goal hidden' },
 };
 
 /** One-family benchmarks: `<kind>:<family>`. */
@@ -84,7 +97,7 @@ export class UnknownBenchmarkError extends Error {
   }
 }
 
-/** Every concrete benchmark name (MT1:<family> and ML1:<family> for each family, MT10, ML10): what a typo is matched against. */
+/** Every concrete benchmark name (MT1:<family> and ML1:<family> for each family, and the named multi-family ones): what a typo is matched against. */
 export function concreteBenchmarkNames(): string[] {
   return [...Object.keys(ONE_FAMILY).flatMap((kind) => [...FAMILIES.keys()].map((family) => `${kind}:${family}`)), ...Object.keys(MULTI_FAMILY)];
 }
@@ -126,7 +139,7 @@ function oneFamily(kind: OneFamilyKind, family: string, seed: number): Benchmark
 
 /**
  * A benchmark of your own families (50 train tasks per train family from `seed`, 50 per held-out
- * family from `seed + 1`), named `name`. The named benchmarks (MT10, ML10) are made the same way.
+ * family from `seed + 1`), named `name`. The named benchmarks (MT10, ML10, MT50, ML45) are made the same way.
  */
 export function customBenchmark(name: string, rule: MultiFamilyRule, seed = 0): Benchmark {
   checkSeed(name, seed);

@@ -309,7 +309,7 @@ export function quatScore(q: Quat, ideal: Quat, tolerance: number): number {
  * disassemble): the handle's point with its x replaced by the hand's while the hand is within
  * `halfLength` of it along x, so holding the handle anywhere along its length counts.
  */
-export function handleAlongX(handle: Vec3, hand: Vec3, halfLength: number): Vec3 {
+function handleAlongX(handle: Vec3, hand: Vec3, halfLength: number): Vec3 {
   return Math.abs(handle[0] - hand[0]) < halfLength ? [hand[0], handle[1], handle[2]] : handle;
 }
 

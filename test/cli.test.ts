@@ -37,7 +37,7 @@ describe('metamanip CLI', () => {
   it('lists the benchmarks and prints a task table as JSON', () => {
     const list = cli('benchmarks', '--json');
     expect(list.status).toBe(0);
-    expect(JSON.parse(list.stdout).names).toEqual(['MT1:<family>', 'ML1:<family>', 'MT10', 'ML10']);
+    expect(JSON.parse(list.stdout).names).toEqual(['MT1:<family>', 'ML1:<family>', 'MT10', 'ML10', 'MT50', 'ML45']);
     const table = cli('benchmarks', 'ML10', '--seed', '2');
     expect(table.status).toBe(0);
     const parsed = JSON.parse(table.stdout);

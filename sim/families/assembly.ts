@@ -1,10 +1,10 @@
 // assembly: pick the nut up by its handle and drop its ring over the peg.
 
 import type { TaskFamily } from '../family.ts';
-import { handleGraspScore, quatScore, tol } from '../rewards.ts';
-import { type GraspProfile, carryGently, graspAndCarry, gripPointOnBar } from '../experts.ts';
+import { funnelFloor, handleGraspScore, quatScore, tol } from '../rewards.ts';
+import { carryGently, graspAndCarry, gripPointOnBar } from '../experts.ts';
 import { type Quat, type Vec3, add, rotate, sub } from '../vec.ts';
-import { NUT, PEG_POST, nut, pegPost } from '../fixtures/nut-peg.ts';
+import { NUT, NUT_HANDLE_GRASP, PEG_POST, nut, pegPost } from '../fixtures/nut-peg.ts';
 
 /** MetaWorld's upright nut, a quarter turn about z (0.707 for sqrt(1/2)). */
 const IDEAL_QUAT: Quat = [0.707, 0, 0, 0.707];
@@ -12,8 +12,6 @@ const IDEAL_QUAT: Quat = [0.707, 0, 0, 0.707];
 const HANDLE_HALF_LENGTH = 0.01;
 const CAGING = { objectReachRadius: 0.01, objectRadius: 0.015, padSuccessThreshold: 0.02, xzThreshold: 0.01 } as const;
 
-/** The handle (0.038 m across) squeezed between the pads leaves 0.05 m between finger centres. */
-export const NUT_GRASP: GraspProfile = { closedOpening: 0.5, closingBelow: 0.75, restHeight: NUT.tubeRadius };
 
 /**
  * MetaWorld's assembly in-place score: the ring's centre brought into a funnel over the peg (a target
@@ -25,7 +23,7 @@ function ringOnPeg(ring: Vec3, target: Vec3): { inPlace: number; success: boolea
   const radius = Math.hypot(error[0], error[1]);
   const success = radius < 0.02 && error[2] > 0;
   const threshold = success ? 0.02 : 0.01;
-  const targetHeight = radius > threshold ? 0.02 * Math.log(radius - threshold) + 0.2 : 0;
+  const targetHeight = funnelFloor(radius, threshold, 0.02, 0.2);
   const heightError = targetHeight - ring[2];
   const lifted = ring[2] > 0.02 || radius < threshold;
   const inPlace = 0.1 * (lifted ? 1 : 0) + 0.9 * tol(Math.hypot(error[0], error[1], 3 * heightError), 0, 0.02, 0.4, 'long_tail');
@@ -80,6 +78,6 @@ export const assembly: TaskFamily = {
     if (ringToPeg < 0.006 || (ringToPeg < 0.015 && ring[2] < clearZ - 0.01)) ringTo = [goal[0], goal[1], goal[2] - 0.05];
     else if (ring[2] < clearZ - 0.01 && ringToPeg > 0.03) ringTo = [ring[0], ring[1], clearZ + 0.01];
     else ringTo = [goal[0], goal[1], clearZ + 0.01];
-    return carryGently(obs, graspAndCarry(view, add(ringTo, sub(grip, ring)), NUT_GRASP));
+    return carryGently(obs, graspAndCarry(view, add(ringTo, sub(grip, ring)), NUT_HANDLE_GRASP));
   },
 };

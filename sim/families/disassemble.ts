@@ -4,7 +4,7 @@ import type { TaskFamily } from '../family.ts';
 import { handleGraspScore, quatScore, tol } from '../rewards.ts';
 import { carryGently, graspAndCarry, gripPointOnBar } from '../experts.ts';
 import { type Quat, type Vec3, add, distance, rotate } from '../vec.ts';
-import { NUT, PEG_POST, nut, pegPost } from '../fixtures/nut-peg.ts';
+import { NUT, NUT_HANDLE_GRASP, PEG_POST, nut, pegPost } from '../fixtures/nut-peg.ts';
 
 /** MetaWorld's upright nut, a quarter turn about z (0.707 for sqrt(1/2)). */
 const IDEAL_QUAT: Quat = [0.707, 0, 0, 0.707];
@@ -16,8 +16,6 @@ const AIM_ABOVE_GOAL: Vec3 = [0, 0, 0.1];
 /** The peg's foot, relative to the nut's drawn position (MetaWorld's peg centre is 0.03 m over it). */
 const PEG_FOOT = 0.03 - PEG_POST.height / 2;
 
-/** The handle (0.038 m across) squeezed between the pads leaves 0.05 m between finger centres. */
-const NUT_GRASP = { closedOpening: 0.5, closingBelow: 0.75, restHeight: NUT.tubeRadius } as const;
 
 export const disassemble: TaskFamily = {
   name: 'disassemble',
@@ -55,12 +53,13 @@ export const disassemble: TaskFamily = {
       components: { nearObject: upright, graspSuccess: grab >= 0.5 ? 1 : 0, graspReward: grab, inPlaceReward: inPlace, objToTarget: 0, handleAboveGoal: handle[2] - s.goal[2] },
     };
   },
-  // Grasp the handle and lift the nut straight up, gently, 3 cm past the goal's height.
+  // Grasp the handle and lift the nut straight up, gently, 3 cm past the goal's height; then hold still.
   expert(obs, goal) {
+    if (obs[6] > goal[2] + 0.01 && obs[3] < NUT_HANDLE_GRASP.closingBelow) return [0, 0, 0, 1];
     const q: Quat = [obs[7], obs[8], obs[9], obs[10]];
     const grip = gripPointOnBar(obs, [obs[4], obs[5], obs[6]], rotate(q, [0, 1, 0]), NUT.handleHalfLength);
     const view = Float32Array.from(obs);
     view.set(grip, 4);
-    return carryGently(obs, graspAndCarry(view, [grip[0], grip[1], goal[2] + 0.03], NUT_GRASP));
+    return carryGently(obs, graspAndCarry(view, [grip[0], grip[1], goal[2] + 0.03], NUT_HANDLE_GRASP));
   },
 };

@@ -6,6 +6,7 @@ import { type GraspProfile, carryGently, graspAndCarry } from '../experts.ts';
 import { type Vec3, add, distance, sub, weightedDistance } from '../vec.ts';
 import { STICK, THERMOS, THIN_STICK_OBJECT, thermosScene } from '../fixtures/thermos.ts';
 import { placeObject } from '../scene.ts';
+import { TCP_BELOW_HAND } from '../gripper.ts';
 
 const TARGET_RADIUS = 0.05;
 const SUCCESS_RADIUS = 0.12;
@@ -20,9 +21,9 @@ const START_Y = 0.09;
  */
 const X_TRAVEL = 0.3;
 /**
- * Heavier damping than stick-push's (MetaWorld's is 1 N s/m on a thermos of about 2.5 kg): threading the
- * stick through the handle's 7 cm gap brings it within Rapier's 2 cm contact prediction of the bar and
- * the body, and a lightly damped thermos ran ahead of the stick instead of letting it through.
+ * The slides' damping (MetaWorld's is 1 N s/m on a thermos of about 2.5 kg; ours weighs 0.8 kg): enough
+ * that the dragged thermos stops when the palm and stick do, little enough that the stick's grip
+ * drags it (heavier damping tore the thermos off its slides or turned the stick in the grip).
  */
 const THERMOS_DAMPING = 10;
 const THERMOS_FRICTION = 3;
@@ -40,9 +41,13 @@ const LINE_OFFSET = -0.005;
 /** Deep enough to drag with: the end this far past the bar's middle (MetaWorld's inserted test asks for 0). */
 const DEEP = 0.003;
 const DRAG_SPEED = 0.3;
+/** Threading the last few centimetres, slower still: the faster the stick, the harder the contacts predicted ahead of it push the thermos away. */
+const THREAD_SPEED = 0.12;
 
 /** The thin stick (0.024 m across) squeezed between the pads leaves 0.036 m between finger centres. */
 const STICK_GRASP: GraspProfile = { closedOpening: 0.36, closingBelow: 0.6, restHeight: STICK.halfExtents[2] };
+/** Lowest grasp point the hand reaches (its lowest target, 0.05 m, less the TCP's drop): the pads still cover a stick fallen on its side. */
+const LOWEST_GRASP = 0.05 - TCP_BELOW_HAND + 0.001;
 
 /** MetaWorld's test: the stick's end is past the handle (in x) and level with its gap. */
 const stickInserted = (handle: Vec3, end: Vec3): boolean => end[0] >= handle[0] && Math.abs(end[1] - handle[1]) <= 0.04 && Math.abs(end[2] - handle[2]) <= 0.06;
@@ -111,7 +116,7 @@ export const stickPull: TaskFamily = {
     const handle: Vec3 = [obs[11], obs[12], obs[13]];
     const hold = add(stick, HOLD);
     const view = Float32Array.from(obs);
-    view.set(hold, 4);
+    view.set([hold[0], hold[1], Math.max(hold[2], LOWEST_GRASP)], 4);
     // Work at the handle's own height, a fixed one (the dragged thermos may rock a little on its slides).
     const workZ = THERMOS.insertion[2];
     const end = stick[0] + STICK.end[0];
@@ -127,7 +132,7 @@ export const stickPull: TaskFamily = {
     else if (stick[2] < workZ - 0.03) holdTo = [hold[0], hold[1], workZ];
     else holdTo = [handle[0] - 0.06 - (STICK.end[0] - HOLD[0]), lineY, workZ];
     const action = graspAndCarry(view, holdTo, STICK_GRASP);
-    if (inside || lined) for (let i = 0; i < 3; i++) action[i] *= DRAG_SPEED;
+    if (inside || lined) for (let i = 0; i < 3; i++) action[i] *= inside && !deep ? THREAD_SPEED : DRAG_SPEED;
     // Held off its centre of mass, the stick would turn in the grip under a sudden start or stop.
     return carryGently(obs, action, 1, 0.1);
   },

@@ -29,7 +29,7 @@ describe('task distributions', () => {
     expect(env.step([0, 0, 0, 0]).done).toBe(false);
     expect(Array.from(env.reset({ task: lever, seed: 0 }).subarray(36, 39))).toEqual([0, 0, 0]);
     env.close();
-    expect(() => distributionByName('bandits:5')).toThrow(/unknown benchmark 'bandits:5'; expected one of: MT1:<family>, ML1:<family>, MT10, ML10, bandit:k<arms>n<pulls>, tabular-mdp:n<episodes>/);
+    expect(() => distributionByName('bandits:5')).toThrow(/unknown benchmark 'bandits:5'; expected one of: MT1:<family>, ML1:<family>, MT10, ML10, MT50, ML45, bandit:k<arms>n<pulls>, tabular-mdp:n<episodes>/);
   });
 
   it('draws tasks as a pure function of (seed, iteration), test tasks apart from training tasks', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FAMILIES, ML1, ML10, ML10_TEST_FAMILIES, ML10_TRAIN_FAMILIES, MT10, MT10_FAMILIES, benchmarkTask, makeEnv, parseBenchmark, taskTable } from '../../sim/index.ts';
+import { FAMILIES, ML1, ML10, ML10_TEST_FAMILIES, ML10_TRAIN_FAMILIES, ML45_TEST_FAMILIES, MT10, MT10_FAMILIES, MT50_FAMILIES, benchmarkTask, makeEnv, parseBenchmark, taskTable } from '../../sim/index.ts';
 
 describe('benchmarks', () => {
   it('registers every MT10 and ML10 family, each under its own name', () => {
@@ -33,6 +33,27 @@ describe('benchmarks', () => {
     expect(Array.from(obs.subarray(36, 39))).toEqual([0, 0, 0]);
   });
 
+  it('MT50 and ML45: all fifty families, MetaWorld order and held-out five; every task of them runs', () => {
+    expect([...MT50_FAMILIES].sort()).toEqual([...FAMILIES.keys()].sort());
+    const mt50 = parseBenchmark('MT50');
+    expect(mt50.observationSpace.shape).toEqual([89]);
+    expect(mt50.train).toHaveLength(2500);
+    const ml45 = parseBenchmark('ML45', 3);
+    expect(ml45.trainFamilies).toHaveLength(45);
+    expect(ml45.testFamilies).toEqual(ML45_TEST_FAMILIES);
+    expect(ml45.train).toHaveLength(2250);
+    expect(ml45.test).toHaveLength(250);
+    for (const f of ML45_TEST_FAMILIES) expect(ml45.trainFamilies).not.toContain(f);
+    // One env goes through a task of every family: the one-hot slot follows MetaWorld's order.
+    const env = makeEnv(mt50);
+    for (const [slot, family] of MT50_FAMILIES.entries()) {
+      const obs = env.reset({ task: mt50.train.find((t) => t.family === family)!, seed: 0 }).obs;
+      expect(obs.subarray(39).indexOf(1), family).toBe(slot);
+      expect(env.step([0, 0, 0, 0]).obs.every(Number.isFinite), family).toBe(true);
+    }
+    env.close();
+  });
+
   it('task lists are a pure function of the seed, and stable across versions', () => {
     expect(taskTable(ML10(0))).toEqual(taskTable(ML10(0)));
     expect(taskTable(MT10(3))).not.toEqual(taskTable(MT10(4)));
@@ -52,7 +73,7 @@ describe('benchmarks', () => {
     expect(parseBenchmark('MT1:sweep')).toMatchObject({ name: 'MT1:sweep', goalVisible: true, families: ['sweep'] });
     // A benchmark is plain data: it survives structured cloning (to worker threads) unchanged.
     expect(structuredClone(ml10)).toEqual(ml10);
-    expect(() => parseBenchmark('ML46')).toThrow(/unknown benchmark 'ML46'; expected one of: MT1:<family>, ML1:<family>, MT10, ML10 \(families: reach, push,/);
+    expect(() => parseBenchmark('ML46')).toThrow(/unknown benchmark 'ML46' \(did you mean 'ML45'\?\); expected one of: MT1:<family>, ML1:<family>, MT10, ML10, MT50, ML45 \(families: reach, push,/);
     expect(() => parseBenchmark('ML1:juggle')).toThrow(/unknown family 'juggle' in benchmark 'ML1:juggle'; families: reach, push/);
     expect(() => parseBenchmark('ML1:reach:2')).toThrow(/unknown benchmark 'ML1:reach:2'/);
     expect(() => parseBenchmark('ML10', -1)).toThrow(/ML10: seed must be a non-negative integer, got -1/);
