@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FAMILIES, ML1, ML10, ML10_TEST_FAMILIES, ML10_TRAIN_FAMILIES, ML45_TEST_FAMILIES, MT10, MT10_FAMILIES, MT50_FAMILIES, benchmarkTask, makeEnv, parseBenchmark, taskTable } from '../../sim/index.ts';
 
@@ -52,6 +53,15 @@ describe('benchmarks', () => {
       expect(env.step([0, 0, 0, 0]).obs.every(Number.isFinite), family).toBe(true);
     }
     env.close();
+  });
+
+  it('pins the ML45 and MT50 task lists of seed 0 (families, counts, each family\'s first task)', () => {
+    const pinned = JSON.parse(readFileSync(new URL('./golden/ml45-mt50-seed0.json', import.meta.url), 'utf8'));
+    for (const name of ['ML45', 'MT50']) {
+      const b = parseBenchmark(name, 0);
+      const firsts = (split: 'train' | 'test') => Object.fromEntries([...new Set(b[split].map((t) => t.family))].map((f) => [f, b[split].find((t) => t.family === f)!.params.map((v) => Number(v.toFixed(6)))]));
+      expect({ seed: 0, trainFamilies: b.trainFamilies, testFamilies: b.testFamilies, train: b.train.length, test: b.test.length, firstTrainTask: firsts('train'), firstTestTask: firsts('test') }, name).toEqual(pinned[name]);
+    }
   });
 
   it('task lists are a pure function of the seed, and stable across versions', () => {

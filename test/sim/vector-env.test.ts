@@ -3,7 +3,7 @@
 
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ML10, MT10, VectorEnv, VectorEnvError, makeEnv, type AutoresetMode, type Task } from '../../sim/index.ts';
+import { ML10, MT10, VectorEnv, VectorEnvError, makeEnv, parseBenchmark, type AutoresetMode, type Task } from '../../sim/index.ts';
 import { createRng } from '../../sim/rng.ts';
 
 const SEED = 40;
@@ -124,6 +124,40 @@ describe('VectorEnv', () => {
       }
     }, 60_000);
   }
+
+  it('steps MT50 (one env per family, all fifty) bit-identically with 1 and 2 workers, as single envs do', async () => {
+    const mt50 = parseBenchmark('MT50');
+    const tasks = mt50.trainFamilies.map((f) => mt50.train.find((t) => t.family === f)!);
+    const n = tasks.length, steps = 40, size = mt50.observationSpace.shape[0];
+    const moves = randomActions(steps, n, 21);
+    const run = async (workers: number) => {
+      const venv = await VectorEnv.create({ benchmark: mt50, tasks, workers, seed: SEED });
+      try {
+        const out = [Buffer.from(venv.reset().obs.slice().buffer)];
+        for (let t = 0; t < steps; t++) {
+          const r = venv.step(moves.subarray(t * n * 4, (t + 1) * n * 4));
+          out.push(Buffer.from(r.obs.slice().buffer), Buffer.from(r.rewards.slice().buffer));
+        }
+        return Buffer.concat(out);
+      } finally {
+        await venv.close();
+      }
+    };
+    const [one, two] = [await run(1), await run(2)];
+    expect(one.equals(two)).toBe(true);
+    // And env 49 (window-close, the last one-hot slot) equals a single env of the benchmark.
+    const env = makeEnv(mt50, tasks[49]);
+    const single = [env.reset({ seed: SEED + 49 }).obs];
+    for (let t = 0; t < steps; t++) single.push(env.step(moves.subarray((t * n + 49) * 4, (t * n + 50) * 4)).obs);
+    env.close();
+    const obsAt = (k: number) => {
+      // Layout: reset obs, then per step (obs, rewards).
+      const offset = k === 0 ? 0 : n * size * 4 + (k - 1) * (n * size * 4 + n * 8);
+      return new Float32Array(one.buffer.slice(one.byteOffset + offset + 49 * size * 4, one.byteOffset + offset + 50 * size * 4));
+    };
+    for (let k = 0; k <= steps; k++) expect(bytes(obsAt(k)).equals(bytes(single[k]))).toBe(true);
+    expect(single[steps][39 + 49]).toBe(1);
+  }, 120_000);
 
   it('reports a failing env by index and cause, keeps the others valid, and lets the failed env be reset', async () => {
     const diverging = { family: 'reach', params: [0, 0.65, 1e39, 0, 0.85, 0.1] }; // puck beyond float32 range
