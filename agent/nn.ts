@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type Rng, normalValues, uniformValues } from './random.ts';
 
-type MatMul = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+export type MatMul = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
 
 /**
  * a·b whose gradient uses plain matMuls after explicit tf.transpose. Autograd's own gradient calls
@@ -23,7 +23,7 @@ export const matMul: MatMul = tf.customGrad((a, b, save) => {
   };
 }) as MatMul;
 
-/** tf.matMul with autograd's gradient: kept for the benchmark that shows what `matMul` buys. */
+/** tf.matMul with autograd's gradient: for acting (no gradient), and for the benchmark that shows what `matMul` buys. */
 export const autogradMatMul: MatMul = (a, b) => tf.matMul(a, b);
 
 /**
@@ -47,6 +47,56 @@ export const concatRows = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveF
     },
   };
 }) as (...parts: tf.Tensor2D[]) => tf.Tensor2D;
+
+/**
+ * A network input: nothing upstream needs its gradient, so layers reading it compute only their weights'
+ * gradients (autograd would also compute dy·wᵀ for it and throw that away), and its transpose, which
+ * every weight gradient xᵀ·dy needs, is made once however many layers read it. `withTranspose` false
+ * when no gradient will be taken (acting).
+ */
+export class ConstantInput {
+  readonly transposed: tf.Tensor2D | null;
+  constructor(readonly x: tf.Tensor2D, withTranspose: boolean) {
+    this.transposed = withTranspose ? tf.transpose(x) : null;
+  }
+
+  get width(): number { return this.x.shape[1]; }
+}
+
+/** x·w for a constant input x: the gradient flows to w only (xᵀ·dy). */
+export function inputMatMul(input: ConstantInput, w: tf.Tensor2D): tf.Tensor2D {
+  // x is captured rather than passed, so the op has w as its only input and nothing is computed for x.
+  const op = tf.customGrad((weights, save) => {
+    // Only what save() keeps outlives the forward pass.
+    if (input.transposed) (save as tf.GradSaveFunc)([input.transposed]);
+    return {
+      value: tf.matMul(input.x, weights as tf.Tensor2D),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        if (!input.transposed) throw new Error('inputMatMul: gradient asked of an input made without its transpose');
+        return [tf.matMul(saved[0] as tf.Tensor2D, dy as tf.Tensor2D)];
+      },
+    };
+  }) as (w: tf.Tensor2D) => tf.Tensor2D;
+  return op(w);
+}
+
+/**
+ * A dense layer over the concatenation of `parts` without making it: one matMul per part with that
+ * part's rows of the weights, summed. Concatenating [N, a] and [N, b] copies both, and the gradient of
+ * the concatenation is cut apart again (the wasm backend's slice copies its whole input); here the
+ * backward pass works on the parts as they are and skips the constant ones.
+ */
+export function denseOverParts(parts: ReadonlyArray<tf.Tensor2D | ConstantInput>, layer: DenseWeights): tf.Tensor2D {
+  let row = 0;
+  const products = parts.map((part) => {
+    const rows = part instanceof ConstantInput ? part.width : part.shape[1];
+    const w = tf.slice(layer.w, [row, 0], [rows, -1]) as tf.Tensor2D;
+    row += rows;
+    return part instanceof ConstantInput ? inputMatMul(part, w) : matMul(part, w);
+  });
+  if (row !== layer.w.shape[0]) throw new Error(`denseOverParts: the parts have ${row} features, the layer takes ${layer.w.shape[0]}`);
+  return tf.add(products.length === 1 ? products[0] : tf.addN(products), layer.b);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Parameters
@@ -179,8 +229,9 @@ export function gruStep(xp: tf.Tensor2D, h: tf.Tensor2D, gru: GruWeights, mm: Ma
  * tanh(x) as 2 sigmoid(2x) - 1: the wasm backend's Tanh kernel runs about 10x slower per element than
  * its Sigmoid, and the GRU's new gate is the largest elementwise op of a training step.
  */
-export function fastTanh(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1);
+export function fastTanh(x: tf.Tensor2D, constants: { one: tf.Scalar | number; two: tf.Scalar | number } = { one: 1, two: 2 }): tf.Tensor2D {
+  const { one, two } = constants;
+  return tf.sub(tf.mul(tf.sigmoid(tf.mul(x, two)), two), one);
 }
 
 /**
@@ -188,12 +239,14 @@ export function fastTanh(x: tf.Tensor2D): tf.Tensor2D {
  * time-major ([length * batch, inputs]), h0 [batch, H]; returns every hidden state, time-major
  * ([length * batch, H]). Same maths as gruStep, about half the kernel calls of autograd through a
  * loop of gruSteps (no tape, transposes hoisted out of the loop, weight gradients as one matMul over
- * all steps), and per-step pieces cut in JavaScript rather than by slicing big tensors.
+ * all steps), and per-step pieces cut in JavaScript rather than by slicing big tensors. A constant `x`
+ * (the network's input itself) gets no gradient: the backward pass skips dx·Wxᵀ.
  */
-export function gruSequence(x: tf.Tensor2D, h0: tf.Tensor2D, gru: GruWeights, length: number): tf.Tensor2D {
+export function gruSequence(x: tf.Tensor2D | ConstantInput, h0: tf.Tensor2D, gru: GruWeights, length: number): tf.Tensor2D {
+  const constant = x instanceof ConstantInput ? x : null;
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const save = args.pop() as tf.GradSaveFunc;
-    const [xIn, h0In, wx, bx, wh, bh] = args as tf.Tensor2D[];
+    const [xIn, h0In, wx, bx, wh, bh] = (constant ? [constant.x, ...args] : args) as tf.Tensor2D[];
     const H = gru.size, B = h0In.shape[0];
     const xp = tf.add(tf.matMul(xIn, wx), bx) as tf.Tensor2D;
     const gates = gateBlocks(xp, length, H);
@@ -201,8 +254,10 @@ export function gruSequence(x: tf.Tensor2D, h0: tf.Tensor2D, gru: GruWeights, le
     // Per-gate weights, cut once per sequence: per-step splits of [B, 3H] tensors copy on wasm.
     const [whr, whz, whn] = tf.split(wh, 3, 1) as tf.Tensor2D[];
     const [bhr, bhz, bhn] = tf.split(bh, 3, 0) as tf.Tensor1D[];
+    // Made once: a number operand becomes a new scalar tensor on every call, three per step here.
+    const constants = { one: tf.scalar(1), two: tf.scalar(2) };
     let h = h0In;
-    // What the backward pass needs per step: h_{t-1}, r, z, n and the hidden part of the new gate.
+    // What the backward pass needs per step: h_{t-1}, r, z, n, the hidden part of the new gate, h_{t-1} - n.
     const kept: tf.Tensor[] = [];
     const hs: tf.Tensor2D[] = [];
     for (let t = 0; t < length; t++) {
@@ -210,51 +265,59 @@ export function gruSequence(x: tf.Tensor2D, h0: tf.Tensor2D, gru: GruWeights, le
       const r = tf.sigmoid(tf.add(xr, tf.fused.matMul({ a: h, b: whr, bias: bhr })));
       const z = tf.sigmoid(tf.add(xz, tf.fused.matMul({ a: h, b: whz, bias: bhz })));
       const hn = tf.fused.matMul({ a: h, b: whn, bias: bhn });
-      const n = fastTanh(tf.add(xn, tf.mul(r, hn)) as tf.Tensor2D);
-      const next = tf.add(n, tf.mul(z, tf.sub(h, n))) as tf.Tensor2D;
-      kept.push(h, r, z, n, hn);
+      const n = fastTanh(tf.add(xn, tf.mul(r, hn)) as tf.Tensor2D, constants);
+      const hMinusN = tf.sub(h, n);
+      const next = tf.add(n, tf.mul(z, hMinusN)) as tf.Tensor2D;
+      kept.push(h, r, z, n, hn, hMinusN);
       hs.push(next);
       h = next;
     }
     // Tensors made in the forward pass survive to the backward pass only through save().
-    save([xIn, wx, wh, ...kept]);
+    save([constant?.transposed ?? xIn, wx, wh, ...kept]);
     return {
       value: tf.concat(hs, 0),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xIn, wx, wh] = saved as tf.Tensor2D[];
-        const step = (t: number) => saved.slice(3 + 5 * t, 8 + 5 * t) as tf.Tensor2D[];
+        // The first saved tensor is the input's transpose when the input is constant, else the input.
+        const [xOrTransposed, wx, wh] = saved as tf.Tensor2D[];
+        const step = (t: number) => saved.slice(3 + 6 * t, 9 + 6 * t) as tf.Tensor2D[];
         const dHs = rowBlocks(dy as tf.Tensor2D, length);
         const whT = tf.transpose(wh);
+        const one = tf.scalar(1);
         let dhNext: tf.Tensor2D = tf.zeros([B, H]);
-        const dxps: tf.Tensor2D[] = new Array(length), dhps: tf.Tensor2D[] = new Array(length);
+        // Per step, the gradients before the gates' activations (reset, update, new): joined into dxp
+        // once at the end rather than step by step (one concat instead of one per step).
+        const dGates: tf.Tensor2D[][] = [new Array(length), new Array(length), new Array(length)];
+        const dhps: tf.Tensor2D[] = new Array(length);
         for (let t = length - 1; t >= 0; t--) {
-          const [hPrev, r, z, n, hn] = step(t);
+          const [, r, z, n, hn, hMinusN] = step(t);
           const dh = tf.add(dHs[t], dhNext) as tf.Tensor2D;
           // h = n + z (hPrev - n)
-          const dn = tf.mul(dh, tf.sub(1, z));
-          const dz = tf.mul(dh, tf.sub(hPrev, n));
+          const oneMinusZ = tf.sub(one, z);
+          const dn = tf.mul(dh, oneMinusZ);
+          const dz = tf.mul(dh, hMinusN);
           // n = tanh(xn + r hn), r = sigmoid(xr + hr), z = sigmoid(xz + hz)
-          const dnPre = tf.mul(dn, tf.sub(1, tf.square(n)));
-          const drPre = tf.mul(tf.mul(dnPre, hn), tf.mul(r, tf.sub(1, r)));
-          const dzPre = tf.mul(dz, tf.mul(z, tf.sub(1, z)));
-          dxps[t] = tf.concat([drPre, dzPre, dnPre], 1) as tf.Tensor2D;
+          const dnPre = tf.mul(dn, tf.sub(one, tf.square(n)));
+          const drPre = tf.mul(tf.mul(dnPre, hn), tf.mul(r, tf.sub(one, r)));
+          const dzPre = tf.mul(dz, tf.mul(z, oneMinusZ));
+          [dGates[0][t], dGates[1][t], dGates[2][t]] = [drPre, dzPre, dnPre] as tf.Tensor2D[];
           dhps[t] = tf.concat([drPre, dzPre, tf.mul(dnPre, r)], 1) as tf.Tensor2D;
           dhNext = tf.add(tf.mul(dh, z), tf.matMul(dhps[t], whT)) as tf.Tensor2D;
         }
-        const dxp = tf.concat(dxps, 0), dhp = tf.concat(dhps, 0);
+        const dxp = tf.concat(dGates.map((steps) => tf.concat(steps, 0)), 1), dhp = tf.concat(dhps, 0);
         const hPrevAll = tf.concat(Array.from({ length }, (_, t) => step(t)[0]), 0);
-        return [
-          tf.matMul(dxp, tf.transpose(wx)),
+        const weightGrads = [
           dhNext,
-          tf.matMul(tf.transpose(xIn), dxp),
+          tf.matMul(constant ? xOrTransposed : tf.transpose(xOrTransposed), dxp),
           tf.sum(dxp, 0),
           tf.matMul(tf.transpose(hPrevAll), dhp),
           tf.sum(dhp, 0),
         ];
+        return constant ? weightGrads : [tf.matMul(dxp, tf.transpose(wx)), ...weightGrads];
       },
     };
   });
-  return op(x, h0, gru.wx, gru.bx, gru.wh, gru.bh) as tf.Tensor2D;
+  const weights = [h0, gru.wx, gru.bx, gru.wh, gru.bh];
+  return op(...(constant ? weights : [x as tf.Tensor2D, ...weights])) as tf.Tensor2D;
 }
 
 /** Cuts a [length * B, n] tensor into `length` [B, n] tensors with one read (see concatRows for why). */

@@ -98,17 +98,23 @@ export interface PpoLossTerms {
   clipFraction: tf.Scalar;
 }
 
-export function ppoLoss(x: PpoLossInputs, config: Pick<PpoConfig, 'clip' | 'entropyCoef' | 'valueCoef'>): PpoLossTerms {
+/**
+ * The loss terms over the samples given, each a sum divided by `count`: the number of samples in the
+ * whole minibatch (default: these samples). A thread that takes part of a minibatch divides by the whole
+ * minibatch's count, so the parts' losses, and gradients, add up to the minibatch's.
+ */
+export function ppoLoss(x: PpoLossInputs, config: Pick<PpoConfig, 'clip' | 'entropyCoef' | 'valueCoef'>, count = x.logProb.size): PpoLossTerms {
+  const mean = (t: tf.Tensor) => tf.div(tf.sum(t), count) as tf.Scalar;
   const logRatio = tf.sub(x.logProb, x.oldLogProb);
   const ratio = tf.exp(logRatio);
   const unclipped = tf.mul(ratio, x.advantages);
   const clipped = tf.mul(tf.clipByValue(ratio, 1 - config.clip, 1 + config.clip), x.advantages);
-  const policyLoss = tf.neg(tf.mean(tf.minimum(unclipped, clipped))) as tf.Scalar;
-  const valueLoss = tf.mul(0.5, tf.mean(tf.square(tf.sub(x.value, x.returns)))) as tf.Scalar;
-  const entropy = tf.mean(x.entropy) as tf.Scalar;
+  const policyLoss = tf.neg(mean(tf.minimum(unclipped, clipped))) as tf.Scalar;
+  const valueLoss = tf.mul(0.5, mean(tf.square(tf.sub(x.value, x.returns)))) as tf.Scalar;
+  const entropy = mean(x.entropy);
   const total = tf.addN([policyLoss, tf.mul(config.valueCoef, valueLoss), tf.mul(-config.entropyCoef, entropy)]) as tf.Scalar;
-  const approxKl = tf.mean(tf.neg(logRatio)) as tf.Scalar;
-  const clipFraction = tf.mean(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), config.clip), 'float32')) as tf.Scalar;
+  const approxKl = mean(tf.neg(logRatio));
+  const clipFraction = mean(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), config.clip), 'float32'));
   return { total, policyLoss, valueLoss, entropy, approxKl, clipFraction };
 }
 
@@ -162,6 +168,21 @@ export interface PpoStats {
   learningRate: number;
 }
 
+/** One minibatch: its sequences and the statistics its advantages are standardised with. */
+export interface PpoMinibatch {
+  /** Sequence ids, in the order they were dealt. */
+  ids: readonly number[];
+  /** Mean and standard deviation of the minibatch's advantages (0 and 1 when they are not standardised). */
+  advantageMean: number;
+  advantageStd: number;
+}
+
+/** The loss terms' values (PpoLossTerms without the total). */
+export interface PpoTermValues { policyLoss: number; valueLoss: number; entropy: number; approxKl: number; clipFraction: number }
+
+/** The gradient of the PPO loss on a minibatch, by parameter name, with its loss terms. */
+export type MinibatchGradient = (minibatch: PpoMinibatch) => { grads: Map<string, tf.Tensor>; terms: PpoTermValues };
+
 /** Gathers per-step values of sequences `ids` in the time-major order of PpoPolicy.evaluate. */
 export function gatherTimeMajor(values: Float32Array, ids: readonly number[], length: number): Float32Array {
   const out = new Float32Array(ids.length * length);
@@ -169,44 +190,61 @@ export function gatherTimeMajor(values: Float32Array, ids: readonly number[], le
   return out;
 }
 
-/** One PPO update on `batch`: `epochs` passes of minibatches drawn with `rng`, at this update's `learningRate` (learningRateAt). */
-export function ppoUpdate(policy: PpoPolicy, optimizer: Adam, batch: PpoBatch, config: PpoConfig, rng: Rng, learningRate: number): PpoStats {
+/**
+ * The gradient of the PPO loss over `part` of a minibatch (default: all of it), by parameter name, and
+ * the loss terms; every term is divided by the whole minibatch's sample count, so that the gradients of
+ * parts that make up a minibatch add up to the minibatch's gradient.
+ */
+export function minibatchGradient(
+  policy: PpoPolicy, batch: PpoBatch, minibatch: PpoMinibatch, config: PpoConfig, part: readonly number[] = minibatch.ids,
+): { grads: Map<string, tf.Tensor>; terms: PpoTermValues } {
+  const { length } = batch;
+  const oldLogProb = gatherTimeMajor(batch.oldLogProb, part, length);
+  const advantages = gatherTimeMajor(batch.advantages, part, length);
+  for (let i = 0; i < advantages.length; i++) advantages[i] = (advantages[i] - minibatch.advantageMean) / minibatch.advantageStd;
+  const returns = gatherTimeMajor(batch.returns, part, length);
+  const trainable = policy.params.trainable;
+  const names = new Map([...trainable].map(([name, v]) => [v.name, name]));
+  let terms: number[] = [];
+  const grads = tf.tidy(() => {
+    const inputs = { oldLogProb: tf.tensor1d(oldLogProb), advantages: tf.tensor1d(advantages), returns: tf.tensor1d(returns) };
+    return tf.variableGrads(() => {
+      const loss = ppoLoss({ ...inputs, ...policy.evaluate(part) }, config, minibatch.ids.length * length);
+      terms = [loss.policyLoss, loss.valueLoss, loss.entropy, loss.approxKl, loss.clipFraction].map((s) => s.dataSync()[0]);
+      return loss.total;
+    }, [...trainable.values()]).grads;
+  });
+  const [policyLoss, valueLoss, entropy, approxKl, clipFraction] = terms;
+  return { grads: new Map(Object.entries(grads).map(([varName, g]) => [names.get(varName) ?? varName, g])), terms: { policyLoss, valueLoss, entropy, approxKl, clipFraction } };
+}
+
+/**
+ * One PPO update on `batch`: `epochs` passes of minibatches drawn with `rng`, at this update's
+ * `learningRate` (learningRateAt). Each minibatch's gradient comes from `gradient`: by default computed
+ * here from `policy`; a learner with threads computes parts of it elsewhere (learner-threads.ts).
+ */
+export function ppoUpdate(
+  policy: PpoPolicy, optimizer: Adam, batch: PpoBatch, config: PpoConfig, rng: Rng, learningRate: number,
+  gradient: MinibatchGradient = (minibatch) => minibatchGradient(policy, batch, minibatch, config),
+): PpoStats {
   const { sequences, length } = batch;
   const minibatches = Math.max(1, Math.min(config.minibatches, sequences));
   const sums = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, gradNorm: 0 };
   let updates = 0, epochs = 0;
-  const trainable = policy.params.trainable;
-  const names = new Map([...trainable].map(([name, v]) => [v.name, name]));
-  const variables = [...trainable.values()];
   for (let epoch = 0; epoch < config.epochs; epoch++) {
     epochs++;
     let epochKl = 0, epochUpdates = 0;
     for (const ids of shuffledSplits(sequences, minibatches, rng)) {
-      const oldLogProb = gatherTimeMajor(batch.oldLogProb, ids, length);
-      const advantages = gatherTimeMajor(batch.advantages, ids, length);
-      if (config.normalizeAdvantages) standardize(advantages);
-      const returns = gatherTimeMajor(batch.returns, ids, length);
-      let terms: number[] = [];
-      const { grads } = tf.tidy(() => {
-        const inputs = { oldLogProb: tf.tensor1d(oldLogProb), advantages: tf.tensor1d(advantages), returns: tf.tensor1d(returns) };
-        const result = tf.variableGrads(() => {
-          const out = policy.evaluate(ids);
-          const loss = ppoLoss({ ...inputs, ...out }, config);
-          terms = [loss.policyLoss, loss.valueLoss, loss.entropy, loss.approxKl, loss.clipFraction].map((s) => s.dataSync()[0]);
-          return loss.total;
-        }, variables);
-        return { grads: result.grads };
-      });
-      const byName = new Map(Object.entries(grads).map(([varName, g]) => [names.get(varName) ?? varName, g]));
-      const gradNorm = optimizer.apply(byName, learningRate);
-      for (const g of Object.values(grads)) g.dispose();
-      const [policyLoss, valueLoss, entropy, approxKl, clipFraction] = terms;
+      const { mean, std } = config.normalizeAdvantages ? meanAndStd(gatherTimeMajor(batch.advantages, ids, length)) : { mean: 0, std: 1 };
+      const { grads, terms } = gradient({ ids, advantageMean: mean, advantageStd: std });
+      const gradNorm = optimizer.apply(grads, learningRate);
+      for (const g of grads.values()) g.dispose();
       Object.assign(sums, {
-        policyLoss: sums.policyLoss + policyLoss, valueLoss: sums.valueLoss + valueLoss, entropy: sums.entropy + entropy,
-        approxKl: sums.approxKl + approxKl, clipFraction: sums.clipFraction + clipFraction, gradNorm: sums.gradNorm + gradNorm,
+        policyLoss: sums.policyLoss + terms.policyLoss, valueLoss: sums.valueLoss + terms.valueLoss, entropy: sums.entropy + terms.entropy,
+        approxKl: sums.approxKl + terms.approxKl, clipFraction: sums.clipFraction + terms.clipFraction, gradNorm: sums.gradNorm + gradNorm,
       });
       updates++;
-      epochKl += approxKl;
+      epochKl += terms.approxKl;
       epochUpdates++;
     }
     if (config.targetKl !== null && epochKl / epochUpdates > config.targetKl) break;
@@ -228,12 +266,12 @@ function shuffledSplits(n: number, parts: number, rng: Rng): number[][] {
   return Array.from({ length: parts }, (_, p) => order.slice(Math.floor((p * n) / parts), Math.floor(((p + 1) * n) / parts)));
 }
 
-function standardize(x: Float32Array): void {
+/** Mean and standard deviation (+ 1e-8) for standardising advantages, in float64 over the values in order. */
+function meanAndStd(x: Float32Array): { mean: number; std: number } {
   let mean = 0;
   for (const v of x) mean += v;
   mean /= x.length;
   let variance = 0;
   for (const v of x) variance += (v - mean) ** 2;
-  const std = Math.sqrt(variance / x.length) + 1e-8;
-  for (let i = 0; i < x.length; i++) x[i] = (x[i] - mean) / std;
+  return { mean, std: Math.sqrt(variance / x.length) + 1e-8 };
 }

@@ -3,10 +3,10 @@
 // distribution, the one that acting samples from and learning scores.
 
 import * as tf from '@tensorflow/tfjs';
-import type { ActionSpace } from './envs.ts';
-import { type DenseWeights, type GruWeights, Params, addDense, addGru, dense, gruInputs, gruSequence, gruStep } from './nn.ts';
+import type { ActionSpace, EnvSpec } from './envs.ts';
+import { ConstantInput, type DenseWeights, type GruWeights, type MatMul, Params, addDense, addGru, autogradMatMul, dense, denseOverParts, fastTanh, gruInputs, gruSequence, gruStep, inputMatMul, matMul } from './nn.ts';
 import { type Rng, gaussian, rngFor } from './random.ts';
-import type { InputLayout } from './rl2-inputs.ts';
+import { type InputLayout, type Rl2InputConfig, criticInputs, policyInputs } from './rl2-inputs.ts';
 
 /** The settings of RL2's network (part of Rl2Config). */
 export interface Rl2NetworkConfig {
@@ -33,6 +33,15 @@ export interface Rl2NetworkConfig {
   normalizeInputs: boolean;
   /** Dense tanh layers of the privileged critic, over (GRU state, input, critic input). */
   criticMlp: number[];
+  /**
+   * Learn with fewer, faster wasm kernels: tanh layers as 2 sigmoid(2x) - 1 (the wasm Tanh kernel runs
+   * about 5x slower), and a layer over (GRU state, input[, critic input]) as one matMul per part instead
+   * of a matMul over their concatenation (no copies, no gradient for the inputs). The same functions, but
+   * the results differ in the last bits: runs saved before this setting existed keep false. Acting is
+   * the same either way: at 10-200 lanes per step the kernel count matters more than kernel speed, and
+   * fused bias + fast tanh there measured no clear gain (-8 % to +12 % of an act, within the noise).
+   */
+  fastKernels: boolean;
 }
 
 /** Clip of standardised inputs (normalizeInputs). */
@@ -43,6 +52,7 @@ export class Rl2Network {
   readonly hidden: number;
   private readonly mlp: DenseWeights[] = [];
   private readonly headMlp: DenseWeights[] = [];
+  private readonly fastKernels: boolean;
   private readonly criticMlp: DenseWeights[] = [];
   private readonly gru: GruWeights;
   private readonly policyHead: DenseWeights;
@@ -65,6 +75,7 @@ export class Rl2Network {
     seed: number,
   ) {
     this.hidden = config.hidden;
+    this.fastKernels = config.fastKernels;
     const rng = rngFor(seed, 'rl2-init');
     const width = inputs.size;
     let features = width;
@@ -91,11 +102,25 @@ export class Rl2Network {
       : null;
   }
 
-  /** Standardised inputs (normalizeInputs), else the inputs as they are. */
-  private normalize(x: tf.Tensor2D): tf.Tensor2D {
+  /**
+   * Input rows standardised by the running statistics (normalizeInputs; a new array), else the rows
+   * themselves. Computed here rather than by tensor ops (five kernels per network call) with each step
+   * rounded to float32 as those ops round, so the numbers are the same to the bit.
+   */
+  normalizedRows(rows: Float32Array): Float32Array {
     const stats = this.inputStats;
-    if (!stats) return x;
-    return tf.clipByValue(tf.div(tf.sub(x, stats.mean), tf.sqrt(tf.add(stats.variance, 1e-8))), -INPUT_CLIP, INPUT_CLIP) as tf.Tensor2D;
+    if (!stats) return rows;
+    const n = this.inputs.size, f = Math.fround, epsilon = f(1e-8);
+    const mean = stats.mean.dataSync() as Float32Array, variance = stats.variance.dataSync() as Float32Array;
+    const std = variance.map((v) => Math.sqrt(f(v + epsilon)));
+    const out = new Float32Array(rows.length);
+    for (let at = 0; at < rows.length; at += n) {
+      for (let k = 0; k < n; k++) {
+        const z = f(f(rows[at + k] - mean[k]) / std[k]);
+        out[at + k] = z < -INPUT_CLIP ? -INPUT_CLIP : z > INPUT_CLIP ? INPUT_CLIP : z;
+      }
+    }
+    return out;
   }
 
   /**
@@ -128,8 +153,8 @@ export class Rl2Network {
     });
   }
 
-  private embed(x: tf.Tensor2D): tf.Tensor2D {
-    for (const layer of this.mlp) x = tf.tanh(dense(x, layer));
+  private embed(x: tf.Tensor2D, mm: MatMul = matMul): tf.Tensor2D {
+    for (const layer of this.mlp) x = tf.tanh(dense(x, layer, mm));
     return x;
   }
 
@@ -137,26 +162,54 @@ export class Rl2Network {
    * Policy head output and value from GRU states (and the inputs, when there is a head MLP; and the
    * critic input c, when the critic is privileged: zeros when c is not given).
    */
-  private heads(h: tf.Tensor2D, x: tf.Tensor2D, c: tf.Tensor2D | null): { head: tf.Tensor2D; value: tf.Tensor1D } {
+  private heads(h: tf.Tensor2D, x: tf.Tensor2D, c: tf.Tensor2D | null, mm: MatMul = matMul): { head: tf.Tensor2D; value: tf.Tensor1D } {
     let features = h;
     if (this.headMlp.length) {
       features = tf.concat([h, x], 1);
-      for (const layer of this.headMlp) features = tf.tanh(dense(features, layer));
+      for (const layer of this.headMlp) features = tf.tanh(dense(features, layer, mm));
     }
     let critic = features;
     if (this.criticInputs) {
       critic = tf.concat([h, x, c ?? tf.zeros([x.shape[0], this.criticInputs.size])], 1);
-      for (const layer of this.criticMlp) critic = tf.tanh(dense(critic, layer));
+      for (const layer of this.criticMlp) critic = tf.tanh(dense(critic, layer, mm));
     }
-    return { head: dense(features, this.policyHead), value: tf.reshape(dense(critic, this.valueHead), [-1]) as tf.Tensor1D };
+    return { head: dense(features, this.policyHead, mm), value: tf.reshape(dense(critic, this.valueHead, mm), [-1]) as tf.Tensor1D };
   }
 
-  /** One step for acting: inputs [B, in], hidden [B, H] (critic input [B, critic in]) -> new hidden, policy head output [B, A], value [B]. */
-  step(x: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D | null = null): { h: tf.Tensor2D; head: tf.Tensor2D; value: tf.Tensor1D } {
+  /** The input MLP with fastKernels: the first layer reads the constant input. */
+  private fastEmbed(x: ConstantInput): tf.Tensor2D {
+    let features: tf.Tensor2D | null = null;
+    for (const layer of this.mlp) features = fastTanh(features ? dense(features, layer) : tf.add(inputMatMul(x, layer.w as tf.Tensor2D), layer.b));
+    return features!;
+  }
+
+  /** heads() with fastKernels: `xc` is the input and the critic input side by side (null without a privileged critic). */
+  private fastHeads(h: tf.Tensor2D, x: ConstantInput, xc: ConstantInput | null): { head: tf.Tensor2D; value: tf.Tensor1D } {
+    let features = h;
+    this.headMlp.forEach((layer, i) => { features = fastTanh(i === 0 ? denseOverParts([h, x], layer) : dense(features, layer)); });
+    let value: tf.Tensor2D;
+    if (xc) {
+      let critic: tf.Tensor2D | null = null;
+      for (const layer of this.criticMlp) critic = fastTanh(critic ? dense(critic, layer) : denseOverParts([h, xc], layer));
+      value = critic ? dense(critic, this.valueHead) : denseOverParts([h, xc], this.valueHead);
+    } else {
+      value = dense(features, this.valueHead);
+    }
+    return { head: dense(features, this.policyHead), value: tf.reshape(value, [-1]) as tf.Tensor1D };
+  }
+
+  /**
+   * One step for acting: input rows [B, in] (as written by the input layout; standardised here), hidden
+   * [B, H] (critic input rows [B, critic in]) -> new hidden, policy head output [B, A], value [B].
+   */
+  step(rows: Float32Array, h: tf.Tensor2D, criticRows: Float32Array | null = null): { h: tf.Tensor2D; head: tf.Tensor2D; value: tf.Tensor1D } {
     return tf.tidy(() => {
-      const input = this.normalize(x);
-      const next = gruStep(gruInputs(this.embed(input), this.gru), h, this.gru);
-      return { h: next, ...this.heads(next, input, c) };
+      const lanes = h.shape[0];
+      const x = tf.tensor2d(this.normalizedRows(rows), [lanes, this.inputs.size]);
+      // No gradient is taken of acting: plain matMuls (the same kernel) skip customGrad's bookkeeping.
+      const next = gruStep(gruInputs(this.embed(x, autogradMatMul), this.gru, autogradMatMul), h, this.gru, autogradMatMul);
+      const c = this.criticInputs && criticRows ? tf.tensor2d(criticRows, [lanes, this.criticInputs.size]) : null;
+      return { h: next, ...this.heads(next, x, c, autogradMatMul) };
     });
   }
 
@@ -166,9 +219,17 @@ export class Rl2Network {
    * like `inputs`. Outputs are time-major, [length * batch, ...].
    */
   sequence(inputs: Float32Array, length: number, batch: number, h0: Float32Array, critic?: Float32Array): { head: tf.Tensor2D; value: tf.Tensor1D } {
-    const x = this.normalize(tf.tensor2d(inputs, [length * batch, this.inputs.size]));
-    const hs = gruSequence(this.embed(x), tf.tensor2d(h0, [batch, this.hidden]), this.gru, length);
-    return this.heads(hs, x, this.criticInputs && critic ? tf.tensor2d(critic, [length * batch, this.criticInputs.size]) : null);
+    const rows = length * batch, I = this.inputs.size;
+    const normalized = this.normalizedRows(inputs);
+    const x = new ConstantInput(tf.tensor2d(normalized, [rows, I]), true);
+    const start = tf.tensor2d(h0, [batch, this.hidden]);
+    if (!this.fastKernels) {
+      const hs = gruSequence(this.mlp.length ? this.embed(x.x) : x, start, this.gru, length);
+      return this.heads(hs, x.x, this.criticInputs && critic ? tf.tensor2d(critic, [rows, this.criticInputs.size]) : null);
+    }
+    const hs = gruSequence(this.mlp.length ? this.fastEmbed(x) : x, start, this.gru, length);
+    const xc = this.criticInputs ? new ConstantInput(tf.tensor2d(sideBySide(normalized, I, critic ?? null, this.criticInputs.size, rows), [rows, I + this.criticInputs.size]), true) : null;
+    return this.fastHeads(hs, x, xc);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -227,6 +288,21 @@ export class Rl2Network {
   }
 
   dispose(): void { this.params.dispose(); }
+}
+
+/** RL2's network for these settings, weights drawn from (seed, 'rl2-init'): the learner and every learner thread build it alike. */
+export function rl2Network(spec: EnvSpec, config: Rl2NetworkConfig & Rl2InputConfig, seed: number): Rl2Network {
+  return new Rl2Network(spec.action, policyInputs(spec, config), criticInputs(spec, config), config, seed);
+}
+
+/** Rows of `a` (width wa) and of `b` (width wb; zeros when null) side by side: [rows, wa + wb]. */
+function sideBySide(a: Float32Array, wa: number, b: Float32Array | null, wb: number, rows: number): Float32Array {
+  const out = new Float32Array(rows * (wa + wb));
+  for (let r = 0; r < rows; r++) {
+    out.set(a.subarray(r * wa, (r + 1) * wa), r * (wa + wb));
+    if (b) out.set(b.subarray(r * wb, (r + 1) * wb), r * (wa + wb) + wa);
+  }
+  return out;
 }
 
 function sampleCategorical(logits: Float32Array, rng: Rng, deterministic: boolean): { action: number; logProb: number } {

@@ -9,12 +9,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { EnvBatch } from './batch-env.ts';
 import type { ActionSpace, CriticFeatures, EnvSpec, Task, TaskDistribution } from './envs.ts';
 import { actionWidth } from './envs.ts';
+import { LearnerThreads } from './learner-threads.ts';
 import type { LanePolicy, MetaAlgorithm } from './meta.ts';
 import { Adam, type TensorJSON } from './nn.ts';
-import { PPO_DEFAULTS, type PpoConfig, type PpoPolicy, type PpoStats, computeGae, learningRateAt, ppoUpdate } from './ppo.ts';
+import { type MinibatchGradient, PPO_DEFAULTS, type PpoBatch, type PpoConfig, type PpoPolicy, type PpoStats, computeGae, learningRateAt, ppoUpdate } from './ppo.ts';
 import { type Rng, rngFor, seedFor } from './random.ts';
-import { LaneHistory, type Rl2InputConfig, criticInputs, policyInputs } from './rl2-inputs.ts';
-import { Rl2Network, type Rl2NetworkConfig } from './rl2-network.ts';
+import { LaneHistory, type Rl2InputConfig } from './rl2-inputs.ts';
+import { type Rl2Network, type Rl2NetworkConfig, rl2Network } from './rl2-network.ts';
+import { type TrialRecord, newTrialRecord, sharedFloats, trialReplay } from './rl2-record.ts';
 import { type TrialStats, runTrials } from './rollout.ts';
 
 /** RL2's settings: the network's (Rl2NetworkConfig), the inputs' (Rl2InputConfig) and the learner's below. */
@@ -56,15 +58,20 @@ export const RL2_DEFAULTS: Rl2Config = {
   normalizeInputs: false,
   privilegedCritic: false,
   criticMlp: [128, 128],
+  fastKernels: true,
   ppo: PPO_DEFAULTS,
 };
 
+/** Settings whose default changed after runs were saved without them, and the value those runs had. */
+const BEFORE_THE_SETTING: Partial<Rl2Config> = { fastKernels: false };
+
 /**
  * Fills settings missing from a saved config (a run or checkpoint written before the setting existed)
- * with today's defaults, which are chosen to reproduce the behaviour from before they existed.
+ * with the values that reproduce what it did: today's defaults, chosen to keep the old behaviour, except
+ * where BEFORE_THE_SETTING says otherwise.
  */
 export function withRl2Defaults(config: Partial<Omit<Rl2Config, 'ppo'>> & { ppo?: Partial<PpoConfig> }): Rl2Config {
-  return { ...RL2_DEFAULTS, ...config, ppo: { ...PPO_DEFAULTS, ...(config.ppo ?? {}) } };
+  return { ...RL2_DEFAULTS, ...BEFORE_THE_SETTING, ...config, ppo: { ...PPO_DEFAULTS, ...(config.ppo ?? {}) } };
 }
 
 export interface Rl2IterationStats extends PpoStats {
@@ -85,13 +92,31 @@ export class Rl2 implements MetaAlgorithm {
   readonly net: Rl2Network;
   readonly optimizer: Adam;
   readonly adaptUsesEpisodes = false;
+  /** Threads that compute parts of each minibatch's gradient (startLearnerThreads); null: all in this thread. */
+  private learner: LearnerThreads | null = null;
 
   constructor(readonly spec: EnvSpec, readonly config: Rl2Config, readonly seed: number) {
     const trialSteps = config.episodesPerTrial * spec.episodeSteps;
     if (trialSteps % config.bpttSteps !== 0) throw new Error(`rl2: bpttSteps (${config.bpttSteps}) must divide the trial length (${config.episodesPerTrial} episodes x ${spec.episodeSteps} steps = ${trialSteps})`);
-    this.net = new Rl2Network(spec.action, policyInputs(spec, config), criticInputs(spec, config), config, seed);
+    this.net = rl2Network(spec, config, seed);
     this.optimizer = new Adam(this.net.params, {
       learningRate: config.ppo.learningRate, beta1: 0.9, beta2: 0.999, epsilon: config.ppo.adamEpsilon, maxGradNorm: config.ppo.maxGradNorm,
+    });
+  }
+
+  /**
+   * Computes each minibatch's gradient in `threads` parts from now on: part 0 in this thread, the others
+   * in threads - 1 worker threads (learner-threads.ts). 1 (the default) learns in this thread alone.
+   * The same number of threads gives the same bits; a different number adds the parts' gradients in a
+   * different order, so its results differ in the last bits (and then diverge as training goes on).
+   */
+  async startLearnerThreads(threads: number, options: { allInThisThread?: boolean } = {}): Promise<void> {
+    if (this.learner) throw new Error('rl2: learner threads already started');
+    if (threads === 1) return;
+    const { config, spec, seed } = this;
+    const sequences = config.tasksPerIteration * (config.episodesPerTrial * spec.episodeSteps) / config.bpttSteps;
+    this.learner = await LearnerThreads.start({
+      threads, params: this.net.params, network: { spec, config, seed }, ppo: config.ppo, maxSequences: sequences, ...options,
     });
   }
 
@@ -114,9 +139,13 @@ export class Rl2 implements MetaAlgorithm {
     const sampled = performance.now();
 
     const { advantages, returns } = trialAdvantages(record, config);
-    const batch = { sequences: record.lanes * (record.steps / record.chunkSteps), length: record.chunkSteps, oldLogProb: record.logProbs, advantages, returns };
+    const batch: PpoBatch = { sequences: record.lanes * (record.steps / record.chunkSteps), length: record.chunkSteps, oldLogProb: record.logProbs, advantages, returns };
+    const policy = trialReplay(this.net, record);
+    const { learner } = this;
+    const shared = { ppo: batch, record };
+    const gradient: MinibatchGradient | undefined = learner ? (minibatch) => learner.gradient(policy, shared, minibatch) : undefined;
     const learningRate = learningRateAt(config.ppo, iteration, totalIterations);
-    const ppo = ppoUpdate(this.chunkReplay(record), this.optimizer, batch, config.ppo, rngFor(this.seed, 'minibatches', iteration), learningRate);
+    const ppo = ppoUpdate(policy, this.optimizer, batch, config.ppo, rngFor(this.seed, 'minibatches', iteration), learningRate, gradient);
     // After the update, so that the update saw the statistics its trials were sampled with.
     this.net.updateInputStats(record.inputs, record.lanes * record.steps);
     const learned = performance.now();
@@ -151,34 +180,6 @@ export class Rl2 implements MetaAlgorithm {
     return { record, trials };
   }
 
-  /**
-   * The recorded trials as PPO's sequences: sequence k is chunk k of the lane-major record (steps
-   * k * L .. k * L + L - 1), replayed from the hidden state recorded at its start (truncated BPTT).
-   */
-  private chunkReplay(record: TrialRecord): PpoPolicy {
-    const { net } = this;
-    const L = record.chunkSteps, I = net.inputs.size, C = net.criticInputs?.size ?? 0, width = actionWidth(net.action);
-    return {
-      params: net.params,
-      evaluate: (ids) => {
-        const B = ids.length;
-        const inputs = new Float32Array(L * B * I), actions = new Float32Array(L * B * width), h0 = new Float32Array(B * net.hidden);
-        const critic = new Float32Array(L * B * C);
-        ids.forEach((chunk, b) => {
-          h0.set(record.chunkStarts.subarray(chunk * net.hidden, (chunk + 1) * net.hidden), b * net.hidden);
-          for (let t = 0; t < L; t++) {
-            const at = chunk * L + t;
-            inputs.set(record.inputs.subarray(at * I, (at + 1) * I), (t * B + b) * I);
-            actions.set(record.actions.subarray(at * width, (at + 1) * width), (t * B + b) * width);
-            if (C > 0) critic.set(record.critic.subarray(at * C, (at + 1) * C), (t * B + b) * C);
-          }
-        });
-        const out = net.sequence(inputs, L, B, h0, critic);
-        return { ...net.logProbAndEntropy(out.head, actions), value: out.value };
-      },
-    };
-  }
-
   /** Everything needed to continue training bit-exactly: weights and optimiser state. */
   state(): { params: Record<string, TensorJSON>; optimizer: ReturnType<Adam['toJSON']> } {
     return { params: this.net.params.toJSON(), optimizer: this.optimizer.toJSON() };
@@ -201,7 +202,12 @@ export class Rl2 implements MetaAlgorithm {
     if (state.optimizer) this.optimizer.load(state.optimizer);
   }
 
-  dispose(): void { this.optimizer.dispose(); this.net.dispose(); }
+  dispose(): void {
+    void this.learner?.close();
+    this.learner = null;
+    this.optimizer.dispose();
+    this.net.dispose();
+  }
 }
 
 /** The rewards returns and values are computed from: (env reward + success bonus) x reward scale. */
@@ -215,7 +221,7 @@ export function learningRewards(record: Pick<TrialRecord, 'rewards' | 'success'>
  */
 function trialAdvantages(record: TrialRecord, config: Pick<Rl2Config, 'successBonus' | 'rewardScale' | 'ppo'>): { advantages: Float32Array; returns: Float32Array } {
   const { lanes, steps } = record;
-  const advantages = new Float32Array(lanes * steps), returns = new Float32Array(lanes * steps);
+  const advantages = sharedFloats(lanes * steps), returns = sharedFloats(lanes * steps);
   const ends = new Uint8Array(steps);
   ends[steps - 1] = 1;
   const rewards = learningRewards(record, config);
@@ -230,41 +236,6 @@ function trialAdvantages(record: TrialRecord, config: Pick<Rl2Config, 'successBo
 
 // ---------------------------------------------------------------------------------------------
 // Acting: one lane per task, hidden state and history kept across episodes until the policy is dropped
-
-/** What sampling keeps for learning, per lane and step (lane-major: lane * steps + t). */
-export interface TrialRecord {
-  lanes: number;
-  steps: number;
-  /** Steps per truncated-BPTT chunk (bpttSteps). */
-  chunkSteps: number;
-  /** The policy's input rows (net.inputs). */
-  inputs: Float32Array;
-  /** The actions drawn (before box actions are clipped for the env). */
-  actions: Float32Array;
-  logProbs: Float32Array;
-  values: Float32Array;
-  rewards: Float32Array;
-  /** 1 where the task's success flag was set at that step. */
-  success: Uint8Array;
-  /** Hidden state before step k * chunkSteps, per lane and chunk: [lane][chunk][hidden]. */
-  chunkStarts: Float32Array;
-  /** The privileged critic's input rows (net.criticInputs; empty without one). */
-  critic: Float32Array;
-}
-
-export function newTrialRecord(net: Rl2Network, lanes: number, steps: number, chunkSteps: number): TrialRecord {
-  return {
-    lanes, steps, chunkSteps,
-    inputs: new Float32Array(lanes * steps * net.inputs.size),
-    actions: new Float32Array(lanes * steps * actionWidth(net.action)),
-    logProbs: new Float32Array(lanes * steps),
-    values: new Float32Array(lanes * steps),
-    rewards: new Float32Array(lanes * steps),
-    success: new Uint8Array(lanes * steps),
-    chunkStarts: new Float32Array(lanes * (steps / chunkSteps) * net.hidden),
-    critic: new Float32Array(lanes * steps * (net.criticInputs?.size ?? 0)),
-  };
-}
 
 /** Where a lane policy learns each lane's task while it samples training trials (for a privileged critic). */
 export interface CriticSource { features: CriticFeatures; tasks: readonly Task[]; trialSteps: number }
@@ -318,11 +289,7 @@ export class Rl2LanePolicy implements LanePolicy {
       const h = this.h.dataSync();
       for (let i = 0; i < lanes; i++) record.chunkStarts.set(h.subarray(i * net.hidden, (i + 1) * net.hidden), (i * chunks + chunk) * net.hidden);
     }
-    const x = tf.tensor2d(input, [lanes, I]);
-    const c = net.criticInputs ? tf.tensor2d(criticInput, [lanes, C]) : null;
-    const out = net.step(x, this.h, c);
-    x.dispose();
-    c?.dispose();
+    const out = net.step(input, this.h, net.criticInputs ? criticInput : null);
     this.h.dispose();
     this.h = out.h;
     const head = out.head.dataSync() as Float32Array;

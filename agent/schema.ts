@@ -41,6 +41,7 @@ export const rl2ConfigSchema = z.object({
   normalizeInputs: z.boolean(),
   privilegedCritic: z.boolean(),
   criticMlp: z.array(int(1)),
+  fastKernels: z.boolean(),
   ppo: ppoConfigSchema,
 }).strict();
 

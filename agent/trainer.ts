@@ -25,6 +25,13 @@ export interface TrainConfig {
   /** Worker threads stepping robot envs (0: all in the main thread). */
   workers: number;
   /**
+   * Threads computing each minibatch's gradient: the main thread and learnerThreads - 1 workers, each
+   * taking a part of the minibatch (learner-threads.ts). The number changes the order in which the parts'
+   * gradients are added, so it is part of what makes a run reproducible; runs saved before it existed
+   * learned in the main thread alone (1).
+   */
+  learnerThreads: number;
+  /**
    * A checkpoint file or run folder (its best checkpoint) whose weights start the run (fine-tuning);
    * the optimiser starts fresh and env steps count on from the checkpoint's.
    */
@@ -80,6 +87,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   // Weights to start from are checked before a run folder is made for them.
   let source: ReturnType<typeof initFromCheckpoint> | null = null;
   try {
+    await algorithm.startLearnerThreads(config.learnerThreads);
     if (!options.resume && config.initFrom) source = initFromCheckpoint(algorithm, config.initFrom, distribution);
     checkpoint = await openRun(run, config, options, backend);
   } catch (error) {
@@ -88,8 +96,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   }
   const startIteration = (checkpoint?.iteration ?? -1) + 1;
   const envs = await createEnvBatch(distribution, config.rl2.tasksPerIteration, { workers: config.workers });
-  run.recordSession({ startedAt: new Date().toISOString(), fromIteration: startIteration, backend: backend.backend, samplingWorkers: envs.workers, git: gitCommit() });
-  progress.log(`${config.name}: ${config.benchmark}, ${describeBackend(backend)}, ${envs.size} lanes ${envs.workers > 0 ? `in ${envs.workers} worker thread${envs.workers > 1 ? 's' : ''}` : 'in the main thread'}${startIteration > 0 ? `, resuming at iteration ${startIteration}` : ''}`);
+  run.recordSession({ startedAt: new Date().toISOString(), fromIteration: startIteration, backend: backend.backend, samplingWorkers: envs.workers, learnerThreads: config.learnerThreads, git: gitCommit() });
+  progress.log(`${config.name}: ${config.benchmark}, ${describeBackend(backend)}, ${envs.size} lanes ${envs.workers > 0 ? `in ${envs.workers} worker thread${envs.workers > 1 ? 's' : ''}` : 'in the main thread'}, learning in ${config.learnerThreads} thread${config.learnerThreads > 1 ? 's' : ''}${startIteration > 0 ? `, resuming at iteration ${startIteration}` : ''}`);
 
   let envSteps = checkpoint?.envSteps ?? 0;
   if (checkpoint) {
@@ -188,10 +196,13 @@ async function openRun(run: RunDir, config: TrainConfig, options: TrainOptions, 
   return checkpoint;
 }
 
-/** A run folder's settings (its config.json), RL2 settings added since its start taking their defaults. */
+/**
+ * A run folder's settings (its config.json); settings added since it started take the values that
+ * reproduce what it did (learnerThreads 1, RL2's in withRl2Defaults).
+ */
 export function readTrainConfig(runDir: string): TrainConfig {
-  const stored = new RunDir(runDir).readConfig<TrainConfig>();
-  return { ...stored, rl2: withRl2Defaults(stored.rl2) };
+  const stored = new RunDir(runDir).readConfig<Omit<TrainConfig, 'learnerThreads'> & { learnerThreads?: number }>();
+  return { ...stored, learnerThreads: stored.learnerThreads ?? 1, rl2: withRl2Defaults(stored.rl2) };
 }
 
 /**

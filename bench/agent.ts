@@ -1,7 +1,11 @@
 // Agent benchmark (not a test): what the explicit-transpose dense gradient and the hand-written GRU
 // backward pass buy on the chosen backend, and one RL2 training iteration on ML1-reach with its phase
 // timings. Prints a table, writes JSON (default bench/results/agent.json).
-// Run: npx tsx bench/agent.ts [--out FILE] [--json] [--backend B] [--skip-rl2] [--skip-micro] [--workers N] [--run DIR]
+// Run: npx tsx bench/agent.ts [--out FILE] [--json] [--backend B] [--skip-rl2] [--skip-micro] [--workers N] [--run DIR] [--tasks N]
+// With --throughput [--rounds N]: RL2 training throughput per phase, old code path against new, on ML1
+// reach and tabular MDPs (bench/rl2-throughput.ts; several minutes).
+// Per backend, each in its own process, with RL2's steps/s side by side (bench/results/agent-backends.json):
+//      npx tsx bench/agent.ts --backends wasm,webgpu [the options above]
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -15,6 +19,8 @@ import { Adam, Params, addDense, addGru, autogradMatMul, concatRows, dense, gruI
 import { rngFor } from '../agent/random.ts';
 import { Rl2 } from '../agent/rl2.ts';
 import { readTrainConfig } from '../agent/trainer.ts';
+import { formatPerBackend, runPerBackend } from './agent-backends.ts';
+import { type ThroughputResult, formatThroughputBench, runThroughputBench } from './rl2-throughput.ts';
 
 type MatMul = typeof matMul;
 
@@ -93,13 +99,17 @@ export interface AgentBenchResult {
     samplingSeconds: number; learningSeconds: number; stepsPerSecond: number;
     samplingStepsPerSecond: number; learningStepsPerSecond: number;
   };
+  /** --throughput: old code path against new, per phase (bench/rl2-throughput.ts). */
+  throughput?: ThroughputResult;
 }
 
-export async function runAgentBench(options: { backend?: string; rl2?: boolean; micro?: boolean; workers?: number; run?: string; log?: (line: string) => void } = {}): Promise<AgentBenchResult> {
+export async function runAgentBench(options: { backend?: string; onlyBackend?: boolean; rl2?: boolean; micro?: boolean; workers?: number; tasks?: number; run?: string; throughput?: boolean; rounds?: number; log?: (line: string) => void } = {}): Promise<AgentBenchResult> {
   const log = options.log ?? (() => {});
   const backend = await initBackend(options.backend);
+  // onlyBackend: measure nothing when the chain fell back from the backend asked for (the result says why).
+  const measure = !(options.onlyBackend && options.backend && backend.backend !== options.backend);
   const timings: Timing[] = [];
-  const micro = options.micro ?? true;
+  const micro = (options.micro ?? true) && measure;
   if (micro) log(`backend ${backend.backend}: dense train step (MLP 39-256-256-4, batch 256)`);
   for (const [variant, mm] of micro ? [['autograd matMul', autogradMatMul], ['explicit transposes', matMul]] as const : []) {
     timings.push({ name: 'dense Adam step, batch 256', variant, medianMs: denseTrainStep(mm) });
@@ -116,12 +126,13 @@ export async function runAgentBench(options: { backend?: string; rl2?: boolean; 
     }
   }
   const result: AgentBenchResult = { backend, machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version }, timings };
-  if (options.rl2 ?? true) {
+  if ((options.rl2 ?? true) && measure) {
     // One RL2 iteration with a training run's settings (default: the run behind the shipped ML1-reach
     // policy, from scenarios/ml1-reach.yaml), after one untimed iteration (warm-up).
     const run = options.run ?? 'training/ml1-reach';
     const config = readTrainConfig(run);
     if (options.workers !== undefined) config.workers = options.workers;
+    if (options.tasks !== undefined) config.rl2.tasksPerIteration = options.tasks;
     log(`RL2 iteration on ${config.benchmark} (${run}: ${config.rl2.tasksPerIteration} tasks x ${config.rl2.episodesPerTrial} episodes, ${config.workers} workers)`);
     const distribution = distributionByName(config.benchmark, { seed: config.seed });
     const rl2 = new Rl2(distribution.spec, config.rl2, config.seed);
@@ -141,6 +152,7 @@ export async function runAgentBench(options: { backend?: string; rl2?: boolean; 
       rl2.dispose();
     }
   }
+  if (options.throughput && measure) result.throughput = await runThroughputBench({ rounds: options.rounds, log });
   return result;
 }
 
@@ -160,14 +172,27 @@ export function formatAgentBench(r: AgentBenchResult): string {
     lines.push(`  learning  ${x.learningSeconds.toFixed(2).padStart(7)} s  ${x.learningStepsPerSecond.toFixed(0).padStart(7)} steps/s`);
     lines.push(`  total     ${(x.samplingSeconds + x.learningSeconds).toFixed(2).padStart(7)} s  ${x.stepsPerSecond.toFixed(0).padStart(7)} env steps/s (sampling + learning)`);
   }
+  if (r.throughput) lines.push('', formatThroughputBench(r.throughput));
   return lines.join('\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, json: { type: 'boolean' }, backend: { type: 'string' }, 'skip-rl2': { type: 'boolean' }, 'skip-micro': { type: 'boolean' }, workers: { type: 'string' }, run: { type: 'string' } } });
+  const { values } = parseArgs({ options: { out: { type: 'string' }, json: { type: 'boolean' }, backend: { type: 'string' }, backends: { type: 'string' }, 'only-backend': { type: 'boolean' }, 'skip-rl2': { type: 'boolean' }, 'skip-micro': { type: 'boolean' }, workers: { type: 'string' }, tasks: { type: 'string' }, run: { type: 'string' }, throughput: { type: 'boolean' }, rounds: { type: 'string' } } });
   const workers = values.workers === undefined ? undefined : Number(values.workers);
   if (workers !== undefined && (!Number.isSafeInteger(workers) || workers < 0)) throw new Error(`--workers must be an integer >= 0, got '${values.workers}'`);
-  const result = await runAgentBench({ backend: values.backend, rl2: !values['skip-rl2'], micro: !values['skip-micro'], workers, run: values.run, log: (line) => process.stderr.write(line + '\n') });
+  const tasks = values.tasks === undefined ? undefined : Number(values.tasks);
+  if (tasks !== undefined && (!Number.isSafeInteger(tasks) || tasks < 1)) throw new Error(`--tasks must be an integer >= 1, got '${values.tasks}'`);
+  const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
+  if (rounds !== undefined && (!Number.isSafeInteger(rounds) || rounds < 1)) throw new Error(`--rounds must be an integer >= 1, got '${values.rounds}'`);
+  if (values.backends) {
+    const rows = runPerBackend(values.backends.split(',').map((b) => b.trim()).filter(Boolean), process.argv.slice(2), (line) => process.stderr.write(line + '\n'));
+    const out = values.out ?? 'bench/results/agent-backends.json';
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify(rows, null, 2) + '\n');
+    console.log(values.json ? JSON.stringify(rows, null, 2) : `${formatPerBackend(rows)}\n\nwrote ${out}`);
+    process.exit(rows.every((row) => row.result) ? 0 : 1);
+  }
+  const result = await runAgentBench({ backend: values.backend, onlyBackend: values['only-backend'], rl2: !values['skip-rl2'], micro: !values['skip-micro'], workers, tasks, run: values.run, throughput: values.throughput, rounds, log: (line) => process.stderr.write(line + '\n') });
   const out = values.out ?? 'bench/results/agent.json';
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(result, null, 2) + '\n');

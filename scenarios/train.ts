@@ -1,9 +1,10 @@
-// `metamanip train <scenario.yaml>`: runs (or resumes) a training run described by a scenario file and
-// prints where it went and how it ended.
+// `metamanip train <scenario.yaml>`: runs (or resumes) a training run described by a scenario file, or
+// resumes a run folder with its own settings, and prints where it went and how it ended.
 
 import { join } from 'node:path';
 import { describeBackend } from '../agent/backend.ts';
-import { type TrainResult, train } from '../agent/trainer.ts';
+import { RunDir } from '../agent/run.ts';
+import { type TrainResult, readTrainConfig, train } from '../agent/trainer.ts';
 import { loadTrainScenario } from './scenario.ts';
 
 export interface TrainCommandOptions {
@@ -16,8 +17,14 @@ export interface TrainCommandOptions {
   json?: boolean;
 }
 
-export async function trainCommand(scenarioPath: string, options: TrainCommandOptions): Promise<TrainResult> {
-  const config = loadTrainScenario(scenarioPath);
+/**
+ * Trains what the scenario file says; without one (undefined), resumes options.runDir with the settings
+ * saved in it, so a run outlives changes to the recipe it started from.
+ */
+export async function trainCommand(scenarioPath: string | undefined, options: TrainCommandOptions): Promise<TrainResult> {
+  if (scenarioPath === undefined && !(options.resume && options.runDir)) throw new Error('train: give a scenario file, or --resume with --run-dir');
+  if (scenarioPath === undefined && !new RunDir(options.runDir!).exists()) throw new Error(`cannot resume: ${options.runDir} holds no run (no config.json)`);
+  const config = scenarioPath === undefined ? readTrainConfig(options.runDir!) : loadTrainScenario(scenarioPath);
   if (options.iterations !== undefined) config.iterations = options.iterations;
   const runDir = options.runDir ?? join('runs', config.name);
   return train(config, { runDir, resume: options.resume, quiet: options.quiet, backend: options.backend, maxIterations: options.maxIterations });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
-import { Adam, Params, addDense, addGru, autogradMatMul, concatRows, dense, gruInputs, gruSequence, gruStep, matMul } from '../../agent/nn.ts';
+import { Adam, ConstantInput, Params, addDense, addGru, autogradMatMul, concatRows, dense, denseOverParts, fastTanh, gruInputs, gruSequence, gruStep, matMul } from '../../agent/nn.ts';
 import { rngFor } from '../../agent/random.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
@@ -35,6 +35,35 @@ describe('network building blocks', () => {
     const a = tf.variableGrads(fused, variables), b = tf.variableGrads(loop, variables);
     expect(a.value.dataSync()[0]).toBeCloseTo(b.value.dataSync()[0], 5);
     for (const v of variables) expect(maxDiff(a.grads[v.name], b.grads[v.name])).toBeLessThan(1e-5);
+    params.dispose();
+  });
+
+  it('denseOverParts gives the dense layer over the concatenated parts, with its weight gradients and none for a constant part', () => {
+    const params = new Params();
+    const layer = addDense(params, rngFor(2, 'parts'), 'layer', 5 + 3, 4);
+    const h = tf.variable(tf.randomNormal([6, 5], 0, 1, 'float32', 5)), x = tf.randomNormal([6, 3], 0, 1, 'float32', 6) as tf.Tensor2D;
+    const variables = [...params.vars.values(), h];
+    const concatenated = () => tf.sum(tf.sin(fastTanh(dense(tf.concat([h, x], 1) as tf.Tensor2D, layer)))) as tf.Scalar;
+    const parts = () => tf.sum(tf.sin(fastTanh(denseOverParts([h as unknown as tf.Tensor2D, new ConstantInput(x, true)], layer)))) as tf.Scalar;
+    const a = tf.variableGrads(concatenated, variables), b = tf.variableGrads(parts, variables);
+    expect(b.value.dataSync()[0]).toBeCloseTo(a.value.dataSync()[0], 5);
+    for (const v of variables) expect(maxDiff(a.grads[v.name], b.grads[v.name])).toBeLessThan(1e-5);
+    // fastTanh is tanh.
+    expect(maxDiff(fastTanh(x), tf.tanh(x))).toBeLessThan(1e-6);
+    expect(() => denseOverParts([new ConstantInput(x, true)], layer)).toThrow(/the parts have 3 features, the layer takes 8/);
+    params.dispose();
+  });
+
+  it('gruSequence gives a constant input no gradient and the weights the same gradients, to the bit', () => {
+    const params = new Params();
+    const rng = rngFor(3, 'test');
+    const gru = addGru(params, rng, 'gru', 4, 6), head = addDense(params, rng, 'head', 6, 2);
+    const T = 4, B = 2;
+    const x = tf.randomNormal([T * B, 4], 0, 1, 'float32', 7) as tf.Tensor2D, h0 = tf.randomNormal([B, 6], 0, 0.5, 'float32', 8) as tf.Tensor2D;
+    const variables = [...params.vars.values()];
+    const loss = (input: tf.Tensor2D | ConstantInput) => () => tf.sum(tf.sin(dense(gruSequence(input, h0, gru, T), head))) as tf.Scalar;
+    const a = tf.variableGrads(loss(x), variables), b = tf.variableGrads(loss(new ConstantInput(x, true)), variables);
+    for (const v of variables) expect(Array.from(b.grads[v.name].dataSync())).toEqual(Array.from(a.grads[v.name].dataSync()));
     params.dispose();
   });
 

@@ -64,6 +64,27 @@ describe('PPO loss', () => {
   });
 });
 
+describe('PPO loss over parts of a minibatch', () => {
+  it('divides every term by the whole minibatch\'s count, so that the parts\' terms and gradients add up to the minibatch\'s', () => {
+    const logits = tf.variable(tf.tensor1d([0.1, -0.3, 0.2, 0.5, -0.1, 0.05]));
+    const inputs = (from: number, to: number) => ({
+      logProb: tf.slice(logits, from, to - from) as tf.Tensor1D,
+      oldLogProb: tf.tensor1d([0, 0.1, -0.2, 0.3, 0.1, 0].slice(from, to)),
+      advantages: tf.tensor1d([1, -1, 0.5, 2, -0.5, 1].slice(from, to)),
+      value: tf.mul(tf.slice(logits, from, to - from), 3) as tf.Tensor1D,
+      returns: tf.tensor1d([1, 0, 1, 0, 1, 0].slice(from, to)),
+      entropy: tf.neg(tf.slice(logits, from, to - from)) as tf.Tensor1D,
+    });
+    const config = { clip: 0.2, valueCoef: 0.5, entropyCoef: 0.01 };
+    const whole = tf.variableGrads(() => ppoLoss(inputs(0, 6), config).total, [logits]);
+    const partA = tf.variableGrads(() => ppoLoss(inputs(0, 4), config, 6).total, [logits]);
+    const partB = tf.variableGrads(() => ppoLoss(inputs(4, 6), config, 6).total, [logits]);
+    expect(partA.value.dataSync()[0] + partB.value.dataSync()[0]).toBeCloseTo(whole.value.dataSync()[0], 6);
+    close(tf.add(partA.grads[logits.name], partB.grads[logits.name]).dataSync(), Array.from(whole.grads[logits.name].dataSync()), 6);
+    logits.dispose();
+  });
+});
+
 describe('learning-rate schedule', () => {
   it('decays linearly from the learning rate at the first iteration to its final fraction at the last', () => {
     const config = { learningRate: 0.01, finalLearningRateFraction: 0.2 };

@@ -3,7 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
 import { LocalEnvBatch } from '../../agent/batch-env.ts';
 import { banditDistribution, tabularMdpDistribution } from '../../agent/tabular.ts';
-import { RL2_DEFAULTS, Rl2, type Rl2Config, Rl2LanePolicy, learningRewards, newTrialRecord } from '../../agent/rl2.ts';
+import { RL2_DEFAULTS, Rl2, type Rl2Config, Rl2LanePolicy, learningRewards } from '../../agent/rl2.ts';
+import { newTrialRecord, trialReplay } from '../../agent/rl2-record.ts';
+import { minibatchGradient } from '../../agent/ppo.ts';
 import { LaneHistory, type PrivilegedTask, criticInputs } from '../../agent/rl2-inputs.ts';
 import { distributionByName } from '../../agent/distributions.ts';
 import { rngFor } from '../../agent/random.ts';
@@ -233,7 +235,7 @@ describe('RL2 input normalisation', () => {
     const x = Float32Array.from(samples[7]);
     const standardised = x.map((v, k) => Math.max(-10, Math.min(10, (v - after.mean[k]) / Math.sqrt(after.variance[k] + 1e-8))));
     const h = tf.zeros([1, config.hidden]) as tf.Tensor2D;
-    const a = rl2.net.step(tf.tensor2d(x, [1, width]), h), b = plain.net.step(tf.tensor2d(standardised, [1, width]), h);
+    const a = rl2.net.step(x, h), b = plain.net.step(standardised, h);
     expect(Array.from(a.head.dataSync()).map((v, i) => v - b.head.dataSync()[i]).every((d) => Math.abs(d) < 1e-5)).toBe(true);
     expect(a.value.dataSync()[0]).toBeCloseTo(b.value.dataSync()[0], 5);
     expect(standardised.some((v, k) => v !== x[k])).toBe(true);
@@ -243,6 +245,49 @@ describe('RL2 input normalisation', () => {
     expect(tf.memory().numTensors).toBe(tensors);
     plain.dispose();
     rl2.dispose();
+  });
+});
+
+describe('RL2 network kernels', () => {
+  it('standardises inputs in JavaScript to the bit of the tensor ops it replaced', () => {
+    const rl2 = new Rl2(bandit.spec, { ...small, normalizeInputs: true }, 2);
+    const width = rl2.net.inputs.size, rows = 50;
+    const mean = Float32Array.from({ length: width }, (_, k) => 0.3 * Math.cos(k)), variance = Float32Array.from({ length: width }, (_, k) => [0, 1e-12, 2.5][k % 3]);
+    rl2.net.params.get('inputMean').assign(tf.tensor1d(mean));
+    rl2.net.params.get('inputVariance').assign(tf.tensor1d(variance));
+    const x = Float32Array.from({ length: rows * width }, (_, i) => 4 * Math.sin(1.7 * i));
+    const tensors = tf.tidy(() => tf.clipByValue(tf.div(tf.sub(tf.tensor2d(x, [rows, width]), tf.tensor1d(mean)), tf.sqrt(tf.add(tf.tensor1d(variance), 1e-8))), -10, 10).dataSync());
+    expect(Array.from(rl2.net.normalizedRows(x))).toEqual(Array.from(tensors));
+    rl2.dispose();
+  });
+
+  it('fastKernels learns the same function: outputs and gradients within float32 rounding of the original kernels', () => {
+    const mdp = tabularMdpDistribution({ episodes: 2, horizon: 5, seed: 0 });
+    const settings = { ...small, episodesPerTrial: 2, bpttSteps: 5, mlp: [6], headMlp: [8], privilegedCritic: true, criticMlp: [8, 8], normalizeInputs: true };
+    const original = new Rl2(mdp.spec, { ...settings, fastKernels: false }, 3), fast = new Rl2(mdp.spec, { ...settings, fastKernels: true }, 3);
+    const lanes = 3, steps = 10;
+    const record = newTrialRecord(original.net, lanes, steps, 5);
+    const tasks = mdp.trainTasks(0, lanes);
+    const policy = new Rl2LanePolicy(original.net, lanes, tasks.map((_, i) => rngFor(1, 'a', i)), { record, critic: { features: mdp.critic!, tasks, trialSteps: steps } });
+    runTrials(new LocalEnvBatch(mdp, lanes), policy, tasks, 2, 5);
+    policy.dispose();
+    const batch = { sequences: lanes * 2, length: 5, oldLogProb: record.logProbs, advantages: record.values.map((v, i) => Math.sin(i) - v), returns: record.values.map((v) => v + 0.5) };
+    const minibatch = { ids: [4, 0, 3, 1, 5, 2], advantageMean: 0, advantageStd: 1 };
+    const gradients = (rl2: Rl2) => {
+      const { grads } = minibatchGradient(trialReplay(rl2.net, record), batch, minibatch, settings.ppo);
+      return new Map([...grads].map(([name, g]) => [name, g.dataSync() as Float32Array]));
+    };
+    const a = gradients(original), b = gradients(fast);
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    for (const [name, g] of a) {
+      const scale = Math.max(...g.map(Math.abs));
+      b.get(name)!.forEach((x, i) => expect(Math.abs(x - g[i]) / scale).toBeLessThan(1e-5));
+    }
+    const forward = (rl2: Rl2) => tf.tidy(() => rl2.net.sequence(record.inputs.slice(0, 5 * rl2.net.inputs.size), 5, 1, new Float32Array(8), record.critic.slice(0, 5 * rl2.net.criticInputs!.size)).value.dataSync());
+    const [va, vb] = [forward(original), forward(fast)];
+    va.forEach((x, i) => expect(vb[i]).toBeCloseTo(x, 5));
+    original.dispose();
+    fast.dispose();
   });
 });
 

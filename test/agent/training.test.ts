@@ -12,8 +12,9 @@ import { PPO_DEFAULTS } from '../../agent/ppo.ts';
 import { RL2_DEFAULTS, Rl2 } from '../../agent/rl2.ts';
 import { RunDir } from '../../agent/run.ts';
 import { banditDistribution } from '../../agent/tabular.ts';
-import { initFromCheckpoint, train } from '../../agent/trainer.ts';
+import { initFromCheckpoint, readTrainConfig, train } from '../../agent/trainer.ts';
 import { resolveScenario } from '../../scenarios/scenario.ts';
+import { trainCommand } from '../../scenarios/train.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 
@@ -134,6 +135,31 @@ describe('runs and checkpoints', () => {
       .rejects.toThrow(/initFrom: no such checkpoint or run folder/);
     const other = resolveScenario({ ...tinyScenario(1), benchmark: 'bandit:k3n10', initFrom: source });
     await expect(train(other, { runDir: join(root, 'other'), quiet: true, backend: 'wasm' })).rejects.toThrow(/initFrom: .* was trained on bandit:k5n10, this run trains on bandit:k3n10/);
+  }, 60_000);
+
+  it('reads runs and checkpoints saved before learnerThreads and fastKernels as they ran, and resumes them with their own settings', async () => {
+    for (const dir of ['training/ml1-reach', 'training/tabular-mdp-n10']) {
+      const saved = readTrainConfig(dir);
+      expect([saved.learnerThreads, saved.rl2.fastKernels]).toEqual([1, false]);
+    }
+    expect(readCheckpoint('checkpoints/ml1-reach.json').config.fastKernels).toBe(false);
+    // A run folder as written before the settings existed: its config.json without them.
+    const dir = join(temporary(), 'old');
+    const old = { ...tinyScenario(2), learnerThreads: 1, rl2: { ...tinyScenario(2).rl2, fastKernels: false } };
+    await train(resolveScenario(old), { runDir: dir, quiet: true, backend: 'wasm', maxIterations: 1 });
+    const configPath = join(dir, 'config.json');
+    const stored = JSON.parse(readFileSync(configPath, 'utf8'));
+    delete stored.learnerThreads;
+    delete stored.rl2.fastKernels;
+    writeFileSync(configPath, JSON.stringify(stored));
+    // A scenario that takes today's defaults is not the run's: resuming with it is refused, naming what changed.
+    await expect(train(resolveScenario(tinyScenario(2)), { runDir: dir, resume: true, quiet: true, backend: 'wasm' }))
+      .rejects.toThrow(/the scenario changed since the run started \((rl2, learnerThreads|learnerThreads, rl2)\)/);
+    // Without a scenario, the run continues with the settings it started with.
+    const result = await trainCommand(undefined, { runDir: dir, resume: true, quiet: true, backend: 'wasm' });
+    expect(result.finished).toBe(true);
+    expect(JSON.parse(readFileSync(new RunDir(dir).metadataPath, 'utf8')).sessions.map((s: { learnerThreads: number }) => s.learnerThreads)).toEqual([1, 1]);
+    await expect(trainCommand(undefined, { runDir: join(dir, 'nothing'), resume: true, quiet: true })).rejects.toThrow(/cannot resume: .*nothing holds no run \(no config.json\)/);
   }, 60_000);
 
   it('resumes a killed training process and ends with the numbers of a run that was never stopped', async () => {
