@@ -32,6 +32,13 @@ export function tol(x: number, low: number, high: number, margin: number, sigmoi
   return 1 / (scaled * scaled + 1);
 }
 
+/** The reach families' reward: 10 x a long-tail tolerance of the TCP-to-goal distance (margin: from the hand's start). */
+export function reachTerms(s: StepState, targetRadius: number): { tcpToGoal: number; inPlace: number; reward: number } {
+  const tcpToGoal = distance(s.tcp, s.goal);
+  const inPlace = tol(tcpToGoal, 0, targetRadius, distance(s.handInit, s.goal), 'long_tail');
+  return { tcpToGoal, inPlace, reward: 10 * inPlace };
+}
+
 /** Hamacher product: a soft AND of two scores in [0, 1]; 0 when both are 0. */
 export function hamacher(a: number, b: number): number {
   const denominator = a + b - a * b;

@@ -3,8 +3,7 @@
 import type { TaskFamily } from '../family.ts';
 import { moveHandTowards, overWall } from '../experts.ts';
 import { FINGERTIPS_BELOW_HAND, TCP_BELOW_HAND } from '../gripper.ts';
-import { tol } from '../rewards.ts';
-import { distance } from '../vec.ts';
+import { reachTerms } from '../rewards.ts';
 import { PUCK_WALL, WALL_PUCK_BOX, wallPuckLayout } from '../fixtures/wall.ts';
 
 const TARGET_RADIUS = 0.05;
@@ -17,10 +16,9 @@ export const reachWall: TaskFamily = {
   goalBox: { low: [-0.05, 0.85, 0.05], high: [0.05, 0.9, 0.3] },
   successThreshold: TARGET_RADIUS,
   evaluate(s) {
-    const tcpToGoal = distance(s.tcp, s.goal);
-    const inPlace = tol(tcpToGoal, 0, TARGET_RADIUS, distance(s.handInit, s.goal), 'long_tail');
+    const { tcpToGoal, inPlace, reward } = reachTerms(s, TARGET_RADIUS);
     return {
-      reward: 10 * inPlace,
+      reward,
       success: tcpToGoal <= TARGET_RADIUS,
       // Unlike reach, MetaWorld reports no object terms here: 0 for near_object, grasp_success and grasp_reward.
       components: { nearObject: 0, graspSuccess: 0, graspReward: 0, inPlaceReward: inPlace, objToTarget: tcpToGoal },

@@ -3,8 +3,7 @@
 import type { TaskFamily } from '../family.ts';
 import { moveHandTowards } from '../experts.ts';
 import { TCP_BELOW_HAND } from '../gripper.ts';
-import { tol } from '../rewards.ts';
-import { distance } from '../vec.ts';
+import { reachTerms } from '../rewards.ts';
 import { PUCK_AND_GOAL, PUCK_BOX } from '../fixtures/puck.ts';
 
 const TARGET_RADIUS = 0.05;
@@ -17,10 +16,9 @@ export const reach: TaskFamily = {
   goalBox: { low: [-0.1, 0.8, 0.05], high: [0.1, 0.9, 0.3] },
   successThreshold: TARGET_RADIUS,
   evaluate(s) {
-    const tcpToGoal = distance(s.tcp, s.goal);
-    const inPlace = tol(tcpToGoal, 0, TARGET_RADIUS, distance(s.handInit, s.goal), 'long_tail');
+    const { tcpToGoal, inPlace, reward } = reachTerms(s, TARGET_RADIUS);
     return {
-      reward: 10 * inPlace,
+      reward,
       success: tcpToGoal <= TARGET_RADIUS,
       // MetaWorld reports the TCP-to-goal distance as near_object and grasp_reward too.
       components: { nearObject: tcpToGoal, graspSuccess: 1, graspReward: tcpToGoal, inPlaceReward: inPlace, objToTarget: tcpToGoal },
