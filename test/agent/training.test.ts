@@ -142,7 +142,7 @@ describe('runs and checkpoints', () => {
       const saved = readTrainConfig(dir);
       expect([saved.learnerThreads, saved.rl2.fastKernels]).toEqual([1, false]);
     }
-    expect(readCheckpoint('checkpoints/ml1-reach.json').config.fastKernels).toBe(false);
+    expect(readCheckpoint('training/ml1-reach/checkpoints/best.json').config.fastKernels).toBe(false);
     // A run folder as written before the settings existed: its config.json without them.
     const dir = join(temporary(), 'old');
     const old = { ...tinyScenario(2), learnerThreads: 1, rl2: { ...tinyScenario(2).rl2, fastKernels: false } };
