@@ -3,8 +3,8 @@
 
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { z } from 'zod';
-import { withRl2Defaults } from './rl2.ts';
-import { rl2ConfigSchema } from './schema.ts';
+import { ALGORITHMS, ALGORITHM_NAMES } from './algorithms.ts';
+import type { Rl2Config } from './rl2.ts';
 
 export const CHECKPOINT_FORMAT = 'metamanip-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -15,7 +15,8 @@ const tensorMap = z.record(z.string(), tensorJson);
 const checkpointSchema = z.object({
   format: z.literal(CHECKPOINT_FORMAT),
   version: z.literal(CHECKPOINT_VERSION),
-  algorithm: z.literal('rl2'),
+  /** The algorithm (agent/algorithms.ts) whose settings `config` holds; checkpoints without it are RL2's. */
+  algorithm: z.string().default('rl2'),
   /** The task distribution trained on and its seed. */
   benchmark: z.string(),
   seed: z.number().int(),
@@ -29,8 +30,8 @@ const checkpointSchema = z.object({
     hasSuccess: z.boolean(),
     criticFeatures: z.number().int().nonnegative().optional(),
   }),
-  // Settings added after a checkpoint was written take their defaults (which keep the old behaviour).
-  config: z.preprocess((c) => (typeof c === 'object' && c !== null ? withRl2Defaults(c) : c), rl2ConfigSchema),
+  /** The algorithm's settings, checked against its own schema below. */
+  config: z.unknown(),
   /** The last finished iteration (training continues with iteration + 1). */
   iteration: z.number().int(),
   envSteps: z.number().int().nonnegative(),
@@ -42,9 +43,28 @@ const checkpointSchema = z.object({
     params: tensorMap,
     optimizer: z.object({ t: z.number().int().nonnegative(), m: tensorMap, v: tensorMap }).optional(),
   }),
+}).transform((checkpoint, context) => {
+  const algorithm = ALGORITHMS.find((a) => a.name === checkpoint.algorithm);
+  if (!algorithm) {
+    context.addIssue({ code: 'custom', path: ['algorithm'], message: `unknown algorithm '${checkpoint.algorithm}' (expected one of: ${ALGORITHM_NAMES.join(', ')})` });
+    return z.NEVER;
+  }
+  // Settings added after a checkpoint was written take the values that keep the old behaviour.
+  const config = algorithm.settingsSchema.safeParse(typeof checkpoint.config === 'object' && checkpoint.config !== null ? algorithm.withDefaults(checkpoint.config) : checkpoint.config);
+  if (!config.success) {
+    for (const issue of config.error.issues) context.addIssue({ code: 'custom', path: ['config', ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: issue.message });
+    return z.NEVER;
+  }
+  return { ...checkpoint, config: config.data };
 });
 
-export type Checkpoint = z.infer<typeof checkpointSchema>;
+/** A checkpoint of any algorithm: `config` holds its settings (see the algorithm's definition). */
+export type Checkpoint = Omit<z.infer<typeof checkpointSchema>, 'config'> & { config: unknown };
+
+/** An RL2 checkpoint: `config` holds RL2's settings. */
+export type Rl2Checkpoint = Checkpoint & { algorithm: 'rl2'; config: Rl2Config };
+
+export const isRl2Checkpoint = (checkpoint: Checkpoint): checkpoint is Rl2Checkpoint => checkpoint.algorithm === 'rl2';
 
 /** Writes `data` to `path` so that a reader (or a crash) never sees a half-written file. */
 export function writeFileAtomic(path: string, data: string): void {
@@ -83,6 +103,13 @@ export function readCheckpoint(path: string): Checkpoint {
     throw new Error(`${path} is not a metamanip checkpoint (version ${CHECKPOINT_VERSION}): ${issue.path.join('.') || 'document'}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+/** Reads a checkpoint that must be RL2's (an error names the algorithm it is of otherwise). */
+export function readRl2Checkpoint(path: string): Rl2Checkpoint {
+  const checkpoint = readCheckpoint(path);
+  if (!isRl2Checkpoint(checkpoint)) throw new Error(`${path} is a ${checkpoint.algorithm} checkpoint, not an rl2 one`);
+  return checkpoint;
 }
 
 /**

@@ -8,8 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { backendChoice } from './backend.ts';
 import type { EnvSpec } from './envs.ts';
 import type { Params } from './nn.ts';
-import type { Rl2InputConfig } from './rl2-inputs.ts';
-import type { Rl2NetworkConfig } from './rl2-network.ts';
+import type { Rl2NetworkSettings } from './rl2-network.ts';
 import type { TrialRecord } from './rl2-record.ts';
 import { type PpoBatch, type PpoConfig, type PpoMinibatch, type PpoPolicy, type PpoTermValues, minibatchGradient } from './ppo.ts';
 
@@ -51,7 +50,7 @@ export interface LearnerWorkerInit {
 }
 
 /** What a worker builds its copy of RL2's network from (rl2-network.ts: rl2Network). */
-export interface LearnerNetworkSpec { spec: EnvSpec; config: Rl2NetworkConfig & Rl2InputConfig; seed: number }
+export interface LearnerNetworkSpec { spec: EnvSpec; config: Rl2NetworkSettings; seed: number }
 
 /** The shared memory: control words, minibatch, weights in, gradients and loss terms out. */
 export interface LearnerShared {

@@ -186,37 +186,79 @@ export function dense(x: tf.Tensor2D, layer: DenseWeights, mm: MatMul = matMul):
  * GRU weights, PyTorch's layout: gates in the order reset, update, new along the last axis. Input and
  * hidden biases are separate because the new gate applies the reset to (h·Wh + bh) only.
  */
-export interface GruWeights { wx: tf.Variable; bx: tf.Variable; wh: tf.Variable; bh: tf.Variable; size: number }
+export interface GruWeights {
+  wx: tf.Variable; bx: tf.Variable; wh: tf.Variable; bh: tf.Variable; size: number;
+  /**
+   * A layer-normalised GRU's gains (addGru's `layerNorm`): x·Wx and h·Wh are each standardised per gate
+   * (the reset, update and new blocks of H units separately), times these gains, before bx and bh are
+   * added (bx and bh are then the normalised projections' biases). Absent: the plain GRU.
+   */
+  norm?: { gx: tf.Variable; gh: tf.Variable };
+}
 
 /**
  * `updateBias` is added to the update gate's input bias: a positive value starts the GRU keeping most of
  * its state each step (z = sigmoid(bias) near 1), which long trials need before it has learned to.
- * `timescale` > 2 replaces it with chrono initialisation over that many steps.
+ * `timescale` > 2 replaces it with chrono initialisation over that many steps. `layerNorm` makes a
+ * layer-normalised GRU (GruWeights.norm): gains `<name>/gx` and `<name>/gh`, all ones at first, after
+ * the plain GRU's parameters (drawn as for the plain GRU).
  */
-export function addGru(params: Params, rng: Rng, name: string, inputs: number, size: number, updateBias = 0, timescale = 0): GruWeights {
+export function addGru(params: Params, rng: Rng, name: string, inputs: number, size: number, updateBias = 0, timescale = 0, layerNorm = false): GruWeights {
   const bound = 1 / Math.sqrt(size);
   const bx = uniformValues(rng, 3 * size, bound);
   // Chrono initialisation (Tallec & Ollivier 2018): update-gate biases log(U(1, T - 1)) give the units
   // memory time constants spread up to T steps, instead of all forgetting within a few steps.
   for (let i = size; i < 2 * size; i++) bx[i] += timescale > 2 ? Math.log(1 + rng.next() * (timescale - 2)) : updateBias;
-  return {
+  const gru: GruWeights = {
     wx: params.add(`${name}/wx`, [inputs, 3 * size], uniformValues(rng, inputs * 3 * size, bound)),
     bx: params.add(`${name}/bx`, [3 * size], bx),
     wh: params.add(`${name}/wh`, [size, 3 * size], uniformValues(rng, size * 3 * size, bound)),
     bh: params.add(`${name}/bh`, [3 * size], uniformValues(rng, 3 * size, bound)),
     size,
   };
+  if (layerNorm) {
+    gru.norm = {
+      gx: params.add(`${name}/gx`, [3 * size], new Float32Array(3 * size).fill(1)),
+      gh: params.add(`${name}/gh`, [3 * size], new Float32Array(3 * size).fill(1)),
+    };
+  }
+  return gru;
 }
 
-/** Input projection x·Wx + bx for many steps at once (one big matMul instead of one per step). */
+/** Added to the variance before its square root in layer normalisation. */
+export const LAYER_NORM_EPSILON = 1e-5;
+
+/**
+ * Layer normalisation of a GRU projection [N, 3H] per gate: each row's reset, update and new blocks (H
+ * units each) standardised on their own, (y - mean) / sqrt(variance + epsilon), then times `gain` [3H].
+ * Autograd ops: acting, the input projection of a sequence, and the reference the hand-written BPTT is
+ * tested against.
+ */
+export function gateLayerNorm(y: tf.Tensor2D, gain: tf.Tensor, H: number): tf.Tensor2D {
+  const N = y.shape[0];
+  const blocks = tf.reshape(y, [N * 3, H]);
+  const centred = tf.sub(blocks, tf.mean(blocks, 1, true));
+  const variance = tf.mean(tf.square(centred), 1, true);
+  const standardised = tf.mul(centred, tf.rsqrt(tf.add(variance, LAYER_NORM_EPSILON)));
+  return tf.mul(tf.reshape(standardised, [N, 3 * H]), gain);
+}
+
+/**
+ * Input projection x·Wx + bx for many steps at once (one big matMul instead of one per step); layer
+ * normalised, LN(x·Wx)·gx + bx.
+ */
 export function gruInputs(x: tf.Tensor2D, gru: GruWeights, mm: MatMul = matMul): tf.Tensor2D {
+  if (gru.norm) return tf.add(gateLayerNorm(mm(x, gru.wx as tf.Tensor2D), gru.norm.gx, gru.size), gru.bx);
   return tf.add(mm(x, gru.wx as tf.Tensor2D), gru.bx);
 }
 
-/** One GRU step from the projected input xp = x·Wx + bx ([B, 3H]) and the hidden state h ([B, H]). */
+/**
+ * One GRU step from the projected input xp = x·Wx + bx ([B, 3H], gruInputs) and the hidden state h
+ * ([B, H]); layer normalised, the hidden projection is LN(h·Wh)·gh + bh.
+ */
 export function gruStep(xp: tf.Tensor2D, h: tf.Tensor2D, gru: GruWeights, mm: MatMul = matMul): tf.Tensor2D {
   const H = gru.size;
-  const hp = tf.add(mm(h, gru.wh as tf.Tensor2D), gru.bh);
+  const hp = gru.norm ? tf.add(gateLayerNorm(mm(h, gru.wh as tf.Tensor2D), gru.norm.gh, H), gru.bh) : tf.add(mm(h, gru.wh as tf.Tensor2D), gru.bh);
   const [xrz, xn] = tf.split(xp, [2 * H, H], 1);
   const [hrz, hn] = tf.split(hp, [2 * H, H], 1);
   const [r, z] = tf.split(tf.sigmoid(tf.add(xrz, hrz)), 2, 1);
@@ -243,6 +285,7 @@ export function fastTanh(x: tf.Tensor2D, constants: { one: tf.Scalar | number; t
  * (the network's input itself) gets no gradient: the backward pass skips dx·Wxᵀ.
  */
 export function gruSequence(x: tf.Tensor2D | ConstantInput, h0: tf.Tensor2D, gru: GruWeights, length: number): tf.Tensor2D {
+  if (gru.norm) return normalizedGruSequence(x, h0, gru, length);
   const constant = x instanceof ConstantInput ? x : null;
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const save = args.pop() as tf.GradSaveFunc;
@@ -320,6 +363,123 @@ export function gruSequence(x: tf.Tensor2D | ConstantInput, h0: tf.Tensor2D, gru
   return op(...(constant ? weights : [x as tf.Tensor2D, ...weights])) as tf.Tensor2D;
 }
 
+/**
+ * gruSequence of a layer-normalised GRU. The input projection LN(x·Wx)·gx + bx of all steps is made
+ * once with autograd ops (gruInputs; a constant input's weights get their gradient through inputMatMul);
+ * the recurrence is one custom op over it with a hand-written backward pass. Per step and gate (reset,
+ * update, new: the weights, gains and biases cut once per sequence) it projects h·Wh_g, standardises it
+ * and keeps what the layer norm's gradient needs (the standardised projection and 1 / std): with
+ * ŷ = (y - mean) / std and dŷ the gradient at ŷ, the gradient at y is (dŷ - mean(dŷ) - ŷ mean(dŷ ŷ)) / std,
+ * each mean over the gate's H units. Gate by gate rather than on [B, 3H] at once: cutting a [B, 3H]
+ * tensor into gates, or joining gates into one, copies row by row on wasm, slower than the extra kernels.
+ */
+function normalizedGruSequence(x: tf.Tensor2D | ConstantInput, h0: tf.Tensor2D, gru: GruWeights, length: number): tf.Tensor2D {
+  const norm = gru.norm!;
+  const projected = x instanceof ConstantInput ? inputMatMul(x, gru.wx as tf.Tensor2D) : matMul(x, gru.wx as tf.Tensor2D);
+  const xp = tf.add(gateLayerNorm(projected, norm.gx, gru.size), gru.bx) as tf.Tensor2D;
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [xpIn, h0In, wh, bh, gh] = args as tf.Tensor2D[];
+    const H = gru.size, B = h0In.shape[0];
+    const gates = gateBlocks(xpIn, length, H);
+    const whs = tf.split(wh, 3, 1) as tf.Tensor2D[], ghs = tf.split(gh, 3, 0) as tf.Tensor1D[], bhs = tf.split(bh, 3, 0) as tf.Tensor1D[];
+    const constants = { one: tf.scalar(1), two: tf.scalar(2) };
+    const epsilon = tf.scalar(LAYER_NORM_EPSILON);
+    let h = h0In;
+    // Per step: h_{t-1}, r, z, n, the new gate's hidden part, h_{t-1} - n, and per gate the standardised
+    // hidden projection and 1 / std. Each step's other tensors are freed as it ends (tidy): a minibatch
+    // of hundreds of 100-step sequences would otherwise outgrow wasm's 4 GB.
+    const kept: tf.Tensor[] = [];
+    const hs: tf.Tensor2D[] = [];
+    for (let t = 0; t < length; t++) {
+      const hPrev = h;
+      const step = tf.tidy(() => {
+        const normalized = [0, 1, 2].map((g) => {
+          const y = tf.matMul(hPrev, whs[g]);
+          const centred = tf.sub(y, tf.mean(y, 1, true));
+          const inverseStd = tf.rsqrt(tf.add(tf.mean(tf.square(centred), 1, true), epsilon));
+          const standardised = tf.mul(centred, inverseStd);
+          return { standardised, inverseStd, out: tf.add(tf.mul(standardised, ghs[g]), bhs[g]) as tf.Tensor2D };
+        });
+        const [xr, xz, xn] = gates[t];
+        const r = tf.sigmoid(tf.add(xr, normalized[0].out));
+        const z = tf.sigmoid(tf.add(xz, normalized[1].out));
+        const hn = normalized[2].out;
+        const n = fastTanh(tf.add(xn, tf.mul(r, hn)) as tf.Tensor2D, constants);
+        const hMinusN = tf.sub(hPrev, n);
+        const next = tf.add(n, tf.mul(z, hMinusN)) as tf.Tensor2D;
+        return [next, r, z, n, hn, hMinusN, ...normalized.map((g) => g.standardised), ...normalized.map((g) => g.inverseStd)];
+      });
+      for (const gate of gates[t]) gate.dispose();
+      const [next, ...rest] = step;
+      kept.push(hPrev, ...rest);
+      hs.push(next as tf.Tensor2D);
+      h = next as tf.Tensor2D;
+    }
+    save([...whs, ...ghs, ...kept]);
+    return {
+      value: tf.concat(hs, 0),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const whsSaved = saved.slice(0, 3) as tf.Tensor2D[], ghsSaved = saved.slice(3, 6);
+        const PER_STEP = 12;
+        const stepOf = (t: number) => saved.slice(6 + PER_STEP * t, 6 + PER_STEP * (t + 1)) as tf.Tensor2D[];
+        const dHs = rowBlocks(dy as tf.Tensor2D, length);
+        const whTs = whsSaved.map((w) => tf.transpose(w));
+        const one = tf.scalar(1);
+        let dhNext: tf.Tensor2D = tf.zeros([B, H]);
+        // Per gate and step: the gradient at the gate's input (xp's part), at the normalised hidden
+        // projection after gain and bias (for gh and bh), and at the projection before the norm (for Wh).
+        const dGates: tf.Tensor2D[][] = [new Array(length), new Array(length), new Array(length)];
+        const dNormalized: tf.Tensor2D[][] = [new Array(length), new Array(length), new Array(length)];
+        const dProjected: tf.Tensor2D[][] = [new Array(length), new Array(length), new Array(length)];
+        for (let t = length - 1; t >= 0; t--) {
+          const [, r, z, n, hn, hMinusN, sr, sz, sn, ir, iz, iN] = stepOf(t);
+          const dhIn = dhNext;
+          const grads = tf.tidy(() => {
+            const dh = tf.add(dHs[t], dhIn) as tf.Tensor2D;
+            const oneMinusZ = tf.sub(one, z);
+            const dn = tf.mul(dh, oneMinusZ);
+            const dz = tf.mul(dh, hMinusN);
+            const dnPre = tf.mul(dn, tf.sub(one, tf.square(n)));
+            const drPre = tf.mul(tf.mul(dnPre, hn), tf.mul(r, tf.sub(one, r)));
+            const dzPre = tf.mul(dz, tf.mul(z, oneMinusZ));
+            const dOut = [drPre, dzPre, tf.mul(dnPre, r)];
+            const standardised = [sr, sz, sn], inverseStd = [ir, iz, iN];
+            const dProj = dOut.map((d, g) => {
+              const dS = tf.mul(d, ghsSaved[g]);
+              const y = standardised[g];
+              return tf.mul(tf.sub(tf.sub(dS, tf.mean(dS, 1, true)), tf.mul(y, tf.mean(tf.mul(dS, y), 1, true))), inverseStd[g]) as tf.Tensor2D;
+            });
+            const dhPrev = tf.addN([tf.mul(dh, z), ...dProj.map((d, g) => tf.matMul(d, whTs[g]))]) as tf.Tensor2D;
+            return [dhPrev, drPre, dzPre, dnPre, ...dOut, ...dProj] as tf.Tensor2D[];
+          });
+          dhIn.dispose();
+          dHs[t].dispose();
+          dhNext = grads[0];
+          for (let g = 0; g < 3; g++) {
+            dGates[g][t] = grads[1 + g];
+            dNormalized[g][t] = grads[4 + g];
+            dProjected[g][t] = grads[7 + g];
+          }
+        }
+        const gradients = tf.tidy(() => {
+          const hPrevAll = tf.concat(Array.from({ length }, (_, t) => stepOf(t)[0]), 0);
+          const hPrevAllT = tf.transpose(hPrevAll);
+          const dxp = tf.concat(dGates.map((steps) => tf.concat(steps, 0)), 1);
+          const dWh = tf.concat(dProjected.map((steps) => tf.matMul(hPrevAllT, tf.concat(steps, 0))), 1);
+          const dNormalizedAll = dNormalized.map((steps) => tf.concat(steps, 0));
+          const dbh = tf.concat(dNormalizedAll.map((d) => tf.sum(d, 0)), 0);
+          const dgh = tf.concat(dNormalizedAll.map((d, g) => tf.sum(tf.mul(d, tf.concat(Array.from({ length }, (_, t) => stepOf(t)[6 + g]), 0)), 0)), 0);
+          return [dxp, tf.clone(dhNext), dWh, dbh, dgh];
+        });
+        for (const t of [dhNext, ...whTs, ...dGates.flat(), ...dNormalized.flat(), ...dProjected.flat()]) t.dispose();
+        return gradients;
+      },
+    };
+  });
+  return op(xp, h0, gru.wh, gru.bh, norm.gh) as tf.Tensor2D;
+}
+
 /** Cuts a [length * B, n] tensor into `length` [B, n] tensors with one read (see concatRows for why). */
 function rowBlocks(x: tf.Tensor2D, length: number): tf.Tensor2D[] {
   const data = x.dataSync() as Float32Array;
@@ -342,9 +502,24 @@ function gateBlocks(xp: tf.Tensor2D, length: number, H: number): Array<[tf.Tenso
 }
 
 // ---------------------------------------------------------------------------------------------
-// Adam with global-norm gradient clipping, its state held in variables we can save and restore
+// Adam with global-norm gradient clipping and optional decoupled weight decay (AdamW), its state held in
+// variables we can save and restore
 
-export interface AdamConfig { learningRate: number; beta1: number; beta2: number; epsilon: number; maxGradNorm: number }
+export interface AdamConfig {
+  learningRate: number; beta1: number; beta2: number; epsilon: number; maxGradNorm: number;
+  /**
+   * Decoupled weight decay (AdamW, Loshchilov & Hutter): each step first shrinks every weight matrix (a
+   * parameter of rank 2 or more; not biases, gains or a log std) by learningRate x weightDecay of itself,
+   * apart from the gradient's moments. 0 or absent: plain Adam, the same arithmetic as before it existed.
+   */
+  weightDecay?: number;
+  /**
+   * Clip groups: parameters with the same group number are clipped by their own joint norm to
+   * maxGradNorm (e.g. the policy's and a separate value network's, as if each had its own optimiser).
+   * Absent: one group, the global norm.
+   */
+  clipGroup?: (name: string) => number;
+}
 
 export class Adam {
   private t = 0;
@@ -358,25 +533,41 @@ export class Adam {
     }
   }
 
-  /** Applies one update from gradients keyed by parameter name; returns the gradient norm before clipping. */
+  /** Applies one update from gradients keyed by parameter name; returns the gradient norm (of all of them) before clipping. */
   apply(grads: Map<string, tf.Tensor>, learningRate = this.config.learningRate): number {
-    const { beta1, beta2, epsilon, maxGradNorm } = this.config;
+    const { beta1, beta2, epsilon, maxGradNorm, clipGroup } = this.config;
+    const weightDecay = this.config.weightDecay ?? 0;
     const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
-    const scale = Number.isFinite(maxGradNorm) && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6) : 1;
+    const clipScale = (groupNorm: number) => (Number.isFinite(maxGradNorm) && groupNorm > maxGradNorm ? maxGradNorm / (groupNorm + 1e-6) : 1);
+    const scale = clipScale(norm);
+    const groupScales = clipGroup ? this.groupScales(grads, clipGroup, clipScale) : null;
     this.t++;
     const stepSize = learningRate * Math.sqrt(1 - beta2 ** this.t) / (1 - beta1 ** this.t);
+    const decay = 1 - learningRate * weightDecay;
     tf.tidy(() => {
       for (const [name, p] of this.params.trainable) {
         const grad = grads.get(name);
         if (!grad) continue;
-        const g = scale === 1 ? grad : tf.mul(grad, scale);
+        const s = groupScales ? groupScales.get(clipGroup!(name))! : scale;
+        const g = s === 1 ? grad : tf.mul(grad, s);
         const m = this.m.get(name)!, v = this.v.get(name)!;
         m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
         v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
-        p.assign(tf.sub(p, tf.mul(tf.div(m, tf.add(tf.sqrt(v), epsilon)), stepSize)));
+        const decayed = weightDecay !== 0 && p.rank >= 2 ? tf.mul(p, decay) : p;
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m, tf.add(tf.sqrt(v), epsilon)), stepSize)));
       }
     });
     return norm;
+  }
+
+  /** Each clip group's scale (1, or maxGradNorm / its norm when that is above maxGradNorm). */
+  private groupScales(grads: Map<string, tf.Tensor>, clipGroup: (name: string) => number, clipScale: (norm: number) => number): Map<number, number> {
+    const members = new Map<number, tf.Tensor[]>();
+    for (const [name, g] of grads) {
+      const group = clipGroup(name);
+      members.set(group, [...(members.get(group) ?? []), g]);
+    }
+    return new Map([...members].map(([group, gs]) => [group, clipScale(tf.tidy(() => tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g))))).dataSync()[0]))]));
   }
 
   get steps(): number { return this.t; }

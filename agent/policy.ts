@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { readCheckpoint } from './checkpoint.ts';
+import { isRl2Checkpoint, readCheckpoint } from './checkpoint.ts';
 import type { ActionSpace, EnvSpec } from './envs.ts';
 import { Rl2, type Rl2LanePolicy } from './rl2.ts';
 import { resolveCheckpointPath } from './run.ts';
@@ -77,6 +77,7 @@ export class PolicyInputError extends Error {
 export function loadPolicy(path: string, options: { name?: string } = {}): LoadedPolicy {
   const file = resolveCheckpointPath(path);
   const checkpoint = readCheckpoint(file);
+  if (!isRl2Checkpoint(checkpoint)) throw new Error(`${file} is a ${checkpoint.algorithm} checkpoint; policies are served from rl2 checkpoints`);
   let rl2: Rl2;
   try {
     rl2 = Rl2.fromCheckpoint(checkpoint);

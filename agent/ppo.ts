@@ -20,11 +20,19 @@ export interface PpoConfig {
   /** Linear decay of the learning rate to this fraction of it over the run (1 = constant; see learningRateAt). */
   finalLearningRateFraction: number;
   adamEpsilon: number;
-  /** Global gradient-norm clip. */
+  /**
+   * Decoupled weight decay of the weight matrices per optimiser step, times the learning rate (AdamW;
+   * nn.ts Adam). 0: plain Adam.
+   */
+  weightDecay: number;
+  /** Global gradient-norm clip (per network when the value function has a network of its own). */
   maxGradNorm: number;
   entropyCoef: number;
   valueCoef: number;
-  /** Standardise advantages per minibatch. */
+  /**
+   * Standardise advantages per minibatch (mean 0, std 1). false: the advantages as GAE gives them, so
+   * the policy gradient keeps the scale of the rewards (and the entropy bonus its weight against it).
+   */
   normalizeAdvantages: boolean;
   /** Stop an update's epochs early when the approximate KL exceeds this (null = never). */
   targetKl: number | null;
@@ -40,6 +48,7 @@ export const PPO_DEFAULTS: PpoConfig = {
   learningRate: 5e-4,
   finalLearningRateFraction: 1,
   adamEpsilon: 1e-5,
+  weightDecay: 0,
   maxGradNorm: 1,
   entropyCoef: 5e-3,
   valueCoef: 0.5,

@@ -1,6 +1,6 @@
 // What RL2's network reads at each step: the policy's input row (Duan et al. 2016: the tuple of
-// observation, previous action, previous reward and done flag, plus optional extras) and a privileged
-// critic's extra input, each an InputLayout, a list of features that both sizes the row and writes it.
+// observation, previous action, previous reward and done flag, plus optional extras), a privileged
+// critic's extra input and a separate value network's extra input, each an InputLayout, a list of features that both sizes the row and writes it.
 // Acting writes the rows; learning replays the recorded rows through the same network.
 
 import type { ActionSpace, CriticFeatures, EnvSpec, Task } from './envs.ts';
@@ -35,6 +35,13 @@ export interface Rl2InputConfig {
    * policy never sees the features, so acting and evaluation are unchanged.
    */
   privilegedCritic: boolean;
+  /**
+   * The value network (separateValueNetwork only) also reads the step's place in the trial, trial step /
+   * trial length (0 at the first step, (length - 1) / length at the last): with a discount over a fixed
+   * 100-step trial the value depends on how much of the trial is left, which the policy's inputs do not
+   * say. The policy never reads it.
+   */
+  valueTimeInput: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,6 +150,16 @@ export function criticInputs(spec: EnvSpec, config: Pick<Rl2InputConfig, 'privil
   return new InputLayout([taskFeatures(spec.criticFeatures, spec.episodeSteps), episodePlace(spec.episodeSteps), trialPlace]);
 }
 
+/**
+ * What the separate value network reads after the policy's input row (null: nothing more): the place in
+ * the trial (valueTimeInput), counted in the training trial's length. Written while acting like every
+ * input, recorded, and replayed by learning.
+ */
+export function valueInputs(spec: EnvSpec, config: Pick<Rl2InputConfig, 'valueTimeInput'> & { episodesPerTrial: number }): InputLayout | null {
+  if (!config.valueTimeInput) return null;
+  return new InputLayout([trialTime(config.episodesPerTrial * spec.episodeSteps)]);
+}
+
 const observation = (size: number): InputFeature => ({ size, write: (out, lane) => out.set(lane.obs) });
 
 const previousObservation = (size: number): InputFeature => ({
@@ -203,3 +220,6 @@ function taskFeatures(size: number, episodeSteps: number): InputFeature {
 const episodePlace = (episodeSteps: number): InputFeature => ({ size: 1, write: (out, lane) => { out[0] = (lane.trialStep % episodeSteps) / episodeSteps; } });
 
 const trialPlace: InputFeature = { size: 1, write: (out, lane) => { out[0] = lane.privileged ? lane.trialStep / lane.privileged.trialSteps : 0; } };
+
+/** The step's place in its trial, 0..1, from the training trial length (evaluation trials may run longer). */
+const trialTime = (trialSteps: number): InputFeature => ({ size: 1, write: (out, lane) => { out[0] = lane.trialStep / trialSteps; } });

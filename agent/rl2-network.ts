@@ -1,12 +1,13 @@
 // RL2's network (Duan et al. 2016: a GRU policy, here with a value head for PPO): input -> [dense tanh]*
-// -> GRU -> [dense tanh over (GRU state, input)]* -> policy head and value head; and its action
-// distribution, the one that acting samples from and learning scores.
+// -> GRU -> [dense tanh over (GRU state, input)]* -> policy head and value head, or (separateValueNetwork)
+// a value function with a network of its own of the same shape; and its action distribution, the one
+// that acting samples from and learning scores.
 
 import * as tf from '@tensorflow/tfjs';
 import type { ActionSpace, EnvSpec } from './envs.ts';
 import { ConstantInput, type DenseWeights, type GruWeights, type MatMul, Params, addDense, addGru, autogradMatMul, dense, denseOverParts, fastTanh, gruInputs, gruSequence, gruStep, inputMatMul, matMul } from './nn.ts';
 import { type Rng, gaussian, rngFor } from './random.ts';
-import { type InputLayout, type Rl2InputConfig, criticInputs, policyInputs } from './rl2-inputs.ts';
+import { type InputLayout, type Rl2InputConfig, criticInputs, policyInputs, valueInputs } from './rl2-inputs.ts';
 
 /** The settings of RL2's network (part of Rl2Config). */
 export interface Rl2NetworkConfig {
@@ -21,10 +22,31 @@ export interface Rl2NetworkConfig {
   headMlp: number[];
   /** Initial log standard deviation of the Gaussian policy (box actions). */
   initLogStd: number;
+  /**
+   * Ceiling on the Gaussian policy's log standard deviation (null: none). Lowered during fine-tuning,
+   * it makes the action noise too small to find a goal by itself, so the mean action has to search.
+   */
+  maxLogStd: number | null;
   /** Initial bias of the GRU's update gate: > 0 starts it remembering across many steps (see addGru). */
   gruUpdateBias: number;
   /** > 2: chrono-initialise the update gate for memories up to this many steps (overrides gruUpdateBias). */
   gruTimescale: number;
+  /**
+   * Layer-normalised GRUs (Ba et al. 2016): the input and the hidden projection standardised per gate
+   * block, with learned gains, before their biases (nn.ts addGru). The recurrent state keeps its scale
+   * however the weights grow.
+   */
+  gruLayerNorm: boolean;
+  /**
+   * The value function as a network of its own: the same shape as the policy's ([dense tanh]* over the
+   * input, a GRU of `hidden` units, [dense tanh over (its GRU state, its input)]* of headMlp's sizes, a
+   * linear value), so policy and value share no weights and no recurrent state. Its input is the policy's
+   * row plus valueInputs (valueTimeInput). With privilegedCritic its head layers are criticMlp's, over
+   * (its GRU state, its input, the critic input). Each network's gradient is clipped to maxGradNorm on
+   * its own. The hidden state acting carries (and learning records at chunk starts) is then
+   * [policy GRU state | value GRU state].
+   */
+  separateValueNetwork: boolean;
   /**
    * Standardise every network input by running statistics (mean and variance of all inputs sampled
    * so far, updated after each PPO update and saved with the weights), clipped to +-10. Positions in
@@ -55,17 +77,25 @@ export class Rl2Network {
   private readonly fastKernels: boolean;
   private readonly criticMlp: DenseWeights[] = [];
   private readonly gru: GruWeights;
+  /** The separate value network's layers (separateValueNetwork; null: the value is a head on the policy's GRU). */
+  private readonly valueNet: { mlp: DenseWeights[]; gru: GruWeights; headMlp: DenseWeights[] } | null;
+  /** Width of the state acting carries per lane: the policy GRU's, and the value GRU's after it when separate. */
+  readonly stateSize: number;
   private readonly policyHead: DenseWeights;
   private readonly valueHead: DenseWeights;
   /** State-independent log std of a Gaussian policy (box actions only). */
   readonly logStd: tf.Variable | null;
+  /** Ceiling on logStd (Rl2NetworkConfig.maxLogStd). */
+  readonly maxLogStd: number | null;
   /** Running input statistics (normalizeInputs): sample count, mean and variance, not trained. */
   private readonly inputStats: { count: tf.Variable; mean: tf.Variable; variance: tf.Variable } | null;
 
   /**
    * `inputs` is the policy's input row; `criticInputs` a privileged critic's extra input (null: the
-   * value head reads what the policy head reads). Parameters are drawn from (seed, 'rl2-init') in a fixed
-   * order, so the same settings and seed give the same weights.
+   * value head reads what the policy head reads); `valueInputs` what a separate value network reads after
+   * the policy's row (null: nothing more). Parameters are drawn from (seed, 'rl2-init') in a fixed order,
+   * so the same settings and seed give the same weights; a separate value network's come after the
+   * policy head's, so the policy's weights are those of the same settings without it.
    */
   constructor(
     readonly action: ActionSpace,
@@ -73,26 +103,46 @@ export class Rl2Network {
     readonly criticInputs: InputLayout | null,
     config: Rl2NetworkConfig,
     seed: number,
+    readonly valueInputs: InputLayout | null = null,
   ) {
+    if (valueInputs && !config.separateValueNetwork) throw new Error('rl2: valueTimeInput needs separateValueNetwork: true (the value network reads the place in the trial; a value head on the policy\'s GRU has no input of its own)');
     this.hidden = config.hidden;
+    this.stateSize = config.separateValueNetwork ? 2 * config.hidden : config.hidden;
     this.fastKernels = config.fastKernels;
     const rng = rngFor(seed, 'rl2-init');
     const width = inputs.size;
     let features = width;
     config.mlp.forEach((units, i) => { this.mlp.push(addDense(this.params, rng, `mlp${i}`, features, units, 5 / 3)); features = units; });
-    this.gru = addGru(this.params, rng, 'gru', features, config.hidden, config.gruUpdateBias, config.gruTimescale);
+    this.gru = addGru(this.params, rng, 'gru', features, config.hidden, config.gruUpdateBias, config.gruTimescale, config.gruLayerNorm);
     features = config.hidden;
     if (config.headMlp.length) features += width;
     config.headMlp.forEach((units, i) => { this.headMlp.push(addDense(this.params, rng, `head${i}`, features, units, 5 / 3)); features = units; });
     const outputs = action.kind === 'discrete' ? action.n : action.size;
     // A small policy head starts near-uniform (discrete) or near-zero mean (box), as in CleanRL.
     this.policyHead = addDense(this.params, rng, 'policy', features, outputs, 0.01);
+    // The value network: its own input layers and GRU, then head layers as the policy's.
+    const valueWidth = width + (valueInputs?.size ?? 0);
+    if (config.separateValueNetwork) {
+      const mlp: DenseWeights[] = [], headMlp: DenseWeights[] = [];
+      features = valueWidth;
+      config.mlp.forEach((units, i) => { mlp.push(addDense(this.params, rng, `valueMlp${i}`, features, units, 5 / 3)); features = units; });
+      const gru = addGru(this.params, rng, 'valueGru', features, config.hidden, config.gruUpdateBias, config.gruTimescale, config.gruLayerNorm);
+      features = config.hidden;
+      if (!criticInputs) {
+        if (config.headMlp.length) features += valueWidth;
+        config.headMlp.forEach((units, i) => { headMlp.push(addDense(this.params, rng, `valueHead${i}`, features, units, 5 / 3)); features = units; });
+      }
+      this.valueNet = { mlp, gru, headMlp };
+    } else {
+      this.valueNet = null;
+    }
     if (criticInputs) {
-      features = config.hidden + width + criticInputs.size;
+      features = config.hidden + valueWidth + criticInputs.size;
       config.criticMlp.forEach((units, i) => { this.criticMlp.push(addDense(this.params, rng, `critic${i}`, features, units, 5 / 3)); features = units; });
     }
     this.valueHead = addDense(this.params, rng, 'value', features, 1, 1);
     this.logStd = action.kind === 'box' ? this.params.add('logStd', [action.size], new Float32Array(action.size).fill(config.initLogStd)) : null;
+    this.maxLogStd = config.maxLogStd ?? null;
     this.inputStats = config.normalizeInputs
       ? {
         count: this.params.add('inputCount', [1], new Float32Array(1), false),
@@ -153,9 +203,19 @@ export class Rl2Network {
     });
   }
 
-  private embed(x: tf.Tensor2D, mm: MatMul = matMul): tf.Tensor2D {
-    for (const layer of this.mlp) x = tf.tanh(dense(x, layer, mm));
+  private embed(x: tf.Tensor2D, mm: MatMul = matMul, layers: readonly DenseWeights[] = this.mlp): tf.Tensor2D {
+    for (const layer of layers) x = tf.tanh(dense(x, layer, mm));
     return x;
+  }
+
+  /**
+   * The optimiser's clip group of a parameter (nn.ts AdamConfig.clipGroup): with a separate value network,
+   * 1 for the value network's parameters and 0 for the policy's, so that each is clipped on its own;
+   * undefined without one (one global clip, as before the setting).
+   */
+  get clipGroup(): ((name: string) => number) | undefined {
+    if (!this.valueNet) return undefined;
+    return (name) => (name.startsWith('value') || name.startsWith('critic') ? 1 : 0);
   }
 
   /**
@@ -177,9 +237,9 @@ export class Rl2Network {
   }
 
   /** The input MLP with fastKernels: the first layer reads the constant input. */
-  private fastEmbed(x: ConstantInput): tf.Tensor2D {
+  private fastEmbed(x: ConstantInput, layers: readonly DenseWeights[] = this.mlp): tf.Tensor2D {
     let features: tf.Tensor2D | null = null;
-    for (const layer of this.mlp) features = fastTanh(features ? dense(features, layer) : tf.add(inputMatMul(x, layer.w as tf.Tensor2D), layer.b));
+    for (const layer of layers) features = fastTanh(features ? dense(features, layer) : tf.add(inputMatMul(x, layer.w as tf.Tensor2D), layer.b));
     return features!;
   }
 
@@ -199,13 +259,15 @@ export class Rl2Network {
   }
 
   /**
-   * One step for acting: input rows [B, in] (as written by the input layout; standardised here), hidden
-   * [B, H] (critic input rows [B, critic in]) -> new hidden, policy head output [B, A], value [B].
+   * One step for acting: input rows [B, in] (as written by the input layout; standardised here), state
+   * [B, stateSize] (critic input rows [B, critic in], value input rows [B, value in]) -> new state, policy
+   * head output [B, A], value [B].
    */
-  step(rows: Float32Array, h: tf.Tensor2D, criticRows: Float32Array | null = null): { h: tf.Tensor2D; head: tf.Tensor2D; value: tf.Tensor1D } {
+  step(rows: Float32Array, h: tf.Tensor2D, criticRows: Float32Array | null = null, valueRows: Float32Array | null = null): { h: tf.Tensor2D; head: tf.Tensor2D; value: tf.Tensor1D } {
     return tf.tidy(() => {
       const lanes = h.shape[0];
       const x = tf.tensor2d(this.normalizedRows(rows), [lanes, this.inputs.size]);
+      if (this.valueNet) return this.separateStep(x, h, this.criticInputs && criticRows ? tf.tensor2d(criticRows, [lanes, this.criticInputs.size]) : null, valueRows);
       // No gradient is taken of acting: plain matMuls (the same kernel) skip customGrad's bookkeeping.
       const next = gruStep(gruInputs(this.embed(x, autogradMatMul), this.gru, autogradMatMul), h, this.gru, autogradMatMul);
       const c = this.criticInputs && criticRows ? tf.tensor2d(criticRows, [lanes, this.criticInputs.size]) : null;
@@ -215,13 +277,14 @@ export class Rl2Network {
 
   /**
    * A differentiable pass over `length` steps of `batch` sequences. `inputs` is time-major
-   * ([length][batch][inputs]); h0 is [batch][hidden]; `critic` (privileged critic only) is time-major
-   * like `inputs`. Outputs are time-major, [length * batch, ...].
+   * ([length][batch][inputs]); h0 is [batch][stateSize]; `critic` (privileged critic only) and
+   * `valueRows` (valueInputs only) are time-major like `inputs`. Outputs are time-major, [length * batch, ...].
    */
-  sequence(inputs: Float32Array, length: number, batch: number, h0: Float32Array, critic?: Float32Array): { head: tf.Tensor2D; value: tf.Tensor1D } {
+  sequence(inputs: Float32Array, length: number, batch: number, h0: Float32Array, critic?: Float32Array, valueRows?: Float32Array): { head: tf.Tensor2D; value: tf.Tensor1D } {
     const rows = length * batch, I = this.inputs.size;
     const normalized = this.normalizedRows(inputs);
     const x = new ConstantInput(tf.tensor2d(normalized, [rows, I]), true);
+    if (this.valueNet) return this.separateSequence(normalized, x, length, batch, h0, critic ?? null, valueRows ?? null);
     const start = tf.tensor2d(h0, [batch, this.hidden]);
     if (!this.fastKernels) {
       const hs = gruSequence(this.mlp.length ? this.embed(x.x) : x, start, this.gru, length);
@@ -230,6 +293,78 @@ export class Rl2Network {
     const hs = gruSequence(this.mlp.length ? this.fastEmbed(x) : x, start, this.gru, length);
     const xc = this.criticInputs ? new ConstantInput(tf.tensor2d(sideBySide(normalized, I, critic ?? null, this.criticInputs.size, rows), [rows, I + this.criticInputs.size]), true) : null;
     return this.fastHeads(hs, x, xc);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // With a separate value network: the policy's GRU and head, and the value network beside it
+
+  /** step() with a separate value network: h is [policy state | value state]. */
+  private separateStep(x: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D | null, valueRows: Float32Array | null): { h: tf.Tensor2D; head: tf.Tensor2D; value: tf.Tensor1D } {
+    const net = this.valueNet!, mm = autogradMatMul, lanes = x.shape[0];
+    const [hp, hv] = tf.split(h, 2, 1) as tf.Tensor2D[];
+    const V = this.valueInputs?.size ?? 0;
+    const xv = V > 0 ? tf.concat([x, tf.tensor2d(valueRows ?? new Float32Array(lanes * V), [lanes, V])], 1) as tf.Tensor2D : x;
+    const nextPolicy = gruStep(gruInputs(this.embed(x, mm), this.gru, mm), hp, this.gru, mm);
+    const nextValue = gruStep(gruInputs(this.embed(xv, mm, net.mlp), net.gru, mm), hv, net.gru, mm);
+    return { h: tf.concat([nextPolicy, nextValue], 1), head: this.policyOutput(nextPolicy, x, mm), value: this.valueOutput(nextValue, xv, c, mm) };
+  }
+
+  /** The policy head's output from the policy's GRU states (and the inputs, for a head MLP). */
+  private policyOutput(h: tf.Tensor2D, x: tf.Tensor2D, mm: MatMul = matMul): tf.Tensor2D {
+    let features = h;
+    if (this.headMlp.length) {
+      features = tf.concat([h, x], 1);
+      for (const layer of this.headMlp) features = tf.tanh(dense(features, layer, mm));
+    }
+    return dense(features, this.policyHead, mm);
+  }
+
+  /** The separate value network's value from its GRU states, its input rows xv and the critic input c (privileged; zeros when null). */
+  private valueOutput(hv: tf.Tensor2D, xv: tf.Tensor2D, c: tf.Tensor2D | null, mm: MatMul = matMul): tf.Tensor1D {
+    let features = hv;
+    const layers = this.criticInputs ? this.criticMlp : this.valueNet!.headMlp;
+    if (this.criticInputs) features = tf.concat([hv, xv, c ?? tf.zeros([xv.shape[0], this.criticInputs.size])], 1);
+    else if (layers.length) features = tf.concat([hv, xv], 1);
+    for (const layer of layers) features = tf.tanh(dense(features, layer, mm));
+    return tf.reshape(dense(features, this.valueHead, mm), [-1]) as tf.Tensor1D;
+  }
+
+  /** sequence() with a separate value network: each GRU from its part of the recorded states. */
+  private separateSequence(
+    normalized: Float32Array, x: ConstantInput, length: number, batch: number, h0: Float32Array, critic: Float32Array | null, valueRows: Float32Array | null,
+  ): { head: tf.Tensor2D; value: tf.Tensor1D } {
+    const net = this.valueNet!, H = this.hidden, rows = length * batch, I = this.inputs.size;
+    const V = this.valueInputs?.size ?? 0, C = this.criticInputs?.size ?? 0;
+    const policyStart = new Float32Array(batch * H), valueStart = new Float32Array(batch * H);
+    for (let b = 0; b < batch; b++) {
+      policyStart.set(h0.subarray(2 * b * H, (2 * b + 1) * H), b * H);
+      valueStart.set(h0.subarray((2 * b + 1) * H, (2 * b + 2) * H), b * H);
+    }
+    const startP = tf.tensor2d(policyStart, [batch, H]), startV = tf.tensor2d(valueStart, [batch, H]);
+    const xvRows = V > 0 ? sideBySide(normalized, I, valueRows, V, rows) : normalized;
+    const xv = V > 0 ? new ConstantInput(tf.tensor2d(xvRows, [rows, I + V]), true) : x;
+    if (!this.fastKernels) {
+      const hs = gruSequence(this.mlp.length ? this.embed(x.x) : x, startP, this.gru, length);
+      const hsv = gruSequence(net.mlp.length ? this.embed(xv.x, matMul, net.mlp) : xv, startV, net.gru, length);
+      const c = this.criticInputs ? tf.tensor2d(critic ?? new Float32Array(rows * C), [rows, C]) : null;
+      return { head: this.policyOutput(hs, x.x), value: this.valueOutput(hsv, xv.x, c) };
+    }
+    const hs = gruSequence(this.mlp.length ? this.fastEmbed(x) : x, startP, this.gru, length);
+    const hsv = gruSequence(net.mlp.length ? this.fastEmbed(xv, net.mlp) : xv, startV, net.gru, length);
+    let features = hs;
+    this.headMlp.forEach((layer, i) => { features = fastTanh(i === 0 ? denseOverParts([hs, x], layer) : dense(features, layer)); });
+    let value: tf.Tensor2D;
+    if (this.criticInputs) {
+      const xc = new ConstantInput(tf.tensor2d(sideBySide(xvRows, I + V, critic, C, rows), [rows, I + V + C]), true);
+      let criticFeatures: tf.Tensor2D | null = null;
+      for (const layer of this.criticMlp) criticFeatures = fastTanh(criticFeatures ? dense(criticFeatures, layer) : denseOverParts([hsv, xc], layer));
+      value = criticFeatures ? dense(criticFeatures, this.valueHead) : denseOverParts([hsv, xc], this.valueHead);
+    } else {
+      let valueFeatures = hsv;
+      net.headMlp.forEach((layer, i) => { valueFeatures = fastTanh(i === 0 ? denseOverParts([hsv, xv], layer) : dense(valueFeatures, layer)); });
+      value = dense(valueFeatures, this.valueHead);
+    }
+    return { head: dense(features, this.policyHead), value: tf.reshape(value, [-1]) as tf.Tensor1D };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -244,7 +379,7 @@ export class Rl2Network {
    */
   sampleActions(head: Float32Array, rngs: readonly Rng[], deterministic: boolean, actions: Float32Array, logProbs: Float32Array): void {
     const A = this.action.kind === 'discrete' ? this.action.n : this.action.size, lanes = head.length / A;
-    const logStd = this.logStd ? (this.logStd.dataSync() as Float32Array) : null;
+    const logStd = this.logStd ? this.cappedLogStd(this.logStd.dataSync() as Float32Array) : null;
     for (let i = 0; i < lanes; i++) {
       const rng = rngs[i];
       const h = head.subarray(i * A, (i + 1) * A);
@@ -277,7 +412,7 @@ export class Rl2Network {
       };
     }
     const size = this.action.size;
-    const logStd = this.logStd!;
+    const logStd = this.maxLogStd === null ? this.logStd! : tf.minimum(this.logStd!, this.maxLogStd);
     const a = tf.tensor2d(actions, [actions.length / size, size]);
     const z = tf.div(tf.sub(a, head), tf.exp(logStd));
     const perDim = tf.add(tf.mul(-0.5, tf.square(z)), tf.sub(tf.neg(logStd), 0.5 * Math.log(2 * Math.PI)));
@@ -287,12 +422,21 @@ export class Rl2Network {
     return { logProb, entropy: tf.mul(tf.onesLike(logProb), entropy) as tf.Tensor1D };
   }
 
+  /** The log std acting uses: the learned one under the maxLogStd ceiling. */
+  private cappedLogStd(logStd: Float32Array): Float32Array {
+    const cap = this.maxLogStd;
+    return cap === null ? logStd : logStd.map((v) => Math.min(v, cap));
+  }
+
   dispose(): void { this.params.dispose(); }
 }
 
+/** What rl2Network builds the network from: the network's and the inputs' settings, and the trial length (for valueTimeInput). */
+export type Rl2NetworkSettings = Rl2NetworkConfig & Rl2InputConfig & { episodesPerTrial: number };
+
 /** RL2's network for these settings, weights drawn from (seed, 'rl2-init'): the learner and every learner thread build it alike. */
-export function rl2Network(spec: EnvSpec, config: Rl2NetworkConfig & Rl2InputConfig, seed: number): Rl2Network {
-  return new Rl2Network(spec.action, policyInputs(spec, config), criticInputs(spec, config), config, seed);
+export function rl2Network(spec: EnvSpec, config: Rl2NetworkSettings, seed: number): Rl2Network {
+  return new Rl2Network(spec.action, policyInputs(spec, config), criticInputs(spec, config), config, seed, valueInputs(spec, config));
 }
 
 /** Rows of `a` (width wa) and of `b` (width wb; zeros when null) side by side: [rows, wa + wb]. */

@@ -50,8 +50,12 @@ export const RL2_DEFAULTS: Rl2Config = {
   successBonus: 0,
   rewardInputScale: 1,
   initLogStd: -0.5,
+  maxLogStd: null,
   gruUpdateBias: 0,
   gruTimescale: 0,
+  gruLayerNorm: false,
+  separateValueNetwork: false,
+  valueTimeInput: false,
   previousObservation: false,
   rewardDeltaInput: false,
   observationActionInput: false,
@@ -101,6 +105,7 @@ export class Rl2 implements MetaAlgorithm {
     this.net = rl2Network(spec, config, seed);
     this.optimizer = new Adam(this.net.params, {
       learningRate: config.ppo.learningRate, beta1: 0.9, beta2: 0.999, epsilon: config.ppo.adamEpsilon, maxGradNorm: config.ppo.maxGradNorm,
+      weightDecay: config.ppo.weightDecay, clipGroup: this.net.clipGroup,
     });
   }
 
@@ -133,9 +138,18 @@ export class Rl2 implements MetaAlgorithm {
    * trials (GAE over each whole trial, no bootstrapping across its end).
    */
   iterate(envs: EnvBatch, distribution: TaskDistribution, iteration: number, totalIterations: number): Rl2IterationStats {
-    const { config } = this;
     const started = performance.now();
-    const { record, trials } = this.sampleTrials(envs, distribution, iteration);
+    const sample = this.sampleTrials(envs, distribution, iteration);
+    return this.learn(sample, iteration, totalIterations, (performance.now() - started) / 1000);
+  }
+
+  /**
+   * The learning half of an iteration: a PPO update on this iteration's trials, however they were
+   * sampled (here by sampleTrials, or in lane groups by rollout workers: agent/rollouts.ts).
+   */
+  learn(sample: Rl2Sample, iteration: number, totalIterations: number, samplingSeconds: number): Rl2IterationStats {
+    const { config } = this;
+    const { record, trials } = sample;
     const sampled = performance.now();
 
     const { advantages, returns } = trialAdvantages(record, config);
@@ -160,24 +174,14 @@ export class Rl2 implements MetaAlgorithm {
       lastEpisodeReturn: mean(trials.episodeReturns.map((r) => r[E - 1])),
       firstEpisodeSuccess: mean(trials.episodeSuccess.map((s) => (s[0] ? 1 : 0))),
       lastEpisodeSuccess: mean(trials.episodeSuccess.map((s) => (s[E - 1] ? 1 : 0))),
-      samplingSeconds: (sampled - started) / 1000,
+      samplingSeconds,
       learningSeconds: (learned - sampled) / 1000,
     };
   }
 
   /** A trial on each training task of `iteration`, acted by the current policy and recorded for learning. */
-  sampleTrials(envs: EnvBatch, distribution: TaskDistribution, iteration: number): { record: TrialRecord; trials: TrialStats } {
-    const { config, net } = this;
-    const lanes = config.tasksPerIteration, steps = config.episodesPerTrial * this.spec.episodeSteps;
-    const record = newTrialRecord(net, lanes, steps, config.bpttSteps);
-    const tasks = distribution.trainTasks(iteration, lanes);
-    const rngs = Array.from({ length: lanes }, (_, i) => rngFor(this.seed, 'actions', iteration, i));
-    if (net.criticInputs && !distribution.critic) throw new Error(`rl2: privilegedCritic needs critic features, which ${distribution.name} does not have`);
-    const critic = net.criticInputs ? { features: distribution.critic!, tasks, trialSteps: steps } : undefined;
-    const policy = new Rl2LanePolicy(net, lanes, rngs, { record, critic });
-    const trials = runTrials(envs, policy, tasks, config.episodesPerTrial, seedFor(this.seed, 'train', iteration));
-    policy.dispose();
-    return { record, trials };
+  sampleTrials(envs: EnvBatch, distribution: TaskDistribution, iteration: number): Rl2Sample {
+    return sampleTrialLanes(this.net, this.config, this.seed, distribution, envs, iteration, { first: 0, count: this.config.tasksPerIteration });
   }
 
   /** Everything needed to continue training bit-exactly: weights and optimiser state. */
@@ -207,6 +211,48 @@ export class Rl2 implements MetaAlgorithm {
     this.learner = null;
     this.optimizer.dispose();
     this.net.dispose();
+  }
+}
+
+/** The trials of one iteration, or of a group of its lanes: the record learning reads and the returns reported. */
+export interface Rl2Sample { record: TrialRecord; trials: TrialStats }
+
+/**
+ * Lanes first .. first + count - 1 of iteration `iteration`'s training trials, acted by `net` on `envs`
+ * (count lanes): the same tasks, action-noise streams (seed, 'actions', iteration, lane) and episode
+ * seeds (lane i: seedFor(seed, 'episode', e) + i, as runTrials gives lane i of the whole batch) as
+ * when all lanes run together, so a rollout worker sampling a group of lanes records what this process
+ * would have recorded for them (each lane's network rows are computed alone: a batched step does not
+ * mix lanes).
+ */
+export function sampleTrialLanes(
+  net: Rl2Network, config: Rl2Config, seed: number, distribution: TaskDistribution, envs: EnvBatch, iteration: number,
+  lanes: { first: number; count: number },
+): Rl2Sample {
+  const { first, count } = lanes;
+  if (!(Number.isInteger(first) && Number.isInteger(count) && first >= 0 && count >= 1 && first + count <= config.tasksPerIteration)) {
+    throw new Error(`rl2: lanes ${first} to ${first + count - 1} are not within the ${config.tasksPerIteration} lanes of an iteration`);
+  }
+  if (envs.size !== count) throw new Error(`rl2: ${count} lanes to sample on an env batch of ${envs.size}`);
+  const steps = config.episodesPerTrial * distribution.spec.episodeSteps;
+  const record = newTrialRecord(net, count, steps, config.bpttSteps);
+  const tasks = distribution.trainTasks(iteration, config.tasksPerIteration).slice(first, first + count);
+  const rngs = Array.from({ length: count }, (_, i) => rngFor(seed, 'actions', iteration, first + i));
+  if (net.criticInputs && !distribution.critic) throw new Error(`rl2: privilegedCritic needs critic features, which ${distribution.name} does not have`);
+  const critic = net.criticInputs ? { features: distribution.critic!, tasks, trialSteps: steps } : undefined;
+  const policy = new Rl2LanePolicy(net, count, rngs, { record, critic });
+  // Lane i of the group is lane first + i of the iteration: its episodes get that lane's seeds.
+  const shifted: EnvBatch = first === 0 ? envs : {
+    size: envs.size, workers: envs.workers, spec: envs.spec,
+    reset: (episodeSeed, episodeTasks) => envs.reset(episodeSeed + first, episodeTasks),
+    step: (actions) => envs.step(actions),
+    close: () => envs.close(),
+  };
+  try {
+    const trials = runTrials(shifted, policy, tasks, config.episodesPerTrial, seedFor(seed, 'train', iteration));
+    return { record, trials: { trialReturns: trials.trialReturns, episodeReturns: trials.episodeReturns, episodeSuccess: trials.episodeSuccess, episodeStepsToSuccess: trials.episodeStepsToSuccess } };
+  } finally {
+    policy.dispose();
   }
 }
 
@@ -250,6 +296,7 @@ export class Rl2LanePolicy implements LanePolicy {
   private readonly history: LaneHistory[];
   private readonly input: Float32Array;
   private readonly criticInput: Float32Array;
+  private readonly valueInput: Float32Array;
   /** The actions drawn, and what the env got (box actions clipped; the same buffer for discrete ones). */
   private readonly actions: Float32Array;
   private envActions: Float32Array;
@@ -264,10 +311,11 @@ export class Rl2LanePolicy implements LanePolicy {
     private readonly options: { deterministic?: boolean; record?: TrialRecord; critic?: CriticSource } = {},
   ) {
     const { critic } = options;
-    this.h = tf.zeros([lanes, net.hidden]);
+    this.h = tf.zeros([lanes, net.stateSize]);
     this.history = Array.from({ length: lanes }, (_, i) => new LaneHistory(net.action, critic ? { features: critic.features, task: critic.tasks[i], trialSteps: critic.trialSteps } : null));
     this.input = new Float32Array(lanes * net.inputs.size);
     this.criticInput = new Float32Array(lanes * (net.criticInputs?.size ?? 0));
+    this.valueInput = new Float32Array(lanes * (net.valueInputs?.size ?? 0));
     this.actions = new Float32Array(lanes * actionWidth(net.action));
     this.envActions = this.actions;
     this.logProbs = new Float32Array(lanes);
@@ -275,21 +323,23 @@ export class Rl2LanePolicy implements LanePolicy {
   }
 
   act(obs: Float32Array): Float32Array {
-    const { net, lanes, input, criticInput, options: { record } } = this;
-    const obsSize = obs.length / lanes, I = net.inputs.size, C = net.criticInputs?.size ?? 0;
+    const { net, lanes, input, criticInput, valueInput, options: { record } } = this;
+    const obsSize = obs.length / lanes, I = net.inputs.size, C = net.criticInputs?.size ?? 0, V = net.valueInputs?.size ?? 0;
     for (let i = 0; i < lanes; i++) {
       const lane = this.history[i];
       lane.obs = obs.subarray(i * obsSize, (i + 1) * obsSize);
       net.inputs.write(input.subarray(i * I, (i + 1) * I), lane);
       net.criticInputs?.write(criticInput.subarray(i * C, (i + 1) * C), lane);
+      net.valueInputs?.write(valueInput.subarray(i * V, (i + 1) * V), lane);
       lane.acted();
     }
     if (record && this.t % record.chunkSteps === 0) {
       const chunk = this.t / record.chunkSteps, chunks = record.steps / record.chunkSteps;
       const h = this.h.dataSync();
-      for (let i = 0; i < lanes; i++) record.chunkStarts.set(h.subarray(i * net.hidden, (i + 1) * net.hidden), (i * chunks + chunk) * net.hidden);
+      const S = net.stateSize;
+      for (let i = 0; i < lanes; i++) record.chunkStarts.set(h.subarray(i * S, (i + 1) * S), (i * chunks + chunk) * S);
     }
-    const out = net.step(input, this.h, net.criticInputs ? criticInput : null);
+    const out = net.step(input, this.h, net.criticInputs ? criticInput : null, net.valueInputs ? valueInput : null);
     this.h.dispose();
     this.h = out.h;
     const head = out.head.dataSync() as Float32Array;
@@ -306,6 +356,7 @@ export class Rl2LanePolicy implements LanePolicy {
         record.logProbs[at] = this.logProbs[i];
         record.values[at] = this.values[i];
         if (C > 0) record.critic.set(criticInput.subarray(i * C, (i + 1) * C), at * C);
+        if (V > 0) record.valueInputs.set(valueInput.subarray(i * V, (i + 1) * V), at * V);
       }
     }
     this.envActions = envActions(this.actions, net.action);
@@ -325,7 +376,7 @@ export class Rl2LanePolicy implements LanePolicy {
     this.t++;
   }
 
-  /** The lanes' hidden states (lanes x hidden), for tests and viewers. */
+  /** The lanes' hidden states (lanes x net.stateSize: the policy GRU's, then a separate value network's), for tests and viewers. */
   hiddenState(): Float32Array { return this.h.dataSync() as Float32Array; }
 
   /** The critic's value estimate of each lane at the last act(). */

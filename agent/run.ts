@@ -1,5 +1,6 @@
 // A training run is a folder: config.json (resolved), metadata.json (versions, backend, seeds, git
-// commit), progress.csv and metrics.jsonl (one row per iteration), TensorBoard event files (the same
+// commit), progress.csv and metrics.jsonl (one row per iteration), evaluations.jsonl (one line per
+// validation evaluation, with its adaptation curve by episode), TensorBoard event files (the same
 // scalars, step = env steps), checkpoints/ (last K and the best).
 
 import { execFileSync } from 'node:child_process';
@@ -10,6 +11,17 @@ import { EventFileWriter, dropEventsAfter, eventFiles } from './tensorboard.ts';
 
 /** One row of progress.csv / metrics.jsonl. Numbers only, so both files carry the same thing. */
 export type MetricsRow = Record<string, number | null>;
+
+/** One line of evaluations.jsonl: a validation evaluation during training and its adaptation curve. */
+export interface EvaluationEntry {
+  iteration: number;
+  envSteps: number;
+  split: string;
+  tasks: number;
+  meanTrialReturn: number;
+  /** Return, success rate and median steps to success by episode index within the trial (1-based). */
+  byEpisode: ReadonlyArray<{ episode: number; phase: string; meanReturn: number; successRate: number; medianStepsToSuccess: number | null }>;
+}
 
 /** Columns of progress.csv, in order (metrics.jsonl has every field of the row). */
 export const PROGRESS_COLUMNS = [
@@ -48,6 +60,7 @@ export class RunDir {
   get progressPath(): string { return join(this.path, 'progress.csv'); }
   get metricsPath(): string { return join(this.path, 'metrics.jsonl'); }
   get bestPath(): string { return join(this.checkpoints, 'best.json'); }
+  get evaluationsPath(): string { return join(this.path, 'evaluations.jsonl'); }
 
   exists(): boolean { return existsSync(this.configPath); }
 
@@ -77,6 +90,17 @@ export class RunDir {
     this.#appendEvent(row);
   }
 
+  /** Adds a validation evaluation (evaluations.jsonl; the file starts with the first one). */
+  appendEvaluation(entry: EvaluationEntry): void {
+    appendFileSync(this.evaluationsPath, JSON.stringify(entry) + '\n');
+  }
+
+  /** The evaluations logged so far; none for a run from before evaluations.jsonl. */
+  evaluations(): EvaluationEntry[] {
+    if (!existsSync(this.evaluationsPath)) return [];
+    return readFileSync(this.evaluationsPath, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as EvaluationEntry);
+  }
+
   /** The row's scalars as one TensorBoard event at step = envSteps (the x axis RL curves use). */
   #appendEvent(row: MetricsRow, wallTime = Date.now() / 1000): void {
     if (this.#events === null) {
@@ -101,6 +125,7 @@ export class RunDir {
     const kept = this.rows().filter((r) => (r.iteration ?? -1) <= iteration);
     writeFileAtomic(this.metricsPath, kept.map((r) => JSON.stringify(r) + '\n').join(''));
     writeFileAtomic(this.progressPath, [PROGRESS_COLUMNS.join(','), ...kept.map((r) => PROGRESS_COLUMNS.map((c) => formatCell(r[c])).join(','))].join('\n') + '\n');
+    if (existsSync(this.evaluationsPath)) writeFileAtomic(this.evaluationsPath, this.evaluations().filter((e) => e.iteration <= iteration).map((e) => JSON.stringify(e) + '\n').join(''));
     // The TensorBoard events of the forgotten rows go too; the resumed session writes a new file
     // that opens with a SessionLog START, so a TensorBoard that already read them purges them.
     const lastStep = kept.length ? (kept[kept.length - 1].envSteps ?? kept[kept.length - 1].iteration ?? 0) : -1;

@@ -1,8 +1,11 @@
 // The training loop of a run: sample and learn each iteration, evaluate now and then with the meta-test
-// protocol, log every iteration, checkpoint atomically, and resume a killed run bit-exactly.
+// protocol, log every iteration, checkpoint atomically, and resume a killed run bit-exactly. It drives
+// any algorithm of the registry (agent/algorithms.ts) through the TrainableAlgorithm interface.
 
 import { cpus, hostname } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import type { AlgorithmDefinition, IterationStats, TrainableAlgorithm } from './algorithm.ts';
+import { algorithmByName, unsupportedReason } from './algorithms.ts';
 import { type BackendChoice, describeBackend, initBackend } from './backend.ts';
 import { createEnvBatch } from './batch-env.ts';
 import type { Checkpoint } from './checkpoint.ts';
@@ -11,7 +14,9 @@ import type { TaskDistribution } from './envs.ts';
 import { distributionByName } from './distributions.ts';
 import { type EvaluationReport, evaluate } from './evaluate.ts';
 import { ProgressBar } from './progress.ts';
-import { Rl2, type Rl2Config, withRl2Defaults } from './rl2.ts';
+import type { Rl2Config } from './rl2.ts';
+import { Rl2Learner } from './rl2-algorithm.ts';
+import { type Rl2Sampler, type Rl2SamplerContext, iterateWith } from './rollouts.ts';
 import { type MetricsRow, RunDir, gitCommit, resolveCheckpointPath } from './run.ts';
 
 export interface TrainConfig {
@@ -20,7 +25,8 @@ export interface TrainConfig {
   benchmark: string;
   /** Seeds everything: the benchmark's task lists, initial weights, action noise, minibatches. */
   seed: number;
-  algorithm: 'rl2';
+  /** The algorithm (agent/algorithms.ts); its settings are under its settings key (rl2, qtable, ...). */
+  algorithm: string;
   iterations: number;
   /** Worker threads stepping robot envs (0: all in the main thread). */
   workers: number;
@@ -36,7 +42,10 @@ export interface TrainConfig {
    * the optimiser starts fresh and env steps count on from the checkpoint's.
    */
   initFrom?: string;
-  rl2: Rl2Config;
+  /** RL2's settings (algorithm rl2); other algorithms' settings sit under their own keys. */
+  rl2?: Rl2Config;
+  /** The settings of an algorithm other than RL2, under its settings key (e.g. qtable). */
+  [settingsKey: string]: unknown;
   evaluation: {
     /** Evaluate after every `every` iterations (and after the last); 0 = only after the last. */
     every: number;
@@ -60,6 +69,12 @@ export interface TrainOptions {
   maxIterations?: number;
   /** Where progress goes (default stderr). */
   stream?: NodeJS.WriteStream;
+  /**
+   * Samples each iteration's trials elsewhere instead of in this process's env batch: e.g. rollout
+   * workers over NATS (bridge/rollouts-nats.ts, built by scenarios/train.ts). Built once the learner
+   * exists; the run's numbers are the same either way (agent/rollouts.ts).
+   */
+  sampler?: (context: Rl2SamplerContext) => Promise<Rl2Sampler>;
 }
 
 export interface TrainResult {
@@ -83,21 +98,28 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   const progress = new ProgressBar(options.stream ?? process.stderr, options.quiet ?? false);
   let checkpoint: Checkpoint | null = null;
   const distribution = distributionByName(config.benchmark, { seed: config.seed });
-  const algorithm = new Rl2(distribution.spec, config.rl2, config.seed);
+  // The algorithm, its settings and the benchmark are checked before a run folder is made for them.
+  const { definition, settings } = algorithmOf(config, distribution);
+  if (options.sampler && !(definition.name === 'rl2')) throw new Error(`rollouts: rollout workers sample RL2 trials only; ${definition.name} samples in this process (leave rollouts out)`);
+  const algorithm = await definition.create(distribution.spec, settings, config.seed, { learnerThreads: config.learnerThreads });
   // Weights to start from are checked before a run folder is made for them.
   let source: ReturnType<typeof initFromCheckpoint> | null = null;
+  let sampler: Rl2Sampler | null = null;
   try {
-    await algorithm.startLearnerThreads(config.learnerThreads);
     if (!options.resume && config.initFrom) source = initFromCheckpoint(algorithm, config.initFrom, distribution);
+    // Before the run folder is made: a sampler that cannot start (e.g. no NATS server) leaves no run behind.
+    if (options.sampler) sampler = await options.sampler({ name: config.name, benchmark: config.benchmark, seed: config.seed, rl2: (algorithm as Rl2Learner).rl2, distribution, backend: backend.backend, log: (line) => progress.log(line) });
     checkpoint = await openRun(run, config, options, backend);
   } catch (error) {
+    await sampler?.close();
     algorithm.dispose();
     throw error;
   }
   const startIteration = (checkpoint?.iteration ?? -1) + 1;
-  const envs = await createEnvBatch(distribution, config.rl2.tasksPerIteration, { workers: config.workers });
-  run.recordSession({ startedAt: new Date().toISOString(), fromIteration: startIteration, backend: backend.backend, samplingWorkers: envs.workers, learnerThreads: config.learnerThreads, git: gitCommit() });
-  progress.log(`${config.name}: ${config.benchmark}, ${describeBackend(backend)}, ${envs.size} lanes ${envs.workers > 0 ? `in ${envs.workers} worker thread${envs.workers > 1 ? 's' : ''}` : 'in the main thread'}, learning in ${config.learnerThreads} thread${config.learnerThreads > 1 ? 's' : ''}${startIteration > 0 ? `, resuming at iteration ${startIteration}` : ''}`);
+  const envs = sampler ? null : await createEnvBatch(distribution, algorithm.trainingLanes, { workers: config.workers });
+  run.recordSession({ startedAt: new Date().toISOString(), fromIteration: startIteration, backend: backend.backend, samplingWorkers: envs?.workers ?? 0, ...(sampler ? { sampling: sampler.description } : {}), learnerThreads: config.learnerThreads, git: gitCommit() });
+  const lanes = envs ? `${envs.size} lanes ${envs.workers > 0 ? `in ${envs.workers} worker thread${envs.workers > 1 ? 's' : ''}` : 'in the main thread'}` : `${algorithm.trainingLanes} lanes sampled by ${sampler!.description}`;
+  progress.log(`${config.name}: ${config.algorithm} on ${config.benchmark}, ${describeBackend(backend)}, ${lanes}, learning in ${config.learnerThreads} thread${config.learnerThreads > 1 ? 's' : ''}${startIteration > 0 ? `, resuming at iteration ${startIteration}` : ''}`);
 
   let envSteps = checkpoint?.envSteps ?? 0;
   if (checkpoint) {
@@ -114,7 +136,9 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   try {
     for (; iteration < stopAt; iteration++) {
       const started = performance.now();
-      const stats = algorithm.iterate(envs, distribution, iteration, config.iterations);
+      const stats: IterationStats = envs
+        ? await algorithm.iterate(envs, distribution, iteration, config.iterations)
+        : Rl2Learner.iterationStats(await iterateWith(sampler!, (algorithm as Rl2Learner).rl2, iteration, config.iterations));
       envSteps += stats.envSteps;
       const last = iteration === config.iterations - 1;
       const due = last || (config.evaluation.every > 0 && (iteration + 1) % config.evaluation.every === 0);
@@ -131,6 +155,7 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
         isBest = best === null || score > best.score;
         if (isBest) best = { score, iteration };
         lastSummary = { iteration, split: lastEvaluation.split, tasks: lastEvaluation.tasks, before: lastEvaluation.before, after: lastEvaluation.after, meanTrialReturn: lastEvaluation.meanTrialReturn, byEpisode: lastEvaluation.byEpisode };
+        run.appendEvaluation({ iteration, envSteps, split: lastEvaluation.split, tasks: lastEvaluation.tasks, meanTrialReturn: lastEvaluation.meanTrialReturn, byEpisode: lastEvaluation.byEpisode });
         const phase = lastEvaluation.after ?? lastEvaluation.before;
         progress.log(`validation @${iteration + 1}: ${distribution.spec.hasSuccess ? `success before ${pct(lastEvaluation.before.successRate)} after ${pct(phase.successRate)}, ` : ''}trial return ${lastEvaluation.meanTrialReturn.toFixed(2)} ± ${lastEvaluation.trialReturnStdError.toFixed(2)} (${lastEvaluation.tasks} tasks, ${evaluationSeconds.toFixed(1)} s)${isBest ? ' best' : ''}`);
       }
@@ -145,8 +170,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
         evalAfterReturn: due && lastEvaluation!.after ? lastEvaluation!.after.meanReturn : null,
         evalAfterSuccess: due && lastEvaluation!.after && distribution.spec.hasSuccess ? lastEvaluation!.after.successRate : null,
         evalTrialReturn: due ? lastEvaluation!.meanTrialReturn : null,
-        policyLoss: stats.policyLoss, valueLoss: stats.valueLoss, entropy: stats.entropy, approxKl: stats.approxKl,
-        clipFraction: stats.clipFraction, gradNorm: stats.gradNorm, learningRate: stats.learningRate, ppoEpochs: stats.epochs,
+        // The learner's own numbers (RL2: PPO's losses, KL, clip fraction, gradient norm, learning rate, epochs).
+        ...stats.metrics,
         // Training throughput counts sampling and learning; evaluation is timed on its own.
         stepsPerSecond: stats.envSteps / (stats.samplingSeconds + stats.learningSeconds),
         samplingSeconds: stats.samplingSeconds, learningSeconds: stats.learningSeconds, evaluationSeconds,
@@ -155,8 +180,8 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
       run.append(row);
       if (last || isBest || (iteration + 1) % config.checkpoints.every === 0 || iteration + 1 === stopAt) {
         run.saveCheckpoint({
-          format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, algorithm: 'rl2',
-          benchmark: distribution.name, seed: config.seed, spec: distribution.spec, config: config.rl2,
+          format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, algorithm: definition.name,
+          benchmark: distribution.name, seed: config.seed, spec: distribution.spec, config: settings,
           iteration, envSteps, best, evaluation: lastSummary, state: algorithm.state(),
         }, { keepLast: config.checkpoints.keepLast, isBest });
       }
@@ -168,13 +193,30 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
     }
   } finally {
     progress.end();
-    await envs.close();
+    await envs?.close();
+    if (sampler?.summary) progress.log(sampler.summary());
+    await sampler?.close();
     algorithm.dispose();
   }
   return { runDir: options.runDir, iterations: iteration, envSteps, backend, lastEvaluation, best, finished: iteration >= config.iterations };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+
+/**
+ * The run's algorithm and its settings, once checked against the benchmark: an unknown algorithm, one
+ * that cannot act in the benchmark's spaces, missing settings or a learner-thread count it cannot use
+ * are errors that name what would work.
+ */
+export function algorithmOf(config: TrainConfig, distribution: TaskDistribution): { definition: AlgorithmDefinition; settings: unknown } {
+  const definition = algorithmByName(config.algorithm);
+  const unsupported = unsupportedReason(definition, distribution);
+  if (unsupported) throw new Error(`algorithm: ${unsupported}`);
+  const settings = config[definition.settingsKey];
+  if (settings === undefined) throw new Error(`${definition.settingsKey}: ${definition.name} needs its settings under '${definition.settingsKey}'`);
+  if (!definition.learnerThreads && config.learnerThreads !== 1) throw new Error(`learnerThreads: ${definition.name} learns in the main thread alone (${config.learnerThreads} given; set 1)`);
+  return { definition, settings };
+}
 
 /** Checks a resumed run against the scenario and returns its newest checkpoint, or makes a new run folder (null). */
 async function openRun(run: RunDir, config: TrainConfig, options: TrainOptions, backend: BackendChoice): Promise<Checkpoint | null> {
@@ -198,18 +240,20 @@ async function openRun(run: RunDir, config: TrainConfig, options: TrainOptions, 
 
 /**
  * A run folder's settings (its config.json); settings added since it started take the values that
- * reproduce what it did (learnerThreads 1, RL2's in withRl2Defaults).
+ * reproduce what it did (learnerThreads 1, the algorithm's withDefaults: RL2's in withRl2Defaults).
  */
 export function readTrainConfig(runDir: string): TrainConfig {
-  const stored = new RunDir(runDir).readConfig<Omit<TrainConfig, 'learnerThreads'> & { learnerThreads?: number }>();
-  return { ...stored, learnerThreads: stored.learnerThreads ?? 1, rl2: withRl2Defaults(stored.rl2) };
+  const stored = new RunDir(runDir).readConfig<Omit<TrainConfig, 'learnerThreads' | 'algorithm'> & { learnerThreads?: number; algorithm?: string }>();
+  const definition = algorithmByName(stored.algorithm ?? 'rl2');
+  return { ...stored, algorithm: definition.name, learnerThreads: stored.learnerThreads ?? 1, [definition.settingsKey]: definition.withDefaults(stored[definition.settingsKey]) } as TrainConfig;
 }
 
 /**
  * Loads the weights (not the optimiser state) of a checkpoint file or run folder into a new run's
- * network. The checkpoint must come from the same benchmark and a network of the same shape.
+ * network. The checkpoint must come from a benchmark with the same observation and action spaces
+ * (the same one, or a transfer such as ML1 reach to ML1 push) and a network of the same shape.
  */
-export function initFromCheckpoint(algorithm: Rl2, path: string, distribution: TaskDistribution): { path: string; iteration: number; envSteps: number } {
+export function initFromCheckpoint(algorithm: Pick<TrainableAlgorithm, 'name' | 'load'>, path: string, distribution: TaskDistribution): { path: string; iteration: number; envSteps: number } {
   let file: string, source: Checkpoint;
   try {
     file = resolveCheckpointPath(path);
@@ -217,11 +261,16 @@ export function initFromCheckpoint(algorithm: Rl2, path: string, distribution: T
   } catch (error) {
     throw new Error(`initFrom: ${(error as Error).message}`);
   }
-  if (source.benchmark !== distribution.name) throw new Error(`initFrom: ${file} was trained on ${source.benchmark}, this run trains on ${distribution.name}`);
+  if (source.algorithm !== algorithm.name) throw new Error(`initFrom: ${file} is a ${source.algorithm} checkpoint, this run trains ${algorithm.name}`);
+  // Another benchmark with the same spaces is a transfer (reach to push); other spaces cannot fit.
+  const spaces = (spec: { obsSize: number; action: unknown }) => JSON.stringify({ obsSize: spec.obsSize, action: spec.action });
+  if (spaces(source.spec) !== spaces(distribution.spec)) {
+    throw new Error(`initFrom: ${file} was trained on ${source.benchmark}, whose observation and action spaces (${spaces(source.spec)}) differ from ${distribution.name}'s (${spaces(distribution.spec)})`);
+  }
   try {
     algorithm.load({ params: source.state.params });
   } catch (error) {
-    throw new Error(`initFrom: ${file} does not fit this run's network (same rl2 network settings needed): ${(error as Error).message}`);
+    throw new Error(`initFrom: ${file} does not fit this run's network (same ${algorithm.name} network settings needed): ${(error as Error).message}`);
   }
   return { path: file, iteration: source.iteration, envSteps: source.envSteps };
 }

@@ -132,11 +132,11 @@ export async function runAgentBench(options: { backend?: string; onlyBackend?: b
     const run = options.run ?? 'training/ml1-reach';
     const config = readTrainConfig(run);
     if (options.workers !== undefined) config.workers = options.workers;
-    if (options.tasks !== undefined) config.rl2.tasksPerIteration = options.tasks;
-    log(`RL2 iteration on ${config.benchmark} (${run}: ${config.rl2.tasksPerIteration} tasks x ${config.rl2.episodesPerTrial} episodes, ${config.workers} workers)`);
+    if (options.tasks !== undefined) config.rl2!.tasksPerIteration = options.tasks;
+    log(`RL2 iteration on ${config.benchmark} (${run}: ${config.rl2!.tasksPerIteration} tasks x ${config.rl2!.episodesPerTrial} episodes, ${config.workers} workers)`);
     const distribution = distributionByName(config.benchmark, { seed: config.seed });
-    const rl2 = new Rl2(distribution.spec, config.rl2, config.seed);
-    const envs = await createEnvBatch(distribution, config.rl2.tasksPerIteration, { workers: config.workers });
+    const rl2 = new Rl2(distribution.spec, config.rl2!, config.seed);
+    const envs = await createEnvBatch(distribution, config.rl2!.tasksPerIteration, { workers: config.workers });
     try {
       rl2.iterate(envs, distribution, 0, config.iterations);
       const stats = rl2.iterate(envs, distribution, 1, config.iterations);

@@ -62,7 +62,7 @@ function variantsOf(c: ThroughputCase): Array<{ label: string; config: TrainConf
   const recipe = loadTrainScenario(c.scenario);
   return [
     { label: 'old code path, old settings', config: old },
-    { label: 'new code path, old settings', config: { ...old, workers: recipe.workers, learnerThreads: 2, rl2: { ...old.rl2, fastKernels: true } } },
+    { label: 'new code path, old settings', config: { ...old, workers: recipe.workers, learnerThreads: 2, rl2: { ...old.rl2!, fastKernels: true } } },
     { label: 'new settings, 1 learner thread', config: { ...recipe, learnerThreads: 1 } },
     { label: 'new settings, 2 learner threads', config: { ...recipe, learnerThreads: 2 } },
   ];
@@ -81,18 +81,18 @@ export async function runThroughputBench(options: { cases?: ThroughputCase[]; ro
   for (const c of options.cases ?? THROUGHPUT_CASES) {
     const variants = await Promise.all(variantsOf(c).map(async ({ label, config }) => {
       const distribution = distributionByName(config.benchmark, { seed: config.seed });
-      const rl2 = new Rl2(distribution.spec, config.rl2, config.seed);
+      const rl2 = new Rl2(distribution.spec, config.rl2!, config.seed);
       await rl2.startLearnerThreads(config.learnerThreads);
-      const envs = await createEnvBatch(distribution, config.rl2.tasksPerIteration, { workers: config.workers });
+      const envs = await createEnvBatch(distribution, config.rl2!.tasksPerIteration, { workers: config.workers });
       const evaluationTasks = Math.min(config.evaluation.tasks, distribution.validationTaskCount);
       const protocol = distribution.protocol;
       const result: VariantResult = {
         label,
         settings: {
-          workers: config.workers, learnerThreads: config.learnerThreads, fastKernels: config.rl2.fastKernels, epochs: config.rl2.ppo.epochs,
-          minibatches: config.rl2.ppo.minibatches, tasksPerIteration: config.rl2.tasksPerIteration, evaluationEvery: config.evaluation.every,
+          workers: config.workers, learnerThreads: config.learnerThreads, fastKernels: config.rl2!.fastKernels, epochs: config.rl2!.ppo.epochs,
+          minibatches: config.rl2!.ppo.minibatches, tasksPerIteration: config.rl2!.tasksPerIteration, evaluationEvery: config.evaluation.every,
         },
-        envStepsPerIteration: config.rl2.tasksPerIteration * config.rl2.episodesPerTrial * distribution.spec.episodeSteps,
+        envStepsPerIteration: config.rl2!.tasksPerIteration * config.rl2!.episodesPerTrial * distribution.spec.episodeSteps,
         evaluationEnvSteps: evaluationTasks * (protocol.adaptationEpisodes + protocol.evaluationEpisodes) * distribution.spec.episodeSteps,
         iterations: [], evaluations: [], median: { samplingStepsPerSecond: 0, learningStepsPerSecond: 0, evaluationStepsPerSecond: 0, endToEndStepsPerSecond: 0 },
       };

@@ -51,8 +51,8 @@ export async function handleHttp(request: IncomingMessage, response: ServerRespo
     if (path === '/recordings') return json(response, 200, await recordings(options.recordDir));
     if (path.startsWith('/recordings/')) return await sendRecording(response, options.recordDir, decode(path.slice('/recordings/'.length)));
     if (path === '/runs') return json(response, 200, listRuns(options.runRoots));
-    const metrics = /^\/runs\/(.+)\/metrics$/.exec(path);
-    if (metrics) return sendMetrics(response, options.runRoots, decode(metrics[1]));
+    const metrics = /^\/runs\/(.+)\/(metrics|evaluations)$/.exec(path);
+    if (metrics) return sendJsonLines(response, options.runRoots, decode(metrics[1]), metrics[2] as 'metrics' | 'evaluations');
     return sendStatic(response, options.viewerDir, path);
   } catch (error) {
     if (response.headersSent) return void response.destroy();
@@ -115,11 +115,13 @@ export function listRuns(roots: string[] = ['runs', 'training']): RunEntry[] {
   return runs;
 }
 
-function sendMetrics(response: ServerResponse, roots: string[] | undefined, name: string): void {
+/** A run's metrics.jsonl (one row per iteration) or evaluations.jsonl (one line per evaluation; [] for runs from before it) as a JSON list. */
+function sendJsonLines(response: ServerResponse, roots: string[] | undefined, name: string, file: 'metrics' | 'evaluations'): void {
   const run = listRuns(roots).find((r) => r.name === name);
   if (!run) return text(response, 404, `no run '${name}'; GET /runs lists them`);
+  const path = join(run.path, `${file}.jsonl`);
   const rows: unknown[] = [];
-  for (const line of readFileSync(join(run.path, 'metrics.jsonl'), 'utf8').split('\n')) {
+  for (const line of existsSync(path) ? readFileSync(path, 'utf8').split('\n') : []) {
     if (!line.trim()) continue;
     try {
       rows.push(JSON.parse(line));

@@ -39,6 +39,13 @@ function recordMaxMbOption(values: Record<string, unknown>): number | undefined 
   return mb;
 }
 
+function subjectOption(values: Record<string, unknown>, name: string): string | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(String(raw))) throw new UsageError(`--${name} must be NATS subject tokens (letters, digits, "_", "-") joined by ".", got '${String(raw)}'`);
+  return String(raw);
+}
+
 const BACKENDS = ['auto', 'node-gpu', 'node', 'webgpu', 'wasm', 'cpu'];
 function backendOption(values: Record<string, unknown>): string | undefined {
   const raw = values.backend;
@@ -233,7 +240,7 @@ const COMMANDS: Record<string, Command> = {
   },
   train: {
     summary: 'train a meta-RL agent from a scenario file (resumable)',
-    usage: 'metamanip train <scenario.yaml> [--run-dir DIR] [--resume] [--iterations N] [--max-iterations N] [--backend B] [--quiet] [--json]\n       metamanip train --resume --run-dir DIR [--iterations N] [...]',
+    usage: 'metamanip train <scenario.yaml> [--run-dir DIR] [--resume] [--iterations N] [--max-iterations N] [--backend B] [--nats URL [--nats-token T | --nats-user U --nats-password P] [--nats-subject S] [--lanes-per-job N]] [--quiet] [--json]\n       metamanip train --resume --run-dir DIR [--iterations N] [...]',
     help: [
       'Trains the agent a scenario file describes (benchmark, algorithm and its settings, seed,',
       'evaluation and checkpoint schedule) into a run folder: config.json, metadata.json,',
@@ -244,6 +251,11 @@ const COMMANDS: Record<string, Command> = {
       'run folder with the settings it was started with (its config.json), whatever the scenario',
       'file says today.',
       '',
+      "The scenario's algorithm (docs/AGENT.md): rl2 (the default; any benchmark), maml (box actions:",
+      'the simulator benchmarks), qtable-maml, qtable-reptile or qtable-zeros (tabular Q-learning:',
+      'bandits and tabular MDPs). One that cannot act in the benchmark is refused before a run folder',
+      'is made, naming the algorithms that can.',
+      '',
       'Options:',
       '  --run-dir DIR         the run folder (default runs/<scenario name>)',
       '  --resume              continue the run in the run folder from its last checkpoint',
@@ -252,6 +264,17 @@ const COMMANDS: Record<string, Command> = {
       '  --backend B           TensorFlow.js backend to start from: auto, node-gpu, node, webgpu, wasm, cpu',
       '                        (default: $METAMANIP_BACKEND or auto; a backend that fails falls back)',
       '                        (auto takes webgpu on a GPU only; named, it also runs on SwiftShader)',
+      '  --nats URL            sample on rollout workers (metamanip worker) through the NATS server at',
+      '                        URL (nats://HOST:4222) instead of in this process; the same numbers either',
+      "                        way (docs/DISTRIBUTED.md). Overrides the scenario's rollouts.nats",
+      '  --nats-token T        the NATS token (default: $METAMANIP_NATS_TOKEN), or',
+      '  --nats-user U --nats-password P',
+      '                        a NATS user and password (default: $METAMANIP_NATS_USER, $METAMANIP_NATS_PASSWORD);',
+      '                        one of the two is required with --nats. Prefer the environment variables:',
+      '                        command lines are visible to other users',
+      '  --nats-subject S      subject prefix shared with the workers (default: rollouts.subject or metamanip)',
+      '  --lanes-per-job N     lanes (tasks) per job (default: rollouts.lanesPerJob, else a quarter of',
+      '                        rl2.tasksPerIteration, rounded up)',
       '  --quiet               no progress bar or log lines (CI); piped or redirected, progress is one',
       '                        line per iteration (at most one per 10 s) instead of the bar',
       '  --json                print the result as JSON',
@@ -260,12 +283,17 @@ const COMMANDS: Record<string, Command> = {
       '  metamanip train scenarios/bandit.yaml',
       '  metamanip train scenarios/bandit-finetune.yaml      # initFrom: runs/bandit-k5n10',
       '  metamanip train scenarios/ml1-reach.yaml --resume',
+      '  metamanip train scenarios/maml-ml1-reach.yaml          # algorithm: maml',
+      '  metamanip train scenarios/qtable-mdp.yaml              # algorithm: qtable-maml',
       '  metamanip train --resume --run-dir training/ml1-reach --iterations 120   # its own settings',
       '  METAMANIP_BACKEND=cpu metamanip train scenarios/tabular-mdp.yaml --run-dir runs/mdp-cpu --quiet',
+      '  METAMANIP_NATS_TOKEN=s3cret-token metamanip train scenarios/ml1-reach.yaml --nats nats://10.0.0.5:4222',
     ].join('\n'),
     options: {
       'run-dir': { type: 'string' }, resume: { type: 'boolean' }, iterations: { type: 'string' }, 'max-iterations': { type: 'string' },
       backend: { type: 'string' }, quiet: { type: 'boolean' }, json: { type: 'boolean' },
+      nats: { type: 'string' }, 'nats-token': { type: 'string' }, 'nats-user': { type: 'string' }, 'nats-password': { type: 'string' },
+      'nats-subject': { type: 'string' }, 'lanes-per-job': { type: 'string' },
     },
     async run(values, positionals) {
       const [scenario, ...extra] = positionals;
@@ -273,15 +301,83 @@ const COMMANDS: Record<string, Command> = {
       if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
       // Loaded on demand: the agent pulls in TensorFlow.js, which the other commands do not need.
       const { formatTrainResult, trainCommand } = await import('./train.ts');
-      const result = await trainCommand(scenario, {
-        runDir: values['run-dir'] as string | undefined,
-        resume: Boolean(values.resume),
-        iterations: values.iterations === undefined ? undefined : integerOption(values, 'iterations', 1, 1),
-        maxIterations: values['max-iterations'] === undefined ? undefined : integerOption(values, 'max-iterations', 1, 1),
-        backend: backendOption(values),
-        quiet: Boolean(values.quiet || values.json),
-      });
+      let result;
+      try {
+        result = await trainCommand(scenario, {
+          runDir: values['run-dir'] as string | undefined,
+          resume: Boolean(values.resume),
+          iterations: values.iterations === undefined ? undefined : integerOption(values, 'iterations', 1, 1),
+          maxIterations: values['max-iterations'] === undefined ? undefined : integerOption(values, 'max-iterations', 1, 1),
+          backend: backendOption(values),
+          quiet: Boolean(values.quiet || values.json),
+          rollouts: {
+            nats: values.nats as string | undefined,
+            natsToken: values['nats-token'] as string | undefined,
+            natsUser: values['nats-user'] as string | undefined,
+            natsPassword: values['nats-password'] as string | undefined,
+            natsSubject: subjectOption(values, 'nats-subject'),
+            lanesPerJob: values['lanes-per-job'] === undefined ? undefined : integerOption(values, 'lanes-per-job', 1, 1),
+          },
+        });
+      } catch (error) {
+        // Missing or malformed NATS credentials and URLs are usage errors; a refused login is a failure.
+        if (/^(NATS credentials|NATS URL|--nats-|--lanes-per-job)/.test((error as Error).message)) throw new UsageError((error as Error).message);
+        throw error;
+      }
       console.log(values.json ? JSON.stringify({ ...result, lastEvaluation: result.lastEvaluation && { ...result.lastEvaluation, perTask: undefined } }, null, 2) : formatTrainResult(result));
+      return 0;
+    },
+  },
+  worker: {
+    summary: 'a rollout worker: samples training trials for trainers over NATS',
+    usage: 'metamanip worker --nats URL (--token T | --user U --password P) [--subject S] [--threads N] [--name NAME] [--max-jobs N] [--quiet]',
+    help: [
+      'Joins the queue group of a NATS server\'s jobs subject and samples training trials for any',
+      'trainer started with --nats (or a scenario with rollouts.nats) on the same server: one job at',
+      "a time (a group of lanes of one iteration), with the iteration's weights fetched once per",
+      "version from the trainer and the trainer's tasks and random streams, so the trainer's numbers",
+      'are those of sampling in its own process (docs/DISTRIBUTED.md). Start as many as there are',
+      'cores to spare, on any host that reaches the server. Ctrl-C finishes the job in hand first.',
+      '',
+      'Options:',
+      '  --nats URL        the NATS server: nats://HOST:4222 (or several, comma-separated)',
+      '  --token T         the NATS token (default: $METAMANIP_NATS_TOKEN), or',
+      '  --user U --password P',
+      '                    a NATS user and password (default: $METAMANIP_NATS_USER, $METAMANIP_NATS_PASSWORD);',
+      '                    one of the two is required. Prefer the environment variables: command',
+      '                    lines are visible to other users',
+      '  --subject S       subject prefix shared with the trainers (default metamanip)',
+      '  --threads N       worker threads stepping robot sims (default 0: this thread; one worker',
+      '                    process per core is the usual layout)',
+      '  --name NAME       how the worker names itself in the trainers\' logs (default HOST:PID)',
+      '  --max-jobs N      stop after N jobs (default: run until Ctrl-C)',
+      '  --quiet           no log lines',
+      '',
+      'Examples:',
+      '  METAMANIP_NATS_TOKEN=s3cret-token metamanip worker --nats nats://10.0.0.5:4222',
+      '  metamanip worker --nats nats://trainer.lan:4222 --user rollouts --password s3cret --threads 2',
+    ].join('\n'),
+    options: {
+      nats: { type: 'string' }, token: { type: 'string' }, user: { type: 'string' }, password: { type: 'string' }, subject: { type: 'string' },
+      threads: { type: 'string' }, name: { type: 'string' }, 'max-jobs': { type: 'string' }, quiet: { type: 'boolean' },
+    },
+    async run(values, positionals) {
+      if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+      if (values.nats === undefined) throw new UsageError('worker needs --nats URL: the NATS server the trainers use (e.g. nats://10.0.0.5:4222)');
+      const { workerCommand } = await import('./worker.ts');
+      let summary;
+      try {
+        summary = await workerCommand({
+          nats: values.nats as string, token: values.token as string | undefined, user: values.user as string | undefined, password: values.password as string | undefined,
+          subject: subjectOption(values, 'subject'), threads: integerOption(values, 'threads', 0, 0), name: values.name as string | undefined,
+          maxJobs: values['max-jobs'] === undefined ? undefined : integerOption(values, 'max-jobs', 1, 1), quiet: Boolean(values.quiet),
+        });
+      } catch (error) {
+        // Missing or malformed credentials and URLs are usage errors; a refused login is a failure.
+        if (/^(NATS credentials|NATS URL)/.test((error as Error).message)) throw new UsageError((error as Error).message);
+        throw error;
+      }
+      if (!values.quiet) console.error(`worker: stopped after ${summary.jobs} job${summary.jobs === 1 ? '' : 's'} (${summary.failed} failed), ${summary.weightsFetched} weights versions fetched`);
       return 0;
     },
   },

@@ -7,7 +7,7 @@ import { readCheckpoint } from '../agent/checkpoint.ts';
 import type { EnvSpec } from '../agent/envs.ts';
 import { distributionByName } from '../agent/distributions.ts';
 import { type EvaluationReport, evaluate } from '../agent/evaluate.ts';
-import { Rl2 } from '../agent/rl2.ts';
+import { learnerFromCheckpoint } from '../agent/algorithms.ts';
 import { resolveCheckpointPath } from '../agent/run.ts';
 
 export interface EvalCommandOptions {
@@ -26,7 +26,7 @@ export interface EvalCommandOptions {
 /** Bandits of up to MAX_EXACT_PULLS pulls: the policy's exact expected trial return acting with its mode, and the Bayes-optimal one. */
 export interface ExactBanditScore { modeReturn: number; bayesOptimal: number }
 
-export interface EvalResult { checkpoint: string; iteration: number; backend: string; report: EvaluationReport; exact?: ExactBanditScore }
+export interface EvalResult { checkpoint: string; algorithm: string; iteration: number; backend: string; report: EvaluationReport; exact?: ExactBanditScore }
 
 export async function evalCommand(path: string, options: EvalCommandOptions): Promise<EvalResult> {
   const backend = await initBackend(options.backend);
@@ -35,7 +35,7 @@ export async function evalCommand(path: string, options: EvalCommandOptions): Pr
   const distribution = distributionByName(options.benchmark ?? checkpoint.benchmark, { seed: options.seed ?? checkpoint.seed });
   const mismatch = specMismatch(checkpoint.spec, distribution.spec);
   if (mismatch) throw new Error(`${file} was trained on ${checkpoint.benchmark} and cannot act in ${distribution.name}: ${mismatch}`);
-  const algorithm = Rl2.fromCheckpoint(checkpoint);
+  const algorithm = await learnerFromCheckpoint(checkpoint);
   try {
     const tasks = options.tasks ?? (Number.isFinite(distribution.testTaskCount) ? distribution.testTaskCount : 1000);
     if (tasks > distribution.testTaskCount) throw new RangeError(`${distribution.name} has ${distribution.testTaskCount} test tasks, asked for ${tasks}`);
@@ -44,7 +44,7 @@ export async function evalCommand(path: string, options: EvalCommandOptions): Pr
     const exact = distribution.name.startsWith('bandit:') && action.kind === 'discrete' && pulls <= MAX_EXACT_PULLS
       ? { modeReturn: exactBanditReturn(algorithm, action.n, pulls), bayesOptimal: bayesOptimalBanditReturn(action.n, pulls) }
       : undefined;
-    return { checkpoint: file, iteration: checkpoint.iteration, backend: backend.backend, report, ...(exact ? { exact } : {}) };
+    return { checkpoint: file, algorithm: checkpoint.algorithm, iteration: checkpoint.iteration, backend: backend.backend, report, ...(exact ? { exact } : {}) };
   } finally {
     algorithm.dispose();
   }
@@ -65,7 +65,7 @@ export function formatEvalResult(result: EvalResult): string {
   const lines = [
     `${r.benchmark}: ${r.tasks} test tasks, ${p.adaptationEpisodes} adaptation + ${p.evaluationEpisodes} evaluation episodes per task${r.deterministic ? ', deterministic actions' : ''}`,
     `tasks: ${r.taskSource}; episodes and action noise from evaluation seed ${r.evaluationSeed}`,
-    `checkpoint ${result.checkpoint} (iteration ${result.iteration}), backend ${result.backend}`,
+    `checkpoint ${result.checkpoint} (${result.algorithm}, iteration ${result.iteration}), backend ${result.backend}`,
     '',
     'phase                 mean return   success',
   ];

@@ -7,12 +7,10 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { LineCounter, type Node, isMap, isScalar, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { PPO_DEFAULTS } from '../agent/ppo.ts';
-import { RL2_DEFAULTS } from '../agent/rl2.ts';
+import { ALGORITHMS, ALGORITHM_NAMES, SETTINGS_KEYS, algorithmByName, unsupportedReason } from '../agent/algorithms.ts';
 import type { TrainConfig } from '../agent/trainer.ts';
 import { distributionByName } from '../agent/distributions.ts';
 import { MAX_LEARNER_THREADS } from '../agent/learner-threads.ts';
-import { rl2OverridesSchema } from '../agent/schema.ts';
 import { readCheckpoint } from '../agent/checkpoint.ts';
 import { resolveCheckpointPath } from '../agent/run.ts';
 import { simBenchmark } from '../bridge/sims.ts';
@@ -27,7 +25,10 @@ export const trainScenarioSchema = z.object({
   name: name.optional(),
   benchmark: z.string(),
   seed: int(0).default(0),
-  algorithm: z.literal('rl2').default('rl2'),
+  /** The meta-RL algorithm (agent/algorithms.ts); its settings go under its settings key (rl2, qtable, ...). */
+  algorithm: z.enum(ALGORITHM_NAMES, {
+    error: (issue) => `unknown algorithm${typeof issue.input === 'string' ? ` '${issue.input}'${didYouMean(issue.input, ALGORITHM_NAMES)}` : ''}; expected one of: ${ALGORITHMS.map((a) => `${a.name} (${a.summary})`).join('; ')}`,
+  }).default('rl2'),
   iterations: int(1),
   workers: int(0).default(0),
   /**
@@ -35,10 +36,11 @@ export const trainScenarioSchema = z.object({
    * number is part of the run's numbers (parts' gradients are added in a fixed order); 1 learns in the
    * main thread alone, as runs did before this setting.
    */
-  learnerThreads: z.number().int('expected a whole number of threads').min(1, 'expected 1 (the main thread alone) to 16 threads').max(MAX_LEARNER_THREADS, `expected 1 to ${MAX_LEARNER_THREADS} threads (more than the cores only adds copies of the network)`).default(2),
+  learnerThreads: z.number().int('expected a whole number of threads').min(1, 'expected 1 (the main thread alone) to 16 threads').max(MAX_LEARNER_THREADS, `expected 1 to ${MAX_LEARNER_THREADS} threads (more than the cores only adds copies of the network)`).optional(),
   /** A checkpoint file or run folder (its best checkpoint) whose weights start the run; the optimiser starts fresh. */
   initFrom: z.string().min(1).optional(),
-  rl2: rl2OverridesSchema.default({}),
+  // Each algorithm's settings block (rl2: RL2 and PPO settings; qtable: ...): any subset of its settings.
+  ...Object.fromEntries(SETTINGS_KEYS.map((key) => [key, ALGORITHMS.find((a) => a.settingsKey === key)!.overridesSchema.optional()])),
   evaluation: z.object({
     every: int(0).default(10),
     tasks: int(1).optional(),
@@ -49,6 +51,22 @@ export const trainScenarioSchema = z.object({
     every: int(1).default(1),
     keepLast: int(1).default(3),
   }).strict().default({ every: 1, keepLast: 3 }),
+  /**
+   * Sample each iteration's trials on rollout workers (`metamanip worker`) through a NATS server
+   * instead of in this process: the same numbers either way, so a run may switch between the two on
+   * --resume (docs/DISTRIBUTED.md). Credentials come from train's flags or the environment, never
+   * from the file.
+   */
+  rollouts: z.object({
+    /** The NATS server: nats://HOST:PORT (or several, comma-separated). */
+    nats: z.string().regex(/^((nats|tls):\/\/)?[^\s,/]+(,\s*((nats|tls):\/\/)?[^\s,/]+)*$/, 'expected nats://HOST:PORT (or several, comma-separated)'),
+    /** Subject prefix shared with the workers (default "metamanip"). */
+    subject: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'expected NATS subject tokens (letters, digits, "_", "-") joined by "."').optional(),
+    /** Lanes (tasks) per job (default: a quarter of rl2.tasksPerIteration, rounded up). */
+    lanesPerJob: int(1).optional(),
+    /** Seconds before a job is sent to another worker (default: 120 s, then 4x the slowest answer, at least 20 s). */
+    deadlineSeconds: z.number().positive().optional(),
+  }).strict().optional(),
 }).strict();
 
 export const evalScenarioSchema = z.object({
@@ -279,12 +297,16 @@ function resolveTrain(s: TrainScenario, source: string): { config: TrainConfig }
     return { problems: [{ path: ['benchmark'], message: (error as Error).message }] };
   }
   if (s.workers > 0 && !distribution.benchmark) return { problems: [{ path: ['workers'], message: `only simulator benchmarks step in worker threads; ${distribution.name} runs in the main thread (set workers: 0)` }] };
-  const rl2 = { ...RL2_DEFAULTS, ...s.rl2, ppo: { ...PPO_DEFAULTS, ...(s.rl2.ppo ?? {}) } };
-  // RL2 trials default to the benchmark's own trial length (n pulls / n episodes, or MetaWorld's 10).
-  if (s.rl2.episodesPerTrial === undefined) rl2.episodesPerTrial = distribution.protocol.adaptationEpisodes;
-  const trialSteps = rl2.episodesPerTrial * distribution.spec.episodeSteps;
-  if (s.rl2.bpttSteps === undefined) rl2.bpttSteps = Math.min(trialSteps, RL2_DEFAULTS.bpttSteps);
-  if (trialSteps % rl2.bpttSteps !== 0) return { problems: [{ path: ['rl2', 'bpttSteps'], message: `${rl2.bpttSteps} must divide the trial length (${rl2.episodesPerTrial} episodes x ${distribution.spec.episodeSteps} steps = ${trialSteps})` }] };
+  const algorithm = algorithmByName(s.algorithm);
+  const unsupported = unsupportedReason(algorithm, distribution);
+  if (unsupported) return { problems: [{ path: ['algorithm'], message: unsupported }] };
+  const blocks = s as unknown as Record<string, unknown>;
+  const foreign = SETTINGS_KEYS.filter((key) => key !== algorithm.settingsKey && blocks[key] !== undefined);
+  if (foreign.length) return { problems: foreign.map((key) => ({ path: [key], message: `settings of ${ALGORITHMS.filter((a) => a.settingsKey === key).map((a) => a.name).join(' / ')}, but the algorithm is ${algorithm.name} (its settings go under '${algorithm.settingsKey}')` })) };
+  if (!algorithm.learnerThreads && s.learnerThreads !== undefined && s.learnerThreads !== 1) return { problems: [{ path: ['learnerThreads'], message: `${algorithm.name} learns in the main thread alone (leave learnerThreads out, or set 1)` }] };
+  if (s.rollouts !== undefined && algorithm.name !== 'rl2') return { problems: [{ path: ['rollouts'], message: `rollout workers sample RL2 trials only; ${algorithm.name} samples in this process (leave rollouts out)` }] };
+  const resolved = algorithm.resolve(blocks[algorithm.settingsKey], distribution);
+  if ('problems' in resolved) return { problems: resolved.problems.map((p) => ({ path: [algorithm.settingsKey, ...p.path], message: p.message })) };
   return {
     config: {
       name: s.name ?? basename(source).replace(/\.ya?ml$/, ''),
@@ -293,9 +315,9 @@ function resolveTrain(s: TrainScenario, source: string): { config: TrainConfig }
       algorithm: s.algorithm,
       iterations: s.iterations,
       workers: s.workers,
-      learnerThreads: s.learnerThreads,
+      learnerThreads: s.learnerThreads ?? algorithm.learnerThreads?.default ?? 1,
       ...(s.initFrom ? { initFrom: s.initFrom } : {}),
-      rl2,
+      [algorithm.settingsKey]: resolved.settings,
       evaluation: {
         every: s.evaluation.every,
         tasks: s.evaluation.tasks ?? (Number.isFinite(distribution.testTaskCount) ? distribution.testTaskCount : 1000),

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describeBackend } from '../agent/backend.ts';
 import { RunDir } from '../agent/run.ts';
 import { type TrainResult, readTrainConfig, train } from '../agent/trainer.ts';
-import { loadTrainScenario } from './scenario.ts';
+import { type RolloutFlags, rolloutSampler } from './rollouts.ts';
+import { loadScenarioOfKind, resolveTrainScenario } from './scenario.ts';
 
 export interface TrainCommandOptions {
   runDir?: string;
@@ -15,6 +16,8 @@ export interface TrainCommandOptions {
   quiet?: boolean;
   backend?: string;
   json?: boolean;
+  /** Rollout workers over NATS (scenarios/rollouts.ts): flags that override the scenario's `rollouts`. */
+  rollouts?: RolloutFlags;
 }
 
 /**
@@ -24,10 +27,12 @@ export interface TrainCommandOptions {
 export async function trainCommand(scenarioPath: string | undefined, options: TrainCommandOptions): Promise<TrainResult> {
   if (scenarioPath === undefined && !(options.resume && options.runDir)) throw new Error('train: give a scenario file, or --resume with --run-dir');
   if (scenarioPath === undefined && !new RunDir(options.runDir!).exists()) throw new Error(`cannot resume: ${options.runDir} holds no run (no config.json)`);
-  const config = scenarioPath === undefined ? readTrainConfig(options.runDir!) : loadTrainScenario(scenarioPath);
+  const scenario = scenarioPath === undefined ? undefined : loadScenarioOfKind(scenarioPath, 'train');
+  const config = scenario === undefined ? readTrainConfig(options.runDir!) : resolveTrainScenario(scenario, scenarioPath);
+  const sampler = await rolloutSampler(scenario?.rollouts, options.rollouts ?? {});
   if (options.iterations !== undefined) config.iterations = options.iterations;
   const runDir = options.runDir ?? join('runs', config.name);
-  return train(config, { runDir, resume: options.resume, quiet: options.quiet, backend: options.backend, maxIterations: options.maxIterations });
+  return train(config, { runDir, resume: options.resume, quiet: options.quiet, backend: options.backend, maxIterations: options.maxIterations, sampler });
 }
 
 export function formatTrainResult(result: TrainResult): string {

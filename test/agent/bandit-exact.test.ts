@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
 import { bayesOptimalBanditReturn, exactBanditReturn } from '../../agent/bandit-exact.ts';
-import { readCheckpoint } from '../../agent/checkpoint.ts';
+import { readRl2Checkpoint } from '../../agent/checkpoint.ts';
 import { evaluate } from '../../agent/evaluate.ts';
 import { Rl2 } from '../../agent/rl2.ts';
 import { banditDistribution } from '../../agent/tabular.ts';
@@ -20,7 +20,7 @@ describe('exact bandit scores', () => {
   });
 
   it('a policy\'s exact mode return agrees with the evaluator\'s deterministic score on 10000 sampled bandits', async () => {
-    const rl2 = Rl2.fromCheckpoint(readCheckpoint(SHIPPED));
+    const rl2 = Rl2.fromCheckpoint(readRl2Checkpoint(SHIPPED));
     const exact = exactBanditReturn(rl2, 5, 10);
     const bandits = banditDistribution({ arms: 5, pulls: 10, seed: 3 });
     const report = await evaluate(rl2, bandits, { tasks: 10_000, deterministic: true });
@@ -30,7 +30,7 @@ describe('exact bandit scores', () => {
   }, 60_000);
 
   it('the shipped bandit policy meets the issue\'s target of 6.6 exactly (acting with its mode), not by a lucky test set', () => {
-    const rl2 = Rl2.fromCheckpoint(readCheckpoint(SHIPPED));
+    const rl2 = Rl2.fromCheckpoint(readRl2Checkpoint(SHIPPED));
     expect(exactBanditReturn(rl2, 5, 10)).toBeGreaterThanOrEqual(6.6);
     rl2.dispose();
   });

@@ -40,6 +40,14 @@ describe('learner threads', () => {
     expect(bits(await trainedWeights(3, { settings: small }))).toEqual(bits(await trainedWeights(3, { settings: small, allInThisThread: true })));
   }, 60_000);
 
+  it('build the same network and give the same bits with a separate value network, layer-normalised GRUs, a time input and AdamW', async () => {
+    const settings = { separateValueNetwork: true, gruLayerNorm: true, valueTimeInput: true, ppo: { ...config.ppo, weightDecay: 0.01, normalizeAdvantages: false } };
+    const threads = await trainedWeights(2, { settings }), here = await trainedWeights(2, { settings, allInThisThread: true });
+    expect([...threads.keys()]).toContain('valueGru/gh');
+    expect(bits(here)).toEqual(bits(threads));
+    expect(bits(await trainedWeights(2, { settings }))).toEqual(bits(threads));
+  }, 60_000);
+
   it('differ from one thread only by the order in which the parts\' gradients are added: the last bits', async () => {
     const one = await trainedWeights(1), two = await trainedWeights(2);
     let largest = 0, differing = 0;

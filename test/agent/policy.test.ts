@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, readCheckpoint, writeCheckpoint } from '../../agent/checkpoint.ts';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, readCheckpoint, readRl2Checkpoint, writeCheckpoint } from '../../agent/checkpoint.ts';
 import { distributionByName } from '../../agent/distributions.ts';
 import { evaluate } from '../../agent/evaluate.ts';
 import { type LoadedPolicy, PolicyInputError, loadPolicy } from '../../agent/policy.ts';
@@ -49,7 +49,7 @@ describe('PolicySession', () => {
     const reach = distributionByName('ML1:reach', { seed: 1 });
     const env = reach.makeEnv();
     const task = reach.testTasks(1)[0];
-    const rl2 = new Rl2(policy.spec, readCheckpoint(REACH).config, 1);
+    const rl2 = new Rl2(policy.spec, readRl2Checkpoint(REACH).config, 1);
     rl2.load({ params: readCheckpoint(REACH).state.params });
     const lane = rl2.explorationPolicy(1, { seed: 7 });
     const session = policy.session({ seed: 7 });
@@ -77,7 +77,7 @@ describe('PolicySession', () => {
 
   it('reproduces the evaluator\'s trial return on a test task when fed the evaluator\'s seeds', async () => {
     const reach = distributionByName('ML1:reach', { seed: 1 });
-    const rl2 = new Rl2(policy.spec, readCheckpoint(REACH).config, 1);
+    const rl2 = new Rl2(policy.spec, readRl2Checkpoint(REACH).config, 1);
     rl2.load({ params: readCheckpoint(REACH).state.params });
     const protocol = { adaptationEpisodes: 2, evaluationEpisodes: 0 };
     const report = await evaluate(rl2, reach, { tasks: 1, protocol, evaluationSeed: 3 });

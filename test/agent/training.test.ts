@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
 import { createEnvBatch } from '../../agent/batch-env.ts';
 import { distributionByName } from '../../agent/distributions.ts';
-import { readCheckpoint } from '../../agent/checkpoint.ts';
+import { readCheckpoint, readRl2Checkpoint } from '../../agent/checkpoint.ts';
 import { evaluate } from '../../agent/evaluate.ts';
 import { PPO_DEFAULTS } from '../../agent/ppo.ts';
 import { RL2_DEFAULTS, Rl2 } from '../../agent/rl2.ts';
@@ -92,7 +92,7 @@ describe('runs and checkpoints', () => {
     expect(metadata.backend.backend).toBe('wasm');
     expect(metadata.versions.tfjs).toBe('4.22.0');
     expect(run.checkpointFiles().map((f) => f.slice(-16))).toEqual(['iter-000002.json', 'iter-000003.json']);
-    const checkpoint = readCheckpoint(run.bestPath);
+    const checkpoint = readRl2Checkpoint(run.bestPath);
     expect(checkpoint.iteration).toBe(3);
     // Reload into a fresh network: the same weights give the same evaluation, number for number.
     const bandit = banditDistribution({ arms: 5, pulls: 10, seed: 3 });
@@ -116,7 +116,7 @@ describe('runs and checkpoints', () => {
     const bandit = banditDistribution({ arms: 5, pulls: 10, seed: 3 });
     const config = resolveScenario({ ...tinyScenario(1), initFrom: source });
     expect(config.initFrom).toBe(source);
-    const rl2 = new Rl2(bandit.spec, config.rl2, config.seed);
+    const rl2 = new Rl2(bandit.spec, config.rl2!, config.seed);
     const loaded = initFromCheckpoint(rl2, source, bandit);
     expect(loaded).toEqual({ path: join(source, 'checkpoints/best.json'), iteration: 1, envSteps: 4000 });
     expect(rl2.state().params).toEqual(sourceCheckpoint.state.params);
@@ -134,15 +134,19 @@ describe('runs and checkpoints', () => {
     await expect(train(resolveScenario({ ...tinyScenario(1), initFrom: join(root, 'nothing-here') }), { runDir: join(root, 'missing'), quiet: true, backend: 'wasm' }))
       .rejects.toThrow(/initFrom: no such checkpoint or run folder/);
     const other = resolveScenario({ ...tinyScenario(1), benchmark: 'bandit:k3n10', initFrom: source });
-    await expect(train(other, { runDir: join(root, 'other'), quiet: true, backend: 'wasm' })).rejects.toThrow(/initFrom: .* was trained on bandit:k5n10, this run trains on bandit:k3n10/);
+    await expect(train(other, { runDir: join(root, 'other'), quiet: true, backend: 'wasm' })).rejects.toThrow(/initFrom: .* was trained on bandit:k5n10, whose observation and action spaces .* differ from bandit:k3n10's/);
+    // The same spaces on another benchmark (longer trials) is a transfer, and allowed.
+    const longer = resolveScenario({ ...tinyScenario(1), benchmark: 'bandit:k5n20', initFrom: source, iterations: 1 });
+    const transferred = await train(longer, { runDir: join(root, 'longer'), quiet: true, backend: 'wasm' });
+    expect(transferred.envSteps).toBeGreaterThan(4000);
   }, 60_000);
 
   it('reads runs and checkpoints saved before learnerThreads and fastKernels as they ran, and resumes them with their own settings', async () => {
     for (const dir of ['training/ml1-reach', 'training/tabular-mdp-n10']) {
       const saved = readTrainConfig(dir);
-      expect([saved.learnerThreads, saved.rl2.fastKernels]).toEqual([1, false]);
+      expect([saved.learnerThreads, saved.rl2!.fastKernels]).toEqual([1, false]);
     }
-    expect(readCheckpoint('training/ml1-reach/checkpoints/best.json').config.fastKernels).toBe(false);
+    expect(readRl2Checkpoint('training/ml1-reach/checkpoints/best.json').config.fastKernels).toBe(false);
     // A run folder as written before the settings existed: its config.json without them.
     const dir = join(temporary(), 'old');
     const old = { ...tinyScenario(2), learnerThreads: 1, rl2: { ...tinyScenario(2).rl2, fastKernels: false } };
@@ -190,6 +194,9 @@ describe('runs and checkpoints', () => {
     const a = numbers(straight), b = numbers(killed);
     expect(b.map((r) => r.iteration)).toEqual([...Array(12).keys()]);
     expect(b).toEqual(a);
+    // The evaluations' adaptation curves too: none lost, none logged twice.
+    expect(victim.evaluations().map((e) => e.iteration)).toEqual([3, 7, 11]);
+    expect(victim.evaluations()).toEqual(new RunDir(straight).evaluations());
     const final = (dir: string) => readCheckpoint(join(dir, 'checkpoints', 'iter-000011.json'));
     expect(final(killed).state).toEqual(final(straight).state);
     expect(JSON.parse(readFileSync(victim.metadataPath, 'utf8')).sessions.map((s: { fromIteration: number }) => s.fromIteration)).toEqual([0, lastBefore + 1]);

@@ -16,6 +16,8 @@ import { PALETTE } from '../../sim/palette.ts';
 import type { SceneDescription } from '../../protocol/scene.ts';
 import type { CanvasSampleJson, ViewerHooks, ViewerSnapshot } from '../../viewer/src/hooks.ts';
 import { buildViewer } from '../../viewer/build.ts';
+import { train } from '../../agent/trainer.ts';
+import { resolveScenario } from '../../scenarios/scenario.ts';
 import { ARTIFACTS, launchBrowser, openViewer, partPixels, pixelDifference, sampleCanvas, saveArtifacts, snapshot, waitForSnapshot, type ViewerPage } from '../../viewer/browser.ts';
 
 const TOKEN = 'viewer-test-token';
@@ -66,6 +68,13 @@ beforeAll(async () => {
   mkdirSync(join(runRoot, 'empty-run'));
   writeFileSync(join(runRoot, 'empty-run', 'config.json'), JSON.stringify({ benchmark: 'ML1:reach', iterations: 10 }));
   writeFileSync(join(runRoot, 'empty-run', 'metrics.jsonl'), '');
+  // A real (tiny) training run with an evaluation at each iteration: its evaluations.jsonl holds the
+  // adaptation curves the run page plots.
+  await train(resolveScenario({
+    name: 'bandit-run', benchmark: 'bandit:k5n10', seed: 2, iterations: 3,
+    rl2: { tasksPerIteration: 100, hidden: 16, ppo: { epochs: 1, minibatches: 1 } },
+    evaluation: { every: 1, tasks: 100 }, checkpoints: { keepLast: 1 },
+  }), { runDir: join(runRoot, 'bandit-run'), quiet: true, backend: 'wasm' });
   viewerDir = await buildViewer();
   gateway = await start();
   // Each episode on another goal: the reach expert arrives within half a second and then holds
@@ -254,13 +263,25 @@ describe('live view', () => {
     }
     expect(await page.locator('#plot-run-success').getAttribute('data-y-ticks')).toContain('1.00');
     await page.screenshot({ path: join(ARTIFACTS, 'runs-ml1-reach.png') });
+    // A run from before evaluations.jsonl says it has no adaptation curve.
+    expect(await page.locator('#plot-adaptation').getAttribute('data-empty')).toBe('true');
+
+    // A run with evaluations: its adaptation curve, return by pull (a bandit has no success flag) of the trial.
+    const bandit = `${basename(runRoot)}/bandit-run`;
+    await page.locator(`#runs li[data-value="${bandit}"]`).click();
+    await waitForSnapshot(page, (s) => s.run === bandit, 'the bandit run');
+    await page.locator('#run-summary', { hasText: /^3 iterations/ }).waitFor({ timeout: 30_000 });
+    const adaptation = page.locator('#plot-adaptation');
+    await expect.poll(() => adaptation.getAttribute('data-empty')).toBe('false');
+    expect((await adaptation.getAttribute('data-x-ticks'))!.split('|').length).toBeGreaterThanOrEqual(3);
+    await page.screenshot({ path: join(ARTIFACTS, 'runs-adaptation.png') });
 
     // A run that has not finished an iteration says so instead of drawing empty axes.
     const empty = `${basename(runRoot)}/empty-run`;
     await page.locator(`#runs li[data-value="${empty}"]`).click();
     await waitForSnapshot(page, (s) => s.run === empty, 'the empty run');
     await page.locator('#run-summary', { hasText: /^0 iterations/ }).waitFor({ timeout: 30_000 });
-    for (const id of ['#plot-trial-return', '#plot-episode-return', '#plot-run-success']) expect(await page.locator(id).getAttribute('data-empty'), id).toBe('true');
+    for (const id of ['#plot-trial-return', '#plot-episode-return', '#plot-run-success', '#plot-adaptation']) expect(await page.locator(id).getAttribute('data-empty'), id).toBe('true');
     expect(viewer.errors).toEqual([]);
   }, 120_000);
 });

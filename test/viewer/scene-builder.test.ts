@@ -8,7 +8,7 @@ import { PALETTE } from '../../sim/palette.ts';
 import type { SceneDescription } from '../../protocol/scene.ts';
 import { buildScene, sameGeometry, shapeGeometry } from '../../viewer/src/scene-builder.ts';
 import { Timeline } from '../../viewer/src/replay.ts';
-import { learningCurves } from '../../viewer/src/curves.ts';
+import { adaptationCurves, learningCurves } from '../../viewer/src/curves.ts';
 import { niceTicks, tickLabels } from '../../viewer/src/ticks.ts';
 import { parseRecordingName } from '../../viewer/src/recording-name.ts';
 import { recordingName } from '../../bridge/recorder.ts';
@@ -155,6 +155,23 @@ describe('viewer messages and replay timeline', () => {
     expect(curves.evaluations).toBe(1);
     expect(curves.episodeReturns.find((s) => s.label === 'eval after')!.values).toEqual([null, 2]);
     expect(curves.success.map((s) => s.label)).toEqual(['eval before', 'eval after']);
+  });
+
+  it("draws the adaptation curve of the first, a middle and the latest evaluation, success by episode where tasks have it", () => {
+    const line = (envSteps: number, success: number[]) => ({
+      iteration: envSteps / 100, envSteps,
+      byEpisode: success.map((rate, i) => ({ episode: i + 1, phase: i < 2 ? 'adaptation' : 'evaluation', meanReturn: 10 * rate, successRate: rate, medianStepsToSuccess: null })),
+    });
+    const evaluations = [line(1e6, [0.1, 0.2, 0.2]), line(2e6, [0.3, 0.5, 0.6]), line(3e6, [0.4, 0.6, 0.7]), line(4e6, [0.5, 0.9, 0.95])];
+    const curves = adaptationCurves(evaluations, true);
+    expect(curves.x).toEqual([1, 2, 3]);
+    expect(curves.adaptationEpisodes).toBe(2);
+    expect(curves.series.map((s) => s.label)).toEqual(['@1M steps', '@2M steps', '@4M steps']);
+    expect(curves.series[2].values).toEqual([0.5, 0.9, 0.95]);
+    const returns = adaptationCurves(evaluations.slice(0, 1), false);
+    expect(returns.measure).toBe('return');
+    expect(returns.series.map((s) => s.values)).toEqual([[1, 2, 2]]);
+    expect(adaptationCurves([], true).series).toEqual([]);
   });
 
   it('puts round ticks on the axes, labelled with no more digits than the step needs', () => {

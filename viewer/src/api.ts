@@ -1,7 +1,7 @@
 // The gateway's HTTP side as the page sees it: URLs (with the page's own ?token= passed on) and
 // checked JSON fetches for recordings and training runs.
 
-import type { MetricsRow } from './curves.ts';
+import type { EvaluationLine, MetricsRow } from './curves.ts';
 
 export interface RecordingEntry { name: string; bytes: number; modified: string | number }
 export interface RunEntry { name: string; path?: string; benchmark?: string | null; iterations?: number; plannedIterations?: number | null }
@@ -69,4 +69,11 @@ export async function fetchMetrics(run: string): Promise<MetricsRow[]> {
   const body = await getJson(`/runs/${encodeURIComponent(run)}/metrics`);
   if (!Array.isArray(body)) throw new Error(`GET /runs/${run}/metrics did not answer a list`);
   return body.filter(isObject) as MetricsRow[];
+}
+
+/** A run's validation evaluations with their adaptation curves ([] for runs from before evaluations.jsonl). */
+export async function fetchEvaluations(run: string): Promise<EvaluationLine[]> {
+  const body = await getJson(`/runs/${encodeURIComponent(run)}/evaluations`);
+  if (!Array.isArray(body)) throw new Error(`GET /runs/${run}/evaluations did not answer a list`);
+  return body.filter((e): e is EvaluationLine => isObject(e) && Array.isArray(e.byEpisode));
 }

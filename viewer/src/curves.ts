@@ -1,5 +1,6 @@
 // Learning curves of a training run, picked out of its metrics rows: mean trial return, the
-// episodes' return before and after adaptation, and success. No DOM: shared by the page and tests.
+// episodes' return before and after adaptation, and success; and its adaptation curves (success or
+// return by episode of the trial) from its evaluations. No DOM: shared by the page and tests.
 
 /** One row of a run's metrics.jsonl; evaluation fields are null in iterations without an evaluation. */
 export type MetricsRow = Record<string, number | null | string | boolean>;
@@ -65,3 +66,56 @@ export function learningCurves(rows: MetricsRow[]): LearningCurves {
   };
 }
 
+/** One line of a run's evaluations.jsonl (agent/run.ts EvaluationEntry), as the gateway serves it. */
+export interface EvaluationLine {
+  iteration: number;
+  envSteps: number;
+  byEpisode: ReadonlyArray<{ episode: number; phase: string; meanReturn: number; successRate: number; medianStepsToSuccess: number | null }>;
+}
+
+export interface AdaptationCurves {
+  /** Episode index within the trial, 1-based. */
+  x: number[];
+  /** Success rate by episode (tasks with a success flag), else mean return by episode. */
+  measure: 'success' | 'return';
+  /** The first, a middle and the latest evaluation (as many as there are, up to three), oldest first. */
+  series: Series[];
+  /** Episodes of the trial that adapt before the evaluation episodes (0 when every episode is one trial). */
+  adaptationEpisodes: number;
+  evaluations: number;
+}
+
+const ADAPTATION_COLOURS = ['#fcd34d', '#fb923c', '#22c55e'];
+
+/** The few-shot curve: how each evaluation's success (or return) grows with the episode index of the trial. */
+export function adaptationCurves(evaluations: readonly EvaluationLine[], hasSuccess: boolean): AdaptationCurves {
+  const measure = hasSuccess ? 'success' : 'return';
+  const picks = [...new Set([0, Math.floor((evaluations.length - 1) / 2), evaluations.length - 1])].filter((i) => i >= 0 && i < evaluations.length);
+  const episodes = Math.max(0, ...evaluations.map((e) => e.byEpisode.length));
+  const latest = evaluations.at(-1);
+  return {
+    x: Array.from({ length: episodes }, (_, i) => i + 1),
+    measure,
+    series: picks.map((index, k) => {
+      const e = evaluations[index];
+      return {
+        label: `@${compactSteps(e.envSteps)} steps`,
+        colour: ADAPTATION_COLOURS[ADAPTATION_COLOURS.length - picks.length + k],
+        values: Array.from({ length: episodes }, (_, i) => {
+          const point = e.byEpisode[i];
+          return point ? (measure === 'success' ? point.successRate : point.meanReturn) : null;
+        }),
+        dots: true,
+      };
+    }),
+    adaptationEpisodes: latest ? latest.byEpisode.filter((p) => p.phase === 'adaptation').length : 0,
+    evaluations: evaluations.length,
+  };
+}
+
+/** 1300000 -> "1.3M", 25000 -> "25k". */
+function compactSteps(steps: number): string {
+  if (steps >= 1e6) return `${Number((steps / 1e6).toPrecision(3))}M`;
+  if (steps >= 1e3) return `${Number((steps / 1e3).toPrecision(3))}k`;
+  return String(steps);
+}

@@ -3,15 +3,15 @@
 // Deep links: #sim=<id>, #recording=<name>, #run=<name>.
 
 import type { SimInfo } from '../../protocol/wire.ts';
-import { HttpError, fetchMetrics, fetchRecording, listRecordings, listRuns, pageToken, viewerSocketUrl } from './api.ts';
+import { HttpError, fetchEvaluations, fetchMetrics, fetchRecording, listRecordings, listRuns, pageToken, viewerSocketUrl } from './api.ts';
 import type { ViewerHooks, ViewerSnapshot } from './hooks.ts';
 import { Hud } from './hud.ts';
 import { LiveConnection, type ConnectionState, type LiveFrame } from './live.ts';
 import { drawPlot, indexAtPointer } from './plots.ts';
 import { readRecording, Timeline, type Recording } from './replay.ts';
 import { parseRecordingName } from './recording-name.ts';
-import { learningCurves } from './curves.ts';
-import { drawLearningCurves } from './runs.ts';
+import { adaptationCurves, learningCurves } from './curves.ts';
+import { drawAdaptationCurves, drawLearningCurves } from './runs.ts';
 import { View3D } from './view3d.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -29,6 +29,7 @@ const ui = {
   plotReward: $<HTMLCanvasElement>('plot-reward'), plotSuccess: $<HTMLCanvasElement>('plot-success'), plotGripper: $<HTMLCanvasElement>('plot-gripper'),
   runsPanel: $('runs-panel'), runTitle: $('run-title'), runSummary: $('run-summary'),
   plotTrialReturn: $<HTMLCanvasElement>('plot-trial-return'), plotEpisodeReturn: $<HTMLCanvasElement>('plot-episode-return'), plotRunSuccess: $<HTMLCanvasElement>('plot-run-success'),
+  plotAdaptation: $<HTMLCanvasElement>('plot-adaptation'),
   dropOverlay: $('drop-overlay'),
 };
 
@@ -299,10 +300,12 @@ async function showRun(name: string | null): Promise<void> {
   ui.runTitle.textContent = name;
   ui.runSummary.textContent = 'loading metrics…';
   try {
-    const curves = learningCurves(await fetchMetrics(name));
+    const [rows, evaluations] = await Promise.all([fetchMetrics(name), fetchEvaluations(name)]);
     if (state.run !== name) return;
+    const curves = learningCurves(rows);
     ui.runSummary.textContent = `${curves.iterations} iterations, ${curves.evaluations} evaluations`;
     drawLearningCurves({ trialReturn: ui.plotTrialReturn, episodeReturn: ui.plotEpisodeReturn, success: ui.plotRunSuccess }, curves);
+    drawAdaptationCurves(ui.plotAdaptation, adaptationCurves(evaluations, curves.success.length > 0));
   } catch (error) {
     ui.runSummary.textContent = `Could not load the metrics: ${(error as Error).message}`;
   }

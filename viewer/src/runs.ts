@@ -1,7 +1,7 @@
-// The training-run view: draws a run's learning curves (see curves.ts) on three 2D canvases, with
-// named axes, and says so in words where a plot has nothing to show.
+// The training-run view: draws a run's learning curves and its adaptation curve (see curves.ts) on
+// 2D canvases, with named axes, and says so in words where a plot has nothing to show.
 
-import type { LearningCurves } from './curves.ts';
+import type { AdaptationCurves, LearningCurves } from './curves.ts';
 import { drawPlot } from './plots.ts';
 
 export interface CurveCanvases { trialReturn: HTMLCanvasElement; episodeReturn: HTMLCanvasElement; success: HTMLCanvasElement }
@@ -12,4 +12,18 @@ export function drawLearningCurves(canvases: CurveCanvases, curves: LearningCurv
   drawPlot(canvases.trialReturn, { title: 'Trial return (all episodes of a task)', series: curves.trialReturns, yLabel: 'return', ...common });
   drawPlot(canvases.episodeReturn, { title: 'Episode return: before adaptation (first) / after (last)', series: curves.episodeReturns, yLabel: 'return', ...common });
   drawPlot(canvases.success, { title: 'Success: before / after adaptation', series: curves.success, yRange: [-0.02, 1.02], yLabel: 'success rate', ...common });
+}
+
+/** The adaptation (few-shot) curve: success or return by episode of the trial, for a few evaluations. */
+export function drawAdaptationCurves(canvas: HTMLCanvasElement, curves: AdaptationCurves): void {
+  const split = curves.adaptationEpisodes > 0 && curves.adaptationEpisodes < curves.x.length ? ` (episodes 1-${curves.adaptationEpisodes} adapt, then evaluation)` : '';
+  drawPlot(canvas, {
+    title: `Adaptation: ${curves.measure === 'success' ? 'success' : 'return'} by episode of the trial${split}`,
+    series: curves.series,
+    x: curves.x,
+    xLabel: 'episode',
+    yLabel: curves.measure === 'success' ? 'success rate' : 'return',
+    ...(curves.measure === 'success' ? { yRange: [-0.02, 1.02] as const } : {}),
+    emptyText: 'no adaptation curve: the run has no evaluation in evaluations.jsonl yet',
+  });
 }

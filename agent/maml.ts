@@ -1,0 +1,654 @@
+// MAML for meta-RL (Finn et al. 2017, arXiv:1703.03400) with ProMP's outer objective (Rothfuss et al.
+// 2019, arXiv:1810.06784), for box-action tasks (MetaWorld). Reads top to bottom: settings, the Gaussian
+// MLP policy and its explicit policy gradient, the linear feature baseline, acting and recording, then one
+// training iteration.
+//
+// The policy is a Gaussian with a tanh MLP mean and a state-independent log std. A task is adapted to by
+// one policy-gradient step on its adaptation episodes: theta' = theta + alpha * grad_theta J_inner(theta),
+// J_inner = mean_t A_t log pi_theta(a_t | s_t) (advantages from a linear feature baseline, standardised).
+// The outer update improves the post-adaptation policies over a meta-batch of tasks:
+//   ProMP: sum_i J_CLIP(theta'_i(theta)) - eta * KL(pi_theta_old || pi_theta) on the pre-adaptation data,
+//   J_CLIP = mean_t min(r_t A_t, clip(r_t, 1 - eps, 1 + eps) A_t), r_t = pi_theta'_i(a_t|s_t) / pi_theta'_i,old(a_t|s_t),
+// with a few Adam steps per batch of samples and eta adapted towards a KL target. ProMP rather than TRPO:
+// TRPO's outer step needs Hessian-vector products of the KL through the inner step (second order in the
+// meta-parameters, inside conjugate gradient), while ProMP's clipped objective takes first-order steps of
+// the meta-objective with the same trust-region effect, lets several Adam steps reuse one costly sample, and
+// has no line search.
+//
+// Second order: tfjs's nested tf.grad gives wrong second derivatives for ops whose gradient reads their
+// own output (tanh, sigmoid, exp: measured against finite differences) or refuses them. So the inner
+// gradient is written out as tensor ops (innerGradient: the backward pass of the MLP by hand), and the
+// outer gradient is an ordinary first-order tfjs gradient of J_CLIP(theta + alpha * innerGradient(theta)):
+// exact second order of MAML's objective through the inner step (test/agent/maml.test.ts checks it against
+// finite differences). With `lowVarianceCurvature` (default) the outer gradient also gets ProMP's LVC term,
+// the part of the inner step's curvature that comes from the pre-update sampling distribution: alpha *
+// mean_t A_t grad log pi_t (grad log pi_t . v), v the outer gradient at theta', computed from a
+// forward-mode directional derivative (logProbDirectional) and one more explicit policy gradient.
+
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import type { AlgorithmDefinition, AlgorithmState, IterationStats, SettingProblem, TrainableAlgorithm } from './algorithm.ts';
+import type { EnvBatch } from './batch-env.ts';
+import type { EnvSpec, TaskDistribution } from './envs.ts';
+import type { EpisodeRecord, LanePolicy } from './meta.ts';
+import { Adam, Params, addDense, matMul } from './nn.ts';
+import { computeGae } from './ppo.ts';
+import { type Rng, gaussian, rngFor, seedFor } from './random.ts';
+import { type TrialStats, runTrials } from './rollout.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+export interface MamlSettings {
+  /** Tasks per iteration (the meta-batch). */
+  tasksPerIteration: number;
+  /** Episodes per task before the inner step (training; evaluation uses the benchmark's protocol). */
+  adaptationEpisodes: number;
+  /** Episodes per task with the adapted policy, for the outer objective (training). */
+  evaluationEpisodes: number;
+  /** Hidden tanh layers of the policy's mean. */
+  hidden: number[];
+  /** Initial log standard deviation of the actions. */
+  initLogStd: number;
+  /** The inner policy-gradient step size alpha. */
+  innerLearningRate: number;
+  gamma: number;
+  /** GAE lambda (1: returns minus the baseline). */
+  lambda: number;
+  /** Adam steps of the outer objective per iteration (ProMP: 5). */
+  outerSteps: number;
+  outerLearningRate: number;
+  /** ProMP's clip range of the post-adaptation likelihood ratio. */
+  clip: number;
+  /** Initial weight eta of the KL penalty on the pre-adaptation policy. */
+  klCoef: number;
+  /** eta is halved below target / 1.5 and doubled above target * 1.5 after each iteration (null: fixed eta). */
+  klTarget: number | null;
+  /** Gradient-norm clip of the outer step (null: none). */
+  maxGradNorm: number | null;
+  /** ProMP's low-variance curvature term in the outer gradient (false: MAML's own second-order gradient only). */
+  lowVarianceCurvature: boolean;
+}
+
+export const MAML_DEFAULTS: MamlSettings = {
+  tasksPerIteration: 20,
+  adaptationEpisodes: 10,
+  evaluationEpisodes: 10,
+  hidden: [64, 64],
+  initLogStd: -0.5,
+  innerLearningRate: 0.1,
+  gamma: 0.99,
+  lambda: 1,
+  outerSteps: 5,
+  outerLearningRate: 1e-3,
+  clip: 0.3,
+  klCoef: 5e-4,
+  klTarget: 0.01,
+  maxGradNorm: 1,
+  lowVarianceCurvature: true,
+};
+
+const int = (min: number) => z.number().int().min(min);
+const positive = z.number().positive();
+export const mamlSettingsSchema = z.object({
+  tasksPerIteration: int(1),
+  adaptationEpisodes: int(1),
+  evaluationEpisodes: int(1),
+  hidden: z.array(int(1)),
+  initLogStd: z.number(),
+  innerLearningRate: z.number().min(0),
+  gamma: z.number().min(0).max(1),
+  lambda: z.number().min(0).max(1),
+  outerSteps: int(1),
+  outerLearningRate: positive,
+  clip: positive,
+  klCoef: z.number().min(0),
+  klTarget: positive.nullable(),
+  maxGradNorm: positive.nullable(),
+  lowVarianceCurvature: z.boolean(),
+}).strict();
+
+// ---------------------------------------------------------------------------------------------
+// The Gaussian MLP policy as a list of tensors: per hidden layer w [in, out] and b [out], then the mean
+// layer's w and b, then the log std [actions]. `Theta` is such a list (variables, or an adapted copy).
+
+export type Theta = tf.Tensor[];
+
+/** The parameter names, in Theta order. */
+export function parameterNames(hidden: readonly number[]): string[] {
+  return [...hidden.flatMap((_, i) => [`layer${i}/w`, `layer${i}/b`]), 'mean/w', 'mean/b', 'logStd'];
+}
+
+/** A new policy's parameters from (seed, 'maml-init'): tanh layers at unit gain, the mean layer at 0.01. */
+export function policyParams(spec: EnvSpec, settings: Pick<MamlSettings, 'hidden' | 'initLogStd'>, seed: number): Params {
+  if (spec.action.kind !== 'box') throw new Error('maml: needs a box action space');
+  const params = new Params();
+  const rng = rngFor(seed, 'maml-init');
+  let inputs = spec.obsSize;
+  settings.hidden.forEach((units, i) => { addDense(params, rng, `layer${i}`, inputs, units); inputs = units; });
+  addDense(params, rng, 'mean', inputs, spec.action.size, 0.01);
+  params.add('logStd', [spec.action.size], new Float32Array(spec.action.size).fill(settings.initLogStd));
+  return params;
+}
+
+/** The mean's hidden activations (hs[0] = x) and the mean itself. */
+function forward(theta: Theta, x: tf.Tensor2D): { hs: tf.Tensor2D[]; mean: tf.Tensor2D } {
+  const layers = (theta.length - 3) / 2;
+  const hs = [x];
+  for (let i = 0; i < layers; i++) hs.push(tf.tanh(tf.add(matMul(hs[i], theta[2 * i] as tf.Tensor2D), theta[2 * i + 1])) as tf.Tensor2D);
+  return { hs, mean: tf.add(matMul(hs[layers], theta[2 * layers] as tf.Tensor2D), theta[2 * layers + 1]) as tf.Tensor2D };
+}
+
+/** log pi(a | x) per row. */
+export function logProb(theta: Theta, x: tf.Tensor2D, actions: tf.Tensor2D): tf.Tensor1D {
+  const logStd = theta[theta.length - 1];
+  const { mean } = forward(theta, x);
+  const z = tf.mul(tf.sub(actions, mean), tf.exp(tf.neg(logStd)));
+  const size = actions.shape[1];
+  return tf.sub(tf.mul(tf.sum(tf.square(z), 1), -0.5), tf.add(tf.sum(logStd), 0.5 * size * Math.log(2 * Math.PI))) as tf.Tensor1D;
+}
+
+/**
+ * grad_theta sum_n weights_n log pi(a_n | x_n), written out as tensor ops (the MLP's backward pass by hand),
+ * so that it is itself differentiable to first order: MAML's inner step theta + alpha * innerGradient(theta)
+ * then has an exact tfjs gradient. With weights A_n / N it is the inner policy gradient.
+ */
+export function innerGradient(theta: Theta, x: tf.Tensor2D, actions: tf.Tensor2D, weights: tf.Tensor1D): Theta {
+  const layers = (theta.length - 3) / 2;
+  const logStd = theta[theta.length - 1];
+  const { hs, mean } = forward(theta, x);
+  const inverseVariance = tf.exp(tf.mul(logStd, -2));
+  const diff = tf.sub(actions, mean);
+  const w = tf.reshape(weights, [-1, 1]);
+  const dMean = tf.mul(tf.mul(w, diff), inverseVariance) as tf.Tensor2D;
+  const dLogStd = tf.sum(tf.mul(w, tf.sub(tf.mul(tf.square(diff), inverseVariance), 1)), 0);
+  const grads: Theta = new Array(theta.length);
+  grads[2 * layers] = matMul(tf.transpose(hs[layers]), dMean);
+  grads[2 * layers + 1] = tf.sum(dMean, 0);
+  grads[theta.length - 1] = dLogStd;
+  let dh = matMul(dMean, tf.transpose(theta[2 * layers] as tf.Tensor2D));
+  for (let i = layers - 1; i >= 0; i--) {
+    const h = hs[i + 1];
+    const dz = tf.mul(dh, tf.sub(1, tf.square(h))) as tf.Tensor2D;
+    grads[2 * i] = matMul(tf.transpose(hs[i]), dz);
+    grads[2 * i + 1] = tf.sum(dz, 0);
+    if (i > 0) dh = matMul(dz, tf.transpose(theta[2 * i] as tf.Tensor2D));
+  }
+  return grads;
+}
+
+/** d log pi(a_n | x_n) / d theta . direction, per row: forward-mode through the MLP. */
+export function logProbDirectional(theta: Theta, x: tf.Tensor2D, actions: tf.Tensor2D, direction: Theta): tf.Tensor1D {
+  const layers = (theta.length - 3) / 2;
+  const logStd = theta[theta.length - 1];
+  const { hs, mean } = forward(theta, x);
+  let dh: tf.Tensor2D | null = null;
+  for (let i = 0; i < layers; i++) {
+    let dz = tf.add(matMul(hs[i], direction[2 * i] as tf.Tensor2D), direction[2 * i + 1]) as tf.Tensor2D;
+    if (dh) dz = tf.add(dz, matMul(dh, theta[2 * i] as tf.Tensor2D));
+    dh = tf.mul(dz, tf.sub(1, tf.square(hs[i + 1]))) as tf.Tensor2D;
+  }
+  let dMean = tf.add(matMul(hs[layers], direction[2 * layers] as tf.Tensor2D), direction[2 * layers + 1]) as tf.Tensor2D;
+  if (dh) dMean = tf.add(dMean, matMul(dh, theta[2 * layers] as tf.Tensor2D));
+  const inverseVariance = tf.exp(tf.mul(logStd, -2));
+  const diff = tf.sub(actions, mean);
+  const viaMean = tf.sum(tf.mul(tf.mul(diff, inverseVariance), dMean), 1);
+  const viaStd = tf.sum(tf.mul(tf.sub(tf.mul(tf.square(diff), inverseVariance), 1), direction[theta.length - 1]), 1);
+  return tf.add(viaMean, viaStd) as tf.Tensor1D;
+}
+
+/** theta + alpha * step, elementwise over the lists. */
+const addScaled = (theta: Theta, step: Theta, alpha: number): Theta => theta.map((t, k) => tf.add(t, tf.mul(step[k], alpha)));
+
+/** Mean over rows of KL(N(mu_old, sigma_old) || N(mu, sigma)), diagonal Gaussians. */
+function gaussianKl(oldMean: tf.Tensor2D, oldLogStd: tf.Tensor, theta: Theta, x: tf.Tensor2D): tf.Scalar {
+  const logStd = theta[theta.length - 1];
+  const { mean } = forward(theta, x);
+  const variance = tf.exp(tf.mul(logStd, 2));
+  const perDim = tf.sub(tf.add(tf.sub(logStd, oldLogStd), tf.div(tf.add(tf.exp(tf.mul(oldLogStd, 2)), tf.square(tf.sub(oldMean, mean))), tf.mul(variance, 2))), 0.5);
+  return tf.mean(tf.sum(perDim, 1)) as tf.Scalar;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Advantages: a linear feature baseline per task (Duan et al. 2016's: observation, its square, and a
+// cubic in the time step, fitted by ridge regression to the discounted returns), then GAE.
+
+/** One lane's recorded steps: observations, actions (the unclipped draws), rewards, episode ends, time in episode. */
+export interface LaneData { obs: Float32Array; actions: Float32Array; rewards: Float32Array; ends: Uint8Array; time: Float32Array; steps: number }
+
+function baselineFeatures(data: LaneData, obsSize: number): { features: Float64Array; width: number } {
+  const width = 2 * obsSize + 4;
+  const features = new Float64Array(data.steps * width);
+  for (let t = 0; t < data.steps; t++) {
+    const row = t * width, al = data.time[t] / 100;
+    for (let k = 0; k < obsSize; k++) {
+      const o = Math.max(-10, Math.min(10, data.obs[t * obsSize + k]));
+      features[row + k] = o;
+      features[row + obsSize + k] = o * o;
+    }
+    features[row + 2 * obsSize] = al;
+    features[row + 2 * obsSize + 1] = al * al;
+    features[row + 2 * obsSize + 2] = al * al * al;
+    features[row + 2 * obsSize + 3] = 1;
+  }
+  return { features, width };
+}
+
+/** Solves (XᵀX + reg I) w = Xᵀy by Cholesky, raising reg tenfold until it factors. */
+function ridge(features: Float64Array, width: number, targets: Float64Array): Float64Array {
+  const n = targets.length;
+  const gram = new Float64Array(width * width), rhs = new Float64Array(width);
+  for (let t = 0; t < n; t++) {
+    const row = t * width;
+    for (let i = 0; i < width; i++) {
+      const xi = features[row + i];
+      if (xi === 0) continue;
+      rhs[i] += xi * targets[t];
+      for (let j = 0; j <= i; j++) gram[i * width + j] += xi * features[row + j];
+    }
+  }
+  for (let reg = 1e-5; reg < 1e6; reg *= 10) {
+    const l = new Float64Array(width * width);
+    let ok = true;
+    for (let i = 0; i < width && ok; i++) {
+      for (let j = 0; j <= i; j++) {
+        let sum = gram[i * width + j] + (i === j ? reg : 0);
+        for (let k = 0; k < j; k++) sum -= l[i * width + k] * l[j * width + k];
+        if (i === j) {
+          if (!(sum > 0)) { ok = false; break; }
+          l[i * width + i] = Math.sqrt(sum);
+        } else l[i * width + j] = sum / l[j * width + j];
+      }
+    }
+    if (!ok) continue;
+    const y = new Float64Array(width), w = new Float64Array(width);
+    for (let i = 0; i < width; i++) { let s = rhs[i]; for (let k = 0; k < i; k++) s -= l[i * width + k] * y[k]; y[i] = s / l[i * width + i]; }
+    for (let i = width - 1; i >= 0; i--) { let s = y[i]; for (let k = i + 1; k < width; k++) s -= l[k * width + i] * w[k]; w[i] = s / l[i * width + i]; }
+    if (w.every(Number.isFinite)) return w;
+  }
+  return new Float64Array(width);
+}
+
+/** Standardised GAE advantages of one lane's steps, with its own linear baseline. */
+export function laneAdvantages(data: LaneData, obsSize: number, gamma: number, lambda: number): Float32Array {
+  const { steps } = data;
+  const returns = new Float64Array(steps);
+  for (let t = steps - 1, acc = 0; t >= 0; t--) returns[t] = acc = data.rewards[t] + (data.ends[t] ? 0 : gamma * acc);
+  const { features, width } = baselineFeatures(data, obsSize);
+  const w = ridge(features, width, returns);
+  const values = new Float32Array(steps);
+  for (let t = 0; t < steps; t++) { let v = 0; for (let k = 0; k < width; k++) v += features[t * width + k] * w[k]; values[t] = v; }
+  const { advantages } = computeGae(data.rewards, values, data.ends, 0, gamma, lambda);
+  let mean = 0, square = 0;
+  for (const a of advantages) mean += a / steps;
+  for (const a of advantages) square += (a - mean) ** 2 / steps;
+  const std = Math.sqrt(square) + 1e-8;
+  return advantages.map((a) => (a - mean) / std);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Acting: the MLP in JavaScript (small, and the same numbers on every backend), one weight set per lane
+// (the shared theta before adaptation, each lane's theta' after), recording what learning needs.
+
+/** A policy's weights as plain arrays, in Theta order. */
+type Weights = Float32Array[];
+
+class Recorder {
+  obs: Float32Array; actions: Float32Array; rewards: Float32Array; ends: Uint8Array; time: Float32Array; steps = 0;
+  constructor(private readonly obsSize: number, private readonly actionSize: number, capacity = 1024) {
+    this.obs = new Float32Array(capacity * obsSize);
+    this.actions = new Float32Array(capacity * actionSize);
+    this.rewards = new Float32Array(capacity);
+    this.ends = new Uint8Array(capacity);
+    this.time = new Float32Array(capacity);
+  }
+
+  add(obs: Float32Array, action: Float32Array, time: number): void {
+    if (this.steps === this.rewards.length) this.grow();
+    this.obs.set(obs, this.steps * this.obsSize);
+    this.actions.set(action, this.steps * this.actionSize);
+    this.time[this.steps] = time;
+    this.steps++;
+  }
+
+  finish(reward: number, done: boolean): void {
+    this.rewards[this.steps - 1] = reward;
+    this.ends[this.steps - 1] = done ? 1 : 0;
+  }
+
+  private grow(): void {
+    const grow = <T extends Float32Array | Uint8Array>(a: T, make: (n: number) => T) => { const b = make(a.length * 2); b.set(a); return b; };
+    this.obs = grow(this.obs, (n) => new Float32Array(n));
+    this.actions = grow(this.actions, (n) => new Float32Array(n));
+    this.rewards = grow(this.rewards, (n) => new Float32Array(n));
+    this.ends = grow(this.ends, (n) => new Uint8Array(n));
+    this.time = grow(this.time, (n) => new Float32Array(n));
+  }
+
+  data(): LaneData {
+    const n = this.steps;
+    return { obs: this.obs.subarray(0, n * this.obsSize), actions: this.actions.subarray(0, n * this.actionSize), rewards: this.rewards.subarray(0, n), ends: this.ends.subarray(0, n), time: this.time.subarray(0, n), steps: n };
+  }
+}
+
+/** MAML's lane policy: a Gaussian MLP per lane, acting in JavaScript; records each lane's steps when asked. */
+export class MamlLanes implements LanePolicy {
+  readonly recorders: Recorder[] | null;
+  private readonly actionsOut: Float32Array;
+  private readonly envActions: Float32Array;
+  private readonly time: Int32Array;
+  private readonly scratch: Float64Array[];
+
+  constructor(
+    readonly lanes: number,
+    private readonly spec: EnvSpec,
+    /** One weight set per lane (or one shared by all). */
+    private readonly weights: Weights[],
+    readonly rngs: readonly Rng[],
+    private readonly options: { deterministic?: boolean; record?: boolean; owner: object },
+  ) {
+    if (spec.action.kind !== 'box') throw new Error('maml: needs a box action space');
+    const A = spec.action.size;
+    this.actionsOut = new Float32Array(lanes * A);
+    this.envActions = new Float32Array(lanes * A);
+    this.time = new Int32Array(lanes);
+    this.recorders = options.record ? Array.from({ length: lanes }, () => new Recorder(spec.obsSize, A)) : null;
+    const widest = Math.max(spec.obsSize, ...weights[0].filter((_, k) => k % 2 === 1).map((b) => b.length));
+    this.scratch = [new Float64Array(widest), new Float64Array(widest)];
+  }
+
+  /** The learner that made this policy (adapt() takes only its own). */
+  get owner(): object { return this.options.owner; }
+
+  act(obs: Float32Array): Float32Array {
+    const { spec, lanes } = this;
+    const D = spec.obsSize, box = spec.action as { size: number; low: number; high: number }, A = box.size;
+    for (let i = 0; i < lanes; i++) {
+      const w = this.weights.length === 1 ? this.weights[0] : this.weights[i];
+      const x = obs.subarray(i * D, (i + 1) * D);
+      const mean = this.mean(w, x);
+      const logStd = w[w.length - 1];
+      for (let k = 0; k < A; k++) {
+        const noise = this.options.deterministic ? 0 : gaussian(this.rngs[i]);
+        const a = Math.fround(mean[k] + Math.exp(logStd[k]) * noise);
+        this.actionsOut[i * A + k] = a;
+        this.envActions[i * A + k] = Math.min(box.high, Math.max(box.low, a));
+      }
+      this.recorders?.[i].add(x, this.actionsOut.subarray(i * A, (i + 1) * A), this.time[i]);
+    }
+    return this.envActions;
+  }
+
+  observe(rewards: ArrayLike<number>, dones: ArrayLike<number>): void {
+    for (let i = 0; i < this.lanes; i++) {
+      this.recorders?.[i].finish(rewards[i], Boolean(dones[i]));
+      this.time[i] = dones[i] ? 0 : this.time[i] + 1;
+    }
+  }
+
+  /** The mean action for one observation: tanh layers, then the linear mean layer (float64). */
+  private mean(w: Weights, x: Float32Array): Float64Array {
+    const layers = (w.length - 3) / 2;
+    let input: ArrayLike<number> = x, width = x.length;
+    let out = this.scratch[0];
+    for (let l = 0; l <= layers; l++) {
+      const W = w[2 * l], b = w[2 * l + 1], units = b.length;
+      out = this.scratch[l % 2];
+      for (let j = 0; j < units; j++) out[j] = b[j];
+      for (let k = 0; k < width; k++) {
+        const xk = input[k];
+        if (xk === 0) continue;
+        const row = k * units;
+        for (let j = 0; j < units; j++) out[j] += xk * W[row + j];
+      }
+      if (l < layers) for (let j = 0; j < units; j++) out[j] = Math.tanh(out[j]);
+      // The next layer writes into the other scratch buffer.
+      input = out;
+      width = units;
+    }
+    return out;
+  }
+
+  dispose(): void {}
+}
+
+// ---------------------------------------------------------------------------------------------
+// The learner
+
+export interface MamlIterationMetrics {
+  outerLoss: number; klPre: number; klCoef: number; clipFraction: number; gradNorm: number; logStd: number;
+}
+
+/** MAML with ProMP's outer objective; one instance per run. */
+export class Maml implements TrainableAlgorithm {
+  readonly name = 'maml';
+  readonly adaptUsesEpisodes = true;
+  readonly params: Params;
+  readonly optimizer: Adam;
+  readonly names: string[];
+
+  constructor(readonly spec: EnvSpec, readonly settings: MamlSettings, readonly seed: number) {
+    this.params = policyParams(spec, settings, seed);
+    this.params.add('klCoef', [1], Float32Array.of(settings.klCoef), false);
+    this.names = parameterNames(settings.hidden);
+    this.optimizer = new Adam(this.params, { learningRate: settings.outerLearningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, maxGradNorm: settings.maxGradNorm ?? Infinity });
+  }
+
+  get trainingLanes(): number { return this.settings.tasksPerIteration; }
+
+  /** The policy's parameters, in Theta order. */
+  get theta(): Theta { return this.names.map((n) => this.params.get(n)); }
+
+  private weights(theta: Theta = this.theta): Weights {
+    return theta.map((t) => Float32Array.from(t.dataSync() as Float32Array));
+  }
+
+  explorationPolicy(lanes: number, options: { seed: number; deterministic?: boolean }): MamlLanes {
+    const rngs = Array.from({ length: lanes }, (_, i) => rngFor(options.seed, 'actions', i));
+    return new MamlLanes(lanes, this.spec, [this.weights()], rngs, { deterministic: options.deterministic, record: true, owner: this });
+  }
+
+  /** The inner step per lane from the lanes' recorded adaptation episodes; the new policy continues each lane's action-noise stream. */
+  adapt(policy: LanePolicy, _episodes: EpisodeRecord[][]): MamlLanes {
+    if (!(policy instanceof MamlLanes) || policy.owner !== this || !policy.recorders) throw new Error('maml: adapt() takes the exploration policy this learner made');
+    const { settings } = this;
+    const adapted = policy.recorders.map((recorder) => {
+      const data = recorder.data();
+      return this.adaptedFrom(data, laneAdvantages(data, this.spec.obsSize, settings.gamma, settings.lambda));
+    });
+    return new MamlLanes(policy.lanes, this.spec, adapted, policy.rngs, { deterministic: false, owner: this });
+  }
+
+  /** One lane's steps as tensors, with inner weights A_n / N. */
+  private tensors(data: LaneData, advantages: Float32Array): { x: tf.Tensor2D; a: tf.Tensor2D; w: tf.Tensor1D; adv: tf.Tensor1D } {
+    const A = (this.spec.action as { size: number }).size;
+    return {
+      x: tf.tensor2d(data.obs, [data.steps, this.spec.obsSize]),
+      a: tf.tensor2d(data.actions, [data.steps, A]),
+      w: tf.tensor1d(advantages.map((v) => v / data.steps)),
+      adv: tf.tensor1d(advantages),
+    };
+  }
+
+  /**
+   * One iteration: adaptation episodes with theta on each task, the inner step per task, episodes with
+   * each task's theta', then `outerSteps` Adam steps on ProMP's objective; eta follows the KL target.
+   */
+  async iterate(envs: EnvBatch, distribution: TaskDistribution, iteration: number): Promise<IterationStats> {
+    const { settings, spec } = this;
+    const started = performance.now();
+    const tasks = distribution.trainTasks(iteration, settings.tasksPerIteration);
+    const lanes = tasks.length;
+    const rngs = (phase: string) => tasks.map((_, i) => rngFor(this.seed, 'actions', iteration, phase, i));
+    const pre = new MamlLanes(lanes, spec, [this.weights()], rngs('pre'), { record: true, owner: this });
+    const before = runTrials(envs, pre, tasks, settings.adaptationEpisodes, seedFor(this.seed, 'train', iteration));
+    const preData = pre.recorders!.map((r) => r.data());
+    const preAdvantages = preData.map((d) => laneAdvantages(d, spec.obsSize, settings.gamma, settings.lambda));
+    const adaptedWeights = preData.map((d, i) => this.adaptedFrom(d, preAdvantages[i]));
+    const post = new MamlLanes(lanes, spec, adaptedWeights, rngs('post'), { record: true, owner: this });
+    const after = runTrials(envs, post, tasks, settings.evaluationEpisodes, seedFor(this.seed, 'train-adapted', iteration));
+    const postData = post.recorders!.map((r) => r.data());
+    const sampled = performance.now();
+    const metrics = this.outerUpdate(preData, preAdvantages, postData, postData.map((d) => laneAdvantages(d, spec.obsSize, settings.gamma, settings.lambda)));
+    const learned = performance.now();
+
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const episodeMean = (t: TrialStats) => mean(t.episodeReturns.map(mean));
+    const successMean = (t: TrialStats) => mean(t.episodeSuccess.map((s) => mean(s.map((x) => (x ? 1 : 0)))));
+    return {
+      envSteps: lanes * (settings.adaptationEpisodes + settings.evaluationEpisodes) * spec.episodeSteps,
+      meanTrialReturn: mean(before.trialReturns.map((r, i) => r + after.trialReturns[i])),
+      firstEpisodeReturn: episodeMean(before),
+      lastEpisodeReturn: episodeMean(after),
+      firstEpisodeSuccess: successMean(before),
+      lastEpisodeSuccess: successMean(after),
+      // Sampling includes the inner steps between the two phases.
+      samplingSeconds: (sampled - started) / 1000,
+      learningSeconds: (learned - sampled) / 1000,
+      metrics: { ...metrics, learningRate: settings.outerLearningRate },
+    };
+  }
+
+  /** theta' = theta + alpha * the inner policy gradient on one lane's steps, as plain arrays. */
+  private adaptedFrom(data: LaneData, advantages: Float32Array): Weights {
+    const adapted = tf.tidy(() => {
+      const { x, a, w } = this.tensors(data, advantages);
+      return addScaled(this.theta, innerGradient(this.theta, x, a, w), this.settings.innerLearningRate);
+    });
+    try {
+      return this.weights(adapted);
+    } finally {
+      tf.dispose(adapted);
+    }
+  }
+
+  /**
+   * ProMP's outer steps on a meta-batch: per task, the pre-adaptation steps and advantages (the inner step's
+   * data) and the post-adaptation steps and advantages (the clipped objective's data).
+   */
+  outerUpdate(preData: LaneData[], preAdvantages: Float32Array[], postData: LaneData[], postAdvantages: Float32Array[]): MamlIterationMetrics {
+    const { settings } = this;
+    const T = preData.length;
+    const alpha = settings.innerLearningRate;
+    const klCoefVar = this.params.get('klCoef');
+    const eta = klCoefVar.dataSync()[0];
+    // What stays fixed over the outer steps: each task's tensors, the old adapted policy's log-probabilities
+    // of the post-adaptation actions, and the old pre-adaptation policy's means on the pre-adaptation steps.
+    const fixed = preData.map((pre, i) => tf.tidy(() => {
+      const p = this.tensors(pre, preAdvantages[i]);
+      const q = this.tensors(postData[i], postAdvantages[i]);
+      const adapted = addScaled(this.theta, innerGradient(this.theta, p.x, p.a, p.w), alpha);
+      return { pre: p, post: q, oldLogProb: logProb(adapted, q.x, q.a), oldMean: forward(this.theta, p.x).mean, oldLogStd: tf.clone(this.theta[this.theta.length - 1]) };
+    }));
+    const vars = this.theta as tf.Variable[];
+    let outerLoss = 0, clipFraction = 0, gradNorm = 0;
+    try {
+      for (let step = 0; step < settings.outerSteps; step++) {
+        const total = new Map<string, tf.Tensor>();
+        let loss = 0, clipped = 0, count = 0;
+        for (let i = 0; i < T; i++) {
+          const f = fixed[i];
+          const { value, grads } = tf.variableGrads(() => {
+            const adapted = addScaled(this.theta, innerGradient(this.theta, f.pre.x, f.pre.a, f.pre.w), alpha);
+            const surrogate = this.clippedLoss(adapted, f.post, f.oldLogProb);
+            const kl = gaussianKl(f.oldMean, f.oldLogStd, this.theta, f.pre.x);
+            return tf.div(tf.add(surrogate, tf.mul(kl, eta)), T) as tf.Scalar;
+          }, vars);
+          loss += value.dataSync()[0];
+          value.dispose();
+          if (settings.lowVarianceCurvature) {
+            const extra = this.curvatureTerm(f, alpha, T);
+            this.names.forEach((n, k) => { const g = grads[vars[k].name]; grads[vars[k].name] = tf.add(g, extra[k]); g.dispose(); extra[k].dispose(); });
+          }
+          vars.forEach((v, k) => {
+            const g = grads[v.name];
+            const name = this.names[k];
+            const sum = total.get(name);
+            total.set(name, sum ? tf.add(sum, g) : g);
+            if (sum) { sum.dispose(); g.dispose(); }
+          });
+          if (step === settings.outerSteps - 1) {
+            const c = tf.tidy(() => {
+              const adapted = addScaled(this.theta, innerGradient(this.theta, f.pre.x, f.pre.a, f.pre.w), alpha);
+              const ratio = tf.exp(tf.sub(logProb(adapted, f.post.x, f.post.a), f.oldLogProb));
+              return tf.sum(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), settings.clip), 'float32')).dataSync()[0];
+            });
+            clipped += c;
+            count += f.post.x.shape[0];
+          }
+        }
+        gradNorm = this.optimizer.apply(total);
+        for (const g of total.values()) g.dispose();
+        outerLoss = loss;
+        if (count) clipFraction = clipped / count;
+      }
+      // The KL of the pre-adaptation policy the steps made, and eta's adaptation.
+      let klPre = 0;
+      for (const f of fixed) klPre += tf.tidy(() => gaussianKl(f.oldMean, f.oldLogStd, this.theta, f.pre.x).dataSync()[0]) / T;
+      let next = eta;
+      if (settings.klTarget !== null) {
+        if (klPre < settings.klTarget / 1.5) next = eta / 2;
+        else if (klPre > settings.klTarget * 1.5) next = eta * 2;
+      }
+      tf.tidy(() => klCoefVar.assign(tf.tensor1d([next])));
+      return { outerLoss, klPre, klCoef: eta, clipFraction, gradNorm, logStd: tf.tidy(() => tf.mean(this.theta[this.theta.length - 1]).dataSync()[0]) };
+    } finally {
+      for (const f of fixed) tf.dispose([f.pre.x, f.pre.a, f.pre.w, f.pre.adv, f.post.x, f.post.a, f.post.w, f.post.adv, f.oldLogProb, f.oldMean, f.oldLogStd]);
+    }
+  }
+
+  /** ProMP's clipped surrogate (negated, to minimise) of adapted parameters on one task's post-adaptation steps. */
+  private clippedLoss(adapted: Theta, post: { x: tf.Tensor2D; a: tf.Tensor2D; adv: tf.Tensor1D }, oldLogProb: tf.Tensor1D): tf.Scalar {
+    const ratio = tf.exp(tf.sub(logProb(adapted, post.x, post.a), oldLogProb));
+    const clip = this.settings.clip;
+    return tf.neg(tf.mean(tf.minimum(tf.mul(ratio, post.adv), tf.mul(tf.clipByValue(ratio, 1 - clip, 1 + clip), post.adv)))) as tf.Scalar;
+  }
+
+  /**
+   * ProMP's low-variance curvature term of one task's outer gradient: alpha * mean_n A_n grad log pi_n
+   * (grad log pi_n . v), v the gradient of the task's clipped loss with respect to its adapted parameters.
+   */
+  private curvatureTerm(f: { pre: { x: tf.Tensor2D; a: tf.Tensor2D; w: tf.Tensor1D }; post: { x: tf.Tensor2D; a: tf.Tensor2D; adv: tf.Tensor1D }; oldLogProb: tf.Tensor1D }, alpha: number, T: number): Theta {
+    return tf.tidy(() => {
+      const adapted = addScaled(this.theta, innerGradient(this.theta, f.pre.x, f.pre.a, f.pre.w), alpha);
+      const v = tf.grads((...thetaPrime: tf.Tensor[]) => tf.div(this.clippedLoss(thetaPrime, f.post, f.oldLogProb), T) as tf.Scalar)(adapted);
+      const c = logProbDirectional(this.theta, f.pre.x, f.pre.a, v);
+      return innerGradient(this.theta, f.pre.x, f.pre.a, tf.mul(tf.mul(f.pre.w, c), alpha) as tf.Tensor1D);
+    });
+  }
+
+  state(): AlgorithmState {
+    return { params: this.params.toJSON(), optimizer: this.optimizer.toJSON() };
+  }
+
+  load(state: AlgorithmState): void {
+    this.params.load(state.params);
+    if (state.optimizer) this.optimizer.load(state.optimizer);
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.params.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The registry entry
+
+export const mamlDefinition: AlgorithmDefinition<MamlSettings> = {
+  name: 'maml',
+  summary: 'MAML: a Gaussian MLP policy adapted by one policy-gradient step per task, meta-trained with ProMP\'s clipped objective',
+  settingsKey: 'maml',
+  actionKinds: ['box'],
+  settingsSchema: mamlSettingsSchema,
+  overridesSchema: mamlSettingsSchema.partial(),
+  resolve(overrides, distribution): { settings: MamlSettings } | { problems: SettingProblem[] } {
+    const given = (overrides ?? {}) as Partial<MamlSettings>;
+    const settings = { ...MAML_DEFAULTS, ...given };
+    // Training adapts on as many episodes as the benchmark's protocol does, unless told otherwise.
+    if (given.adaptationEpisodes === undefined) settings.adaptationEpisodes = distribution.protocol.adaptationEpisodes;
+    return { settings };
+  },
+  withDefaults: (saved) => ({ ...MAML_DEFAULTS, ...(saved as Partial<MamlSettings>) }),
+  create: async (spec, settings, seed) => new Maml(spec, settings, seed),
+};
