@@ -360,6 +360,9 @@ export class MamlLanes implements LanePolicy {
   /** The learner that made this policy (adapt() takes only its own). */
   get owner(): object { return this.options.owner; }
 
+  /** Whether it acts with the means instead of sampling. */
+  get deterministic(): boolean { return this.options.deterministic ?? false; }
+
   act(obs: Float32Array): Float32Array {
     const { spec, lanes } = this;
     const D = spec.obsSize, box = spec.action as { size: number; low: number; high: number }, A = box.size;
@@ -456,7 +459,7 @@ export class Maml implements TrainableAlgorithm {
       const data = recorder.data();
       return this.adaptedFrom(data, laneAdvantages(data, this.spec.obsSize, settings.gamma, settings.lambda));
     });
-    return new MamlLanes(policy.lanes, this.spec, adapted, policy.rngs, { deterministic: false, owner: this });
+    return new MamlLanes(policy.lanes, this.spec, adapted, policy.rngs, { deterministic: policy.deterministic, owner: this });
   }
 
   /** One lane's steps as tensors, with inner weights A_n / N. */

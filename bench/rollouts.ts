@@ -322,7 +322,11 @@ async function main(): Promise<void> {
     }
     if (!values['skip-kills']) result.killTest = await killTest(server.url, workers, kills);
   } finally {
-    for (const w of [...workers, threaded]) w.child.kill('SIGTERM');
+    // Workers first (they leave cleanly while the server is up), then the server.
+    const all = [...workers, threaded];
+    for (const w of all) w.child.kill('SIGTERM');
+    await Promise.race([Promise.all(all.map((w) => w.exited)), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    for (const w of all) if (w.alive) w.child.kill('SIGKILL');
     server.proc.child.kill('SIGTERM');
   }
   mkdirSync(dirname(out), { recursive: true });

@@ -94,7 +94,11 @@ export async function runRolloutWorker(options: RolloutWorkerOptions): Promise<R
   } finally {
     options.signal?.removeEventListener('abort', stop);
     await worker.close();
-    if (!nc.isClosed()) await nc.drain().catch(() => undefined);
+    // Drained (what was published goes out) unless the server is gone: then draining would wait for it.
+    if (!nc.isClosed()) {
+      await Promise.race([nc.drain().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      if (!nc.isClosed()) await nc.close().catch(() => undefined);
+    }
   }
   return summary;
 }
