@@ -1,5 +1,6 @@
 // The meta-learning interface the evaluator and the trainer speak: an exploration policy for new tasks and
-// adapt(policy, episodes) -> the adapted policy (RL2 adapts in its hidden state; MAML would take gradient steps).
+// adapt(policy, episodes) -> the adapted policy (RL2 adapts in its hidden state; MAML takes a policy-gradient
+// step on the episodes its exploration policy recorded, agent/maml.ts; Q-learning learns as it explores).
 
 /** A policy acting in `lanes` tasks at once, one lane per task, in lock-step. It may keep memory per lane. */
 export interface LanePolicy {

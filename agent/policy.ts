@@ -1,11 +1,15 @@
 // A trained policy loaded for acting one robot at a time (the policy server's view of a checkpoint):
 // each PolicySession keeps RL2's memory (hidden state, previous action, reward and done flag) for one
-// robot, so the policy adapts online to the task that robot is doing, exactly as in evaluation.
+// robot, so the policy adapts online to the task that robot is doing, exactly as in evaluation. A MAML
+// checkpoint's session records the robot's first episodes instead and, once it has the adaptation
+// episodes, takes the inner policy-gradient step for that robot alone (MamlSession).
 
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isRl2Checkpoint, readCheckpoint } from './checkpoint.ts';
 import type { ActionSpace, EnvSpec } from './envs.ts';
+import { distributionByName } from './distributions.ts';
+import { Maml, type MamlLanes, type MamlSettings } from './maml.ts';
 import { Rl2, type Rl2LanePolicy } from './rl2.ts';
 import { resolveCheckpointPath } from './run.ts';
 import { seedFor } from './random.ts';
@@ -39,8 +43,10 @@ export interface PolicySession {
   readonly deterministic: boolean;
   /** The GRU's hidden state (copy), for tests and viewers. */
   hiddenState(): Float32Array;
-  /** The critic's value estimate at the last act() (NaN before the first). */
+  /** The critic's value estimate at the last act() (NaN before the first, and for policies without a critic). */
   readonly value: number;
+  /** MAML: whether this trial's inner step has been taken (absent for policies that adapt as they act). */
+  readonly adapted?: boolean;
   dispose(): void;
 }
 
@@ -58,6 +64,10 @@ export interface LoadedPolicy {
   readonly envSteps: number;
   /** Episodes per trial it was trained with (its memory spans that many episodes of one task). */
   readonly episodesPerTrial: number;
+  /** The algorithm of the checkpoint (rl2, maml). */
+  readonly algorithm: string;
+  /** MAML: the episodes a session records before it takes the inner step (null: the policy adapts as it acts). */
+  readonly adaptationEpisodes: number | null;
   /** The last evaluation's summary stored in the checkpoint (null when it was never evaluated). */
   readonly evaluation: Record<string, unknown> | null;
   session(options?: SessionOptions): PolicySession;
@@ -77,7 +87,8 @@ export class PolicyInputError extends Error {
 export function loadPolicy(path: string, options: { name?: string } = {}): LoadedPolicy {
   const file = resolveCheckpointPath(path);
   const checkpoint = readCheckpoint(file);
-  if (!isRl2Checkpoint(checkpoint)) throw new Error(`${file} is a ${checkpoint.algorithm} checkpoint; policies are served from rl2 checkpoints`);
+  if (checkpoint.algorithm === 'maml') return loadMamlPolicy(file, checkpoint, options.name ?? policyName(file));
+  if (!isRl2Checkpoint(checkpoint)) throw new Error(`${file} is a ${checkpoint.algorithm} checkpoint; policies are served from rl2 and maml checkpoints`);
   let rl2: Rl2;
   try {
     rl2 = Rl2.fromCheckpoint(checkpoint);
@@ -96,6 +107,8 @@ export function loadPolicy(path: string, options: { name?: string } = {}): Loade
     iteration: checkpoint.iteration,
     envSteps: checkpoint.envSteps,
     episodesPerTrial: checkpoint.config.episodesPerTrial,
+    algorithm: 'rl2',
+    adaptationEpisodes: null,
     evaluation: checkpoint.evaluation,
     session(sessionOptions = {}) {
       open++;
@@ -104,6 +117,43 @@ export function loadPolicy(path: string, options: { name?: string } = {}): Loade
     dispose() {
       if (open > 0) throw new Error(`${name}: ${open} session(s) still open; dispose them first`);
       rl2.dispose();
+    },
+  };
+}
+
+/**
+ * A MAML checkpoint for acting: sessions adapt after the benchmark protocol's adaptation episodes (10 in
+ * MetaWorld's), as the evaluator does; a trial is those plus the evaluation episodes.
+ */
+function loadMamlPolicy(file: string, checkpoint: ReturnType<typeof readCheckpoint>, name: string): LoadedPolicy {
+  const protocol = distributionByName(checkpoint.benchmark, { seed: checkpoint.seed }).protocol;
+  const maml = new Maml(checkpoint.spec, checkpoint.config as MamlSettings, checkpoint.seed);
+  try {
+    maml.load({ params: checkpoint.state.params });
+  } catch (error) {
+    maml.dispose();
+    throw new Error(`${file}: cannot load the weights: ${(error as Error).message}`);
+  }
+  let open = 0;
+  return {
+    name,
+    benchmark: checkpoint.benchmark,
+    seed: checkpoint.seed,
+    spec: checkpoint.spec,
+    path: file,
+    iteration: checkpoint.iteration,
+    envSteps: checkpoint.envSteps,
+    episodesPerTrial: protocol.adaptationEpisodes + protocol.evaluationEpisodes,
+    algorithm: 'maml',
+    adaptationEpisodes: protocol.adaptationEpisodes,
+    evaluation: checkpoint.evaluation,
+    session(sessionOptions = {}) {
+      open++;
+      return new MamlSession(maml, checkpoint.spec, protocol.adaptationEpisodes, sessionOptions, () => { open--; });
+    },
+    dispose() {
+      if (open > 0) throw new Error(`${name}: ${open} session(s) still open; dispose them first`);
+      maml.dispose();
     },
   };
 }
@@ -172,6 +222,78 @@ class Rl2Session implements PolicySession {
     if (this.disposed) return;
     this.disposed = true;
     this.lane.dispose();
+    this.onDispose();
+  }
+
+  private alive(): void {
+    if (this.disposed) throw new Error('this policy session was disposed');
+  }
+}
+
+/**
+ * A robot's MAML trial: MAML's lanes=1 exploration policy (the evaluator's, per test task) records the
+ * robot's steps; when the robot reports the end of its `adaptationEpisodes`-th episode (done, or
+ * episode_start with the next observation), the session takes the inner step on them for this robot
+ * alone and acts with the adapted policy for the rest of the trial. reset() starts a new trial from the
+ * meta-trained policy.
+ */
+class MamlSession implements PolicySession {
+  private lane: MamlLanes;
+  private adaptedLane: MamlLanes | null = null;
+  private trials = 1;
+  private steps = 0;
+  private episodes = 0;
+  private current: { seed: number; deterministic: boolean };
+  private disposed = false;
+  private readonly rewards = new Float64Array(1);
+  private readonly dones = new Uint8Array(1);
+
+  constructor(private readonly maml: Maml, private readonly spec: EnvSpec, private readonly adaptationEpisodes: number, private readonly base: SessionOptions, private readonly onDispose: () => void) {
+    this.current = { seed: base.seed ?? 0, deterministic: base.deterministic ?? false };
+    this.lane = maml.explorationPolicy(1, this.current);
+  }
+
+  get trial(): number { return this.trials; }
+  get step(): number { return this.steps; }
+  get seed(): number { return this.current.seed; }
+  get deterministic(): boolean { return this.current.deterministic; }
+  get value(): number { return Number.NaN; }
+  get adapted(): boolean { return this.adaptedLane !== null; }
+
+  act(obs: Float32Array, reward = 0, done = false): Float32Array {
+    this.alive();
+    checkObservation(obs, this.spec.obsSize);
+    if (!Number.isFinite(reward)) throw new PolicyInputError(`reward is ${reward}; expected a finite number`);
+    if (this.steps > 0) {
+      this.rewards[0] = reward;
+      this.dones[0] = done ? 1 : 0;
+      (this.adaptedLane ?? this.lane).observe(this.rewards, this.dones);
+      if (done) this.episodes++;
+      // The adaptation episodes are in: the inner step, on this robot's own steps.
+      if (!this.adaptedLane && this.episodes === this.adaptationEpisodes) this.adaptedLane = this.maml.adapt(this.lane, []);
+    }
+    const action = (this.adaptedLane ?? this.lane).act(obs).slice();
+    this.steps++;
+    return action;
+  }
+
+  reset(options: SessionOptions = {}): void {
+    this.alive();
+    const seed = options.seed ?? seedFor(this.base.seed ?? 0, 'trial', this.trials);
+    this.current = { seed, deterministic: options.deterministic ?? this.base.deterministic ?? false };
+    this.lane = this.maml.explorationPolicy(1, this.current);
+    this.adaptedLane = null;
+    this.trials++;
+    this.steps = 0;
+    this.episodes = 0;
+  }
+
+  /** MAML keeps no hidden state (its memory is the recorded steps, then the adapted weights). */
+  hiddenState(): Float32Array { this.alive(); return new Float32Array(0); }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     this.onDispose();
   }
 

@@ -1,6 +1,7 @@
 // The policy server role: a robot asks a trained policy for actions over openpi's websocket policy
 // protocol (one metadata frame, then observation map in / action map out, errors as a text frame and
-// close 1011). Each connection is one robot with its own RL2 memory; docs/POLICY_SERVER.md has the maps.
+// close 1011). Each connection is one robot with its own memory (RL2's hidden state; MAML's recorded
+// adaptation episodes, then its own adapted weights); docs/POLICY_SERVER.md has the maps.
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -62,7 +63,7 @@ export function policyMetadata(policy: LoadedPolicy): PolicyMetadata {
     server: 'metamanip',
     protocol: 'openpi-websocket',
     policy: policy.name,
-    algorithm: 'rl2',
+    algorithm: policy.algorithm === 'maml' ? 'maml' : 'rl2',
     benchmark: policy.benchmark,
     iteration: policy.iteration,
     trained_steps: policy.envSteps,
@@ -76,6 +77,7 @@ export function policyMetadata(policy: LoadedPolicy): PolicyMetadata {
     episode_steps: spec.episodeSteps,
     trial_episodes: policy.episodesPerTrial,
     recurrent: true,
+    adaptation_episodes: policy.adaptationEpisodes,
     has_success: spec.hasSuccess,
     evaluation: policy.evaluation,
   };
@@ -215,6 +217,8 @@ function answer(request: Request, session: PolicySession, policy: LoadedPolicy):
   const inferMs = performance.now() - started;
   const actions = policy.spec.action.kind === 'discrete' ? ndarray(Int32Array.from(action), [1, 1]) : ndarray(action, [1, action.length]);
   const body: Record<string, unknown> = { actions, trial: session.trial, step: session.step - 1, value: session.value };
+  // MAML: whether the inner step for this connection has been taken (after the adaptation episodes).
+  if (session.adapted !== undefined) body.adapted = session.adapted;
   if (request.reset) body.reset = true;
   return { body, inferMs };
 }

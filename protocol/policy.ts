@@ -11,7 +11,8 @@ export interface PolicyMetadata {
   /** The wire conventions: openpi's websocket policy server, one action per request. */
   protocol: 'openpi-websocket';
   policy: string;
-  algorithm: 'rl2';
+  /** rl2: adapts in its memory as it acts; maml: records the first adaptation_episodes, then takes a gradient step. */
+  algorithm: 'rl2' | 'maml';
   /** The task distribution the policy was trained on, e.g. "ML1:reach". */
   benchmark: string;
   /** The training iteration of the checkpoint and the env steps trained by then. */
@@ -31,6 +32,11 @@ export interface PolicyMetadata {
   trial_episodes: number;
   /** True: the policy remembers the connection's past steps; send `reset` to start a new trial. */
   recurrent: true;
+  /**
+   * MAML: the episodes of a trial the server records before it takes the inner step for the connection
+   * (each reply then says `adapted`); null for RL2, which adapts as it acts.
+   */
+  adaptation_episodes: number | null;
   has_success: boolean;
   /** The last evaluation's summary stored in the checkpoint (null when it was never evaluated). */
   evaluation: Record<string, unknown> | null;

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ALGORITHMS, ALGORITHM_NAMES, algorithmByName } from '../../agent/algorithms.ts';
 import { chooseBackend } from '../../agent/backend.ts';
 import { readCheckpoint } from '../../agent/checkpoint.ts';
+import { loadPolicy } from '../../agent/policy.ts';
 import { distributionByName } from '../../agent/distributions.ts';
 import { RunDir } from '../../agent/run.ts';
 import { readTrainConfig, train } from '../../agent/trainer.ts';
@@ -101,6 +102,8 @@ describe('checkpoints of any algorithm', () => {
     expect(result.algorithm).toBe('qtable-maml');
     expect(result.report.tasks).toBe(30);
     expect(result.report.meanTrialReturn).toBeGreaterThan(80);
+    // The policy server serves RL2 and MAML checkpoints only, and says so.
+    expect(() => loadPolicy(dir)).toThrow(/is a qtable-maml checkpoint; policies are served from rl2 and maml checkpoints/);
   }, 60_000);
 
   it('resumes a killed qtable-maml run and ends with the numbers of a run that was never stopped', async () => {

@@ -109,7 +109,11 @@ async def episode(url):
         reply = await infer(ws, obs)
         actions = check_actions(reply, metadata)
         steps += 1
-        emit({"actions": actions[0].tolist(), "step": reply["step"], "trial": reply["trial"], "infer_ms": reply["server_timing"]["infer_ms"]})
+        answer = {"actions": actions[0].tolist(), "step": reply["step"], "trial": reply["trial"], "infer_ms": reply["server_timing"]["infer_ms"]}
+        if "adapted" in reply:
+            # A MAML policy says whether the server has taken this connection's inner step.
+            answer["adapted"] = bool(reply["adapted"])
+        emit(answer)
     await ws.close()
     assert ws.close_code == 1000, ws.close_code
     emit({"done": True, "steps": steps})

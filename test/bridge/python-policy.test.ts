@@ -38,8 +38,8 @@ class PythonClient {
   private stderr = '';
   readonly exited: Promise<number | null>;
 
-  constructor(mode: string) {
-    this.child = spawn(PYTHON, [CLIENT, mode, server.url], { stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(mode: string, url = server.url) {
+    this.child = spawn(PYTHON, [CLIENT, mode, url], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr.on('data', (chunk: Buffer) => { this.stderr += chunk.toString(); });
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
@@ -108,4 +108,50 @@ describe('policy server with a Python websockets + msgpack_numpy client', () => 
     expect(summary.errors.text).toMatch(/expected a binary msgpack frame/);
     expect(summary.errors.garbage).toMatch(/not valid msgpack/);
   }, 60_000);
+});
+
+describe('a MAML policy served to the Python client', () => {
+  it('records the adaptation episodes, takes the inner step for this connection after the tenth, then acts adapted: the actions of a local session, bit for bit', async () => {
+    const maml = loadPolicy('checkpoints/maml-ml1-reach.json');
+    const mamlServer = await listenPolicy(maml, { seed: 6 });
+    try {
+      const client = new PythonClient('episode', mamlServer.url);
+      const { metadata } = (await client.read()) as { metadata: Record<string, unknown> };
+      expect(metadata).toMatchObject({ algorithm: 'maml', benchmark: 'ML1:reach', adaptation_episodes: 10, trial_episodes: 13, recurrent: true, seed: 6 });
+      const reach = distributionByName('ML1:reach', { seed: 1 });
+      const env = reach.makeEnv();
+      const task = reach.testTasks(1)[0];
+      const reference = maml.session({ seed: 6 });
+      const returns: number[] = [];
+      let reward = 0;
+      for (let episode = 0; episode < 13; episode++) {
+        let obs = env.reset({ task, seed: 100 + episode });
+        let episodeReturn = 0;
+        for (let t = 0; t < 500; t++) {
+          const start = episode > 0 && t === 0;
+          client.send({ obs: Array.from(obs), reward, episode_start: start });
+          const reply = (await client.read()) as { actions: number[]; step: number; adapted: boolean };
+          // The inner step comes with the first observation after the tenth episode ended.
+          expect(reply.adapted).toBe(episode >= 10);
+          const action = Float32Array.from(reply.actions);
+          expect(Array.from(action)).toEqual(Array.from(reference.act(obs, Math.fround(reward), start)));
+          const step = env.step(action);
+          episodeReturn += step.reward;
+          obs = step.obs;
+          reward = step.reward;
+        }
+        returns.push(episodeReturn);
+      }
+      client.send({ end: true });
+      expect(await client.read()).toEqual({ done: true, steps: 13 * 500 });
+      await client.finish();
+      // What the step bought on this held-out goal: the evaluation episodes against the adaptation episodes.
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      expect(mean(returns.slice(10))).toBeGreaterThan(mean(returns.slice(0, 10)) * 1.3);
+      reference.dispose(); env.close();
+    } finally {
+      await mamlServer.close();
+      maml.dispose();
+    }
+  }, 240_000);
 });
