@@ -334,15 +334,8 @@ export function gruSequence(x: tf.Tensor2D | ConstantInput, h0: tf.Tensor2D, gru
         for (let t = length - 1; t >= 0; t--) {
           const [, r, z, n, hn, hMinusN] = step(t);
           const dh = tf.add(dHs[t], dhNext) as tf.Tensor2D;
-          // h = n + z (hPrev - n)
-          const oneMinusZ = tf.sub(one, z);
-          const dn = tf.mul(dh, oneMinusZ);
-          const dz = tf.mul(dh, hMinusN);
-          // n = tanh(xn + r hn), r = sigmoid(xr + hr), z = sigmoid(xz + hz)
-          const dnPre = tf.mul(dn, tf.sub(one, tf.square(n)));
-          const drPre = tf.mul(tf.mul(dnPre, hn), tf.mul(r, tf.sub(one, r)));
-          const dzPre = tf.mul(dz, tf.mul(z, oneMinusZ));
-          [dGates[0][t], dGates[1][t], dGates[2][t]] = [drPre, dzPre, dnPre] as tf.Tensor2D[];
+          const { drPre, dzPre, dnPre } = gateGradients(dh, r, z, n, hn, hMinusN, one);
+          [dGates[0][t], dGates[1][t], dGates[2][t]] = [drPre, dzPre, dnPre];
           dhps[t] = tf.concat([drPre, dzPre, tf.mul(dnPre, r)], 1) as tf.Tensor2D;
           dhNext = tf.add(tf.mul(dh, z), tf.matMul(dhps[t], whT)) as tf.Tensor2D;
         }
@@ -437,12 +430,7 @@ function normalizedGruSequence(x: tf.Tensor2D | ConstantInput, h0: tf.Tensor2D, 
           const dhIn = dhNext;
           const grads = tf.tidy(() => {
             const dh = tf.add(dHs[t], dhIn) as tf.Tensor2D;
-            const oneMinusZ = tf.sub(one, z);
-            const dn = tf.mul(dh, oneMinusZ);
-            const dz = tf.mul(dh, hMinusN);
-            const dnPre = tf.mul(dn, tf.sub(one, tf.square(n)));
-            const drPre = tf.mul(tf.mul(dnPre, hn), tf.mul(r, tf.sub(one, r)));
-            const dzPre = tf.mul(dz, tf.mul(z, oneMinusZ));
+            const { drPre, dzPre, dnPre } = gateGradients(dh, r, z, n, hn, hMinusN, one);
             const dOut = [drPre, dzPre, tf.mul(dnPre, r)];
             const standardised = [sr, sz, sn], inverseStd = [ir, iz, iN];
             const dProj = dOut.map((d, g) => {
@@ -481,6 +469,21 @@ function normalizedGruSequence(x: tf.Tensor2D | ConstantInput, h0: tf.Tensor2D, 
 }
 
 /** Cuts a [length * B, n] tensor into `length` [B, n] tensors with one read (see concatRows for why). */
+/**
+ * One GRU step's gradients before the gates' activations, from the gradient dh at its output:
+ * h = n + z (hPrev - n), n = tanh(xn + r hn), r = sigmoid(xr + hr), z = sigmoid(xz + hz).
+ * Shared by the plain and the layer-normalised cell's backward passes.
+ */
+function gateGradients(dh: tf.Tensor2D, r: tf.Tensor2D, z: tf.Tensor2D, n: tf.Tensor2D, hn: tf.Tensor2D, hMinusN: tf.Tensor2D, one: tf.Scalar): { drPre: tf.Tensor2D; dzPre: tf.Tensor2D; dnPre: tf.Tensor2D } {
+  const oneMinusZ = tf.sub(one, z);
+  const dn = tf.mul(dh, oneMinusZ);
+  const dz = tf.mul(dh, hMinusN);
+  const dnPre = tf.mul(dn, tf.sub(one, tf.square(n))) as tf.Tensor2D;
+  const drPre = tf.mul(tf.mul(dnPre, hn), tf.mul(r, tf.sub(one, r))) as tf.Tensor2D;
+  const dzPre = tf.mul(dz, tf.mul(z, oneMinusZ)) as tf.Tensor2D;
+  return { drPre, dzPre, dnPre };
+}
+
 function rowBlocks(x: tf.Tensor2D, length: number): tf.Tensor2D[] {
   const data = x.dataSync() as Float32Array;
   const rows = x.shape[0] / length, cols = x.shape[1];

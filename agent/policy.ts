@@ -96,10 +96,8 @@ export function loadPolicy(path: string, options: { name?: string } = {}): Loade
     throw new Error(`${file}: cannot load the weights: ${(error as Error).message}`);
   }
   const spec = checkpoint.spec;
-  const name = options.name ?? policyName(file);
-  let open = 0;
-  return {
-    name,
+  return servedPolicy({
+    name: options.name ?? policyName(file),
     benchmark: checkpoint.benchmark,
     seed: checkpoint.seed,
     spec,
@@ -110,13 +108,25 @@ export function loadPolicy(path: string, options: { name?: string } = {}): Loade
     algorithm: 'rl2',
     adaptationEpisodes: null,
     evaluation: checkpoint.evaluation,
+  }, (sessionOptions, onDispose) => new Rl2Session(rl2, spec, sessionOptions, onDispose), () => rl2.dispose());
+}
+
+/** A loaded policy that counts its open sessions and frees its learner (`release`) only once they are disposed. */
+function servedPolicy(
+  fields: Omit<LoadedPolicy, 'session' | 'dispose'>,
+  newSession: (options: SessionOptions, onDispose: () => void) => PolicySession,
+  release: () => void,
+): LoadedPolicy {
+  let open = 0;
+  return {
+    ...fields,
     session(sessionOptions = {}) {
       open++;
-      return new Rl2Session(rl2, spec, sessionOptions, () => { open--; });
+      return newSession(sessionOptions, () => { open--; });
     },
     dispose() {
-      if (open > 0) throw new Error(`${name}: ${open} session(s) still open; dispose them first`);
-      rl2.dispose();
+      if (open > 0) throw new Error(`${fields.name}: ${open} session(s) still open; dispose them first`);
+      release();
     },
   };
 }
@@ -134,8 +144,7 @@ function loadMamlPolicy(file: string, checkpoint: ReturnType<typeof readCheckpoi
     maml.dispose();
     throw new Error(`${file}: cannot load the weights: ${(error as Error).message}`);
   }
-  let open = 0;
-  return {
+  return servedPolicy({
     name,
     benchmark: checkpoint.benchmark,
     seed: checkpoint.seed,
@@ -147,15 +156,7 @@ function loadMamlPolicy(file: string, checkpoint: ReturnType<typeof readCheckpoi
     algorithm: 'maml',
     adaptationEpisodes: protocol.adaptationEpisodes,
     evaluation: checkpoint.evaluation,
-    session(sessionOptions = {}) {
-      open++;
-      return new MamlSession(maml, checkpoint.spec, protocol.adaptationEpisodes, sessionOptions, () => { open--; });
-    },
-    dispose() {
-      if (open > 0) throw new Error(`${name}: ${open} session(s) still open; dispose them first`);
-      maml.dispose();
-    },
-  };
+  }, (sessionOptions, onDispose) => new MamlSession(maml, checkpoint.spec, protocol.adaptationEpisodes, sessionOptions, onDispose), () => maml.dispose());
 }
 
 /** "run/best" for <run>/checkpoints/best.json (a run folder holds config.json), else the file's name without .json. */
@@ -167,67 +168,99 @@ function policyName(file: string): string {
 }
 
 /**
- * A session is RL2's own lanes=1 exploration policy (the one the evaluator runs per test task), so a
- * robot served here gets the same actions as an evaluated lane given the same inputs and seed.
+ * What every algorithm's session keeps for its robot: the trial's seed and mode, trial and step counters,
+ * the checks on what the robot sends, and disposal. Subclasses hold the algorithm's lanes.
  */
-class Rl2Session implements PolicySession {
-  private lane: Rl2LanePolicy;
-  private trials = 1;
-  private steps = 0;
-  private current: { seed: number; deterministic: boolean };
+abstract class TrialSession implements PolicySession {
+  protected trials = 1;
+  protected steps = 0;
+  protected current: { seed: number; deterministic: boolean };
   private disposed = false;
-  private readonly rewards = new Float64Array(1);
-  private readonly dones = new Uint8Array(1);
+  /** What the last action earned, as the lane policies' observe() takes it (one lane). */
+  protected readonly rewards = new Float64Array(1);
+  protected readonly dones = new Uint8Array(1);
 
-  constructor(private readonly rl2: Rl2, private readonly spec: EnvSpec, private readonly base: SessionOptions, private readonly onDispose: () => void) {
+  constructor(protected readonly spec: EnvSpec, private readonly base: SessionOptions, private readonly onDispose: () => void) {
     this.current = { seed: base.seed ?? 0, deterministic: base.deterministic ?? false };
-    this.lane = rl2.explorationPolicy(1, this.current);
   }
 
   get trial(): number { return this.trials; }
   get step(): number { return this.steps; }
   get seed(): number { return this.current.seed; }
   get deterministic(): boolean { return this.current.deterministic; }
-  get value(): number { return this.steps === 0 ? Number.NaN : this.lane.lastValues[0]; }
+  abstract get value(): number;
+  abstract act(obs: Float32Array, reward?: number, done?: boolean): Float32Array;
+  abstract hiddenState(): Float32Array;
+  /** Fresh lanes for a new trial with this seed and mode. */
+  protected abstract startTrial(options: { seed: number; deterministic: boolean }): void;
+  /** Frees the lanes (once, at dispose). */
+  protected release(): void {}
 
-  act(obs: Float32Array, reward = 0, done = false): Float32Array {
+  /**
+   * Checks what the robot sent; past a trial's first step, puts what the previous action earned into
+   * `rewards` and `dones` and returns true (the lanes observe it before they act again: the evaluator's order).
+   */
+  protected received(obs: Float32Array, reward: number, done: boolean): boolean {
     this.alive();
     checkObservation(obs, this.spec.obsSize);
     if (!Number.isFinite(reward)) throw new PolicyInputError(`reward is ${reward}; expected a finite number`);
-    // The lane policy learns what its last action earned before it acts again (the evaluator's order).
-    if (this.steps > 0) {
-      this.rewards[0] = reward;
-      this.dones[0] = done ? 1 : 0;
-      this.lane.observe(this.rewards, this.dones);
-    }
-    // act() returns a buffer it may reuse next step: hand out a copy.
-    const action = this.lane.act(obs).slice();
-    this.steps++;
-    return action;
+    if (this.steps === 0) return false;
+    this.rewards[0] = reward;
+    this.dones[0] = done ? 1 : 0;
+    return true;
   }
 
   reset(options: SessionOptions = {}): void {
     this.alive();
     const seed = options.seed ?? seedFor(this.base.seed ?? 0, 'trial', this.trials);
     this.current = { seed, deterministic: options.deterministic ?? this.base.deterministic ?? false };
-    this.lane.dispose();
-    this.lane = this.rl2.explorationPolicy(1, this.current);
+    this.startTrial(this.current);
     this.trials++;
     this.steps = 0;
   }
 
-  hiddenState(): Float32Array { this.alive(); return this.lane.hiddenState().slice(); }
-
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.lane.dispose();
+    this.release();
     this.onDispose();
   }
 
-  private alive(): void {
+  protected alive(): void {
     if (this.disposed) throw new Error('this policy session was disposed');
   }
+}
+
+/**
+ * A session is RL2's own lanes=1 exploration policy (the one the evaluator runs per test task), so a
+ * robot served here gets the same actions as an evaluated lane given the same inputs and seed.
+ */
+class Rl2Session extends TrialSession {
+  private lane: Rl2LanePolicy;
+
+  constructor(private readonly rl2: Rl2, spec: EnvSpec, base: SessionOptions, onDispose: () => void) {
+    super(spec, base, onDispose);
+    this.lane = rl2.explorationPolicy(1, this.current);
+  }
+
+  get value(): number { return this.steps === 0 ? Number.NaN : this.lane.lastValues[0]; }
+
+  act(obs: Float32Array, reward = 0, done = false): Float32Array {
+    if (this.received(obs, reward, done)) this.lane.observe(this.rewards, this.dones);
+    // act() returns a buffer it may reuse next step: hand out a copy.
+    const action = this.lane.act(obs).slice();
+    this.steps++;
+    return action;
+  }
+
+  protected startTrial(options: { seed: number; deterministic: boolean }): void {
+    this.lane.dispose();
+    this.lane = this.rl2.explorationPolicy(1, options);
+  }
+
+  hiddenState(): Float32Array { this.alive(); return this.lane.hiddenState().slice(); }
+
+  protected override release(): void { this.lane.dispose(); }
 }
 
 /**
@@ -237,36 +270,21 @@ class Rl2Session implements PolicySession {
  * alone and acts with the adapted policy for the rest of the trial. reset() starts a new trial from the
  * meta-trained policy.
  */
-class MamlSession implements PolicySession {
+class MamlSession extends TrialSession {
   private lane: MamlLanes;
   private adaptedLane: MamlLanes | null = null;
-  private trials = 1;
-  private steps = 0;
   private episodes = 0;
-  private current: { seed: number; deterministic: boolean };
-  private disposed = false;
-  private readonly rewards = new Float64Array(1);
-  private readonly dones = new Uint8Array(1);
 
-  constructor(private readonly maml: Maml, private readonly spec: EnvSpec, private readonly adaptationEpisodes: number, private readonly base: SessionOptions, private readonly onDispose: () => void) {
-    this.current = { seed: base.seed ?? 0, deterministic: base.deterministic ?? false };
+  constructor(private readonly maml: Maml, spec: EnvSpec, private readonly adaptationEpisodes: number, base: SessionOptions, onDispose: () => void) {
+    super(spec, base, onDispose);
     this.lane = maml.explorationPolicy(1, this.current);
   }
 
-  get trial(): number { return this.trials; }
-  get step(): number { return this.steps; }
-  get seed(): number { return this.current.seed; }
-  get deterministic(): boolean { return this.current.deterministic; }
   get value(): number { return Number.NaN; }
   get adapted(): boolean { return this.adaptedLane !== null; }
 
   act(obs: Float32Array, reward = 0, done = false): Float32Array {
-    this.alive();
-    checkObservation(obs, this.spec.obsSize);
-    if (!Number.isFinite(reward)) throw new PolicyInputError(`reward is ${reward}; expected a finite number`);
-    if (this.steps > 0) {
-      this.rewards[0] = reward;
-      this.dones[0] = done ? 1 : 0;
+    if (this.received(obs, reward, done)) {
       (this.adaptedLane ?? this.lane).observe(this.rewards, this.dones);
       if (done) this.episodes++;
       // The adaptation episodes are in: the inner step, on this robot's own steps.
@@ -277,29 +295,14 @@ class MamlSession implements PolicySession {
     return action;
   }
 
-  reset(options: SessionOptions = {}): void {
-    this.alive();
-    const seed = options.seed ?? seedFor(this.base.seed ?? 0, 'trial', this.trials);
-    this.current = { seed, deterministic: options.deterministic ?? this.base.deterministic ?? false };
-    this.lane = this.maml.explorationPolicy(1, this.current);
+  protected startTrial(options: { seed: number; deterministic: boolean }): void {
+    this.lane = this.maml.explorationPolicy(1, options);
     this.adaptedLane = null;
-    this.trials++;
-    this.steps = 0;
     this.episodes = 0;
   }
 
   /** MAML keeps no hidden state (its memory is the recorded steps, then the adapted weights). */
   hiddenState(): Float32Array { this.alive(); return new Float32Array(0); }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.onDispose();
-  }
-
-  private alive(): void {
-    if (this.disposed) throw new Error('this policy session was disposed');
-  }
 }
 
 function checkObservation(obs: Float32Array, size: number): void {

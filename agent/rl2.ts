@@ -6,6 +6,7 @@
 // then acting.
 
 import * as tf from '@tensorflow/tfjs';
+import type { IterationStats } from './algorithm.ts';
 import type { EnvBatch } from './batch-env.ts';
 import type { ActionSpace, CriticFeatures, EnvSpec, Task, TaskDistribution } from './envs.ts';
 import { actionWidth } from './envs.ts';
@@ -78,17 +79,8 @@ export function withRl2Defaults(config: Partial<Omit<Rl2Config, 'ppo'>> & { ppo?
   return { ...RL2_DEFAULTS, ...BEFORE_THE_SETTING, ...config, ppo: { ...PPO_DEFAULTS, ...(config.ppo ?? {}) } };
 }
 
-export interface Rl2IterationStats extends PpoStats {
-  envSteps: number;
-  meanTrialReturn: number;
-  /** Mean return and success rate of the first and the last episode of the training trials. */
-  firstEpisodeReturn: number;
-  lastEpisodeReturn: number;
-  firstEpisodeSuccess: number;
-  lastEpisodeSuccess: number;
-  samplingSeconds: number;
-  learningSeconds: number;
-}
+/** An iteration's numbers (the trainer's IterationStats, whose `metrics` Rl2Learner fills from PPO's). */
+export interface Rl2IterationStats extends PpoStats, Omit<IterationStats, 'metrics'> {}
 
 /** RL2 as a meta-algorithm plus its PPO learner; one instance per run. */
 export class Rl2 implements MetaAlgorithm {

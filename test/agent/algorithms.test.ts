@@ -1,4 +1,3 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { RunDir } from '../../agent/run.ts';
 import { readTrainConfig, train } from '../../agent/trainer.ts';
 import { evalCommand } from '../../scenarios/eval.ts';
 import { resolveScenario, scenarioJsonSchema } from '../../scenarios/scenario.ts';
+import { killAndResume } from './killed-run.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 
@@ -114,23 +114,10 @@ describe('checkpoints of any algorithm', () => {
       qtable: { tasksPerIteration: 100, stepSizes: [0.3, 0.5], explorations: [0.05], temperatures: [0.3, 1], discounts: [0.9], tuneEvery: 5 },
       evaluation: { every: 10, tasks: 100 }, checkpoints: { keepLast: 2 },
     }));
-    const cli = (...args: string[]) => [join(process.cwd(), 'bin/metamanip.js'), 'train', scenario, '--quiet', ...args];
-    const straight = join(root, 'straight'), killed = join(root, 'killed');
-    const reference = new Promise<number | null>((resolve) => spawn(process.execPath, cli('--run-dir', straight), { stdio: 'ignore' }).on('exit', resolve));
-    const child = spawn(process.execPath, cli('--run-dir', killed), { stdio: 'ignore' });
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    const victim = new RunDir(killed);
-    while (!existsSync(join(victim.checkpoints, 'iter-000010.json'))) {
-      if (child.exitCode !== null) throw new Error('the run finished before it could be killed');
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    child.kill('SIGKILL');
-    await exited;
-    const lastBefore = victim.readLatest()!.iteration;
+    const { straight, killed, lastBefore, resumed, referenceExit } = await killAndResume(scenario, root, 10, 5);
     expect(lastBefore).toBeLessThan(29);
-    const resumed = spawnSync(process.execPath, cli('--run-dir', killed, '--resume'), { encoding: 'utf8' });
     expect(resumed.status, resumed.stderr).toBe(0);
-    expect(await reference).toBe(0);
+    expect(referenceExit).toBe(0);
     const timing = /Seconds$|PerSecond$/;
     const numbers = (dir: string) => new RunDir(dir).rows().map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => !timing.test(k))));
     expect(numbers(killed).map((r) => r.iteration)).toEqual([...Array(30).keys()]);

@@ -1,4 +1,3 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { banditDistribution } from '../../agent/tabular.ts';
 import { initFromCheckpoint, readTrainConfig, train } from '../../agent/trainer.ts';
 import { resolveScenario } from '../../scenarios/scenario.ts';
 import { trainCommand } from '../../scenarios/train.ts';
+import { killAndResume } from './killed-run.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 
@@ -170,25 +170,12 @@ describe('runs and checkpoints', () => {
     const root = temporary();
     const scenario = join(root, 'tiny.yaml');
     writeFileSync(scenario, JSON.stringify({ kind: 'train', ...tinyScenario(12) }));
-    const cli = (...args: string[]) => [join(process.cwd(), 'bin/metamanip.js'), 'train', scenario, '--quiet', ...args];
-    const straight = join(root, 'straight'), killed = join(root, 'killed');
-    // The reference run, in parallel with the one we kill.
-    const reference = new Promise<number | null>((resolve) => spawn(process.execPath, cli('--run-dir', straight), { stdio: 'ignore' }).on('exit', resolve));
-    const child = spawn(process.execPath, cli('--run-dir', killed), { stdio: 'ignore' });
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    // Killed for real (SIGKILL) once a few iterations are checkpointed, beside a reference run never stopped.
+    const { straight, killed, lastBefore, resumed, referenceExit } = await killAndResume(scenario, root, 4, 10);
     const victim = new RunDir(killed);
-    // Kill it for real (SIGKILL: no chance to tidy up) once a few iterations are checkpointed.
-    while (!existsSync(join(victim.checkpoints, 'iter-000004.json'))) {
-      if (child.exitCode !== null) throw new Error('the run finished before it could be killed');
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    child.kill('SIGKILL');
-    await exited;
-    const lastBefore = victim.readLatest()!.iteration;
     expect(lastBefore).toBeLessThan(11);
-    const resumed = spawnSync(process.execPath, cli('--run-dir', killed, '--resume'), { encoding: 'utf8' });
     expect(resumed.status, resumed.stderr).toBe(0);
-    expect(await reference).toBe(0);
+    expect(referenceExit).toBe(0);
     const timing = new Set(['stepsPerSecond', 'samplingSeconds', 'learningSeconds', 'evaluationSeconds', 'wallSeconds']);
     const numbers = (dir: string) => new RunDir(dir).rows().map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => !timing.has(k))));
     const a = numbers(straight), b = numbers(killed);
