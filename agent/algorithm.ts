@@ -29,10 +29,15 @@ export interface IterationStats {
   metrics: Record<string, number | null>;
 }
 
-/** What a checkpoint keeps of a learner: named float32 tensors, and the optimiser's state when it has one. */
+/**
+ * What a checkpoint keeps of a learner: named float32 tensors, the optimiser's state when it has one,
+ * and large binary state (replay buffers, datasets) as named blobs, which the checkpoint keeps in a
+ * .bin file beside its JSON (agent/checkpoint.ts).
+ */
 export interface AlgorithmState {
   params: Record<string, TensorJSON>;
   optimizer?: { t: number; m: Record<string, TensorJSON>; v: Record<string, TensorJSON> };
+  blobs?: Record<string, Uint8Array>;
 }
 
 /** A meta-learner being trained: the evaluator's MetaAlgorithm plus what the training loop needs. */
@@ -43,7 +48,7 @@ export interface TrainableAlgorithm extends MetaAlgorithm {
   iterate(envs: EnvBatch, distribution: TaskDistribution, iteration: number, totalIterations: number): IterationStats | Promise<IterationStats>;
   /** Everything needed to continue training bit-exactly. */
   state(): AlgorithmState;
-  /** Loads a state; without `optimizer` only the weights (initFrom, acting). Throws when they do not fit. */
+  /** Loads a state; without `optimizer` only the weights (initFrom, acting), with the blobs it was given. Throws when they do not fit. */
   load(state: AlgorithmState): void;
   dispose(): void;
 }
@@ -71,6 +76,8 @@ export interface AlgorithmDefinition<Settings = unknown> {
   resolve(overrides: unknown, distribution: TaskDistribution): { settings: Settings } | { problems: SettingProblem[] };
   /** Saved settings with those added since they were saved filled in as the run had them. */
   withDefaults(saved: unknown): Settings;
+  /** Blobs it acts with (evaluation, serving): exported policies keep these and drop the rest. None when absent. */
+  readonly actingBlobs?: readonly string[];
   /** Learner threads it can use (absent: it learns in the main thread alone); the default when a scenario sets none. */
   readonly learnerThreads?: { default: number };
   /** A learner for a new run (weights from `seed`). */

@@ -53,11 +53,13 @@ export function benchmarksFor(algorithm: AlgorithmDefinition): string {
  * in the main thread, with its weights (the optimiser state stays behind). Disposed again when the weights
  * do not fit.
  */
-export async function learnerFromCheckpoint(checkpoint: { algorithm: string; spec: EnvSpec; config: unknown; seed: number; state: { params: Record<string, TensorJSON> } }): Promise<TrainableAlgorithm> {
+export async function learnerFromCheckpoint(checkpoint: { algorithm: string; spec: EnvSpec; config: unknown; seed: number; state: { params: Record<string, TensorJSON>; blobs?: Record<string, Uint8Array> } }): Promise<TrainableAlgorithm> {
   const algorithm = algorithmByName(checkpoint.algorithm);
   const learner = await algorithm.create(checkpoint.spec, checkpoint.config, checkpoint.seed, { learnerThreads: 1 });
+  const keep = algorithm.actingBlobs ?? [];
+  const blobs = Object.fromEntries(Object.entries(checkpoint.state.blobs ?? {}).filter(([name]) => keep.includes(name)));
   try {
-    learner.load({ params: checkpoint.state.params });
+    learner.load({ params: checkpoint.state.params, ...(Object.keys(blobs).length ? { blobs } : {}) });
   } catch (error) {
     learner.dispose();
     throw error;

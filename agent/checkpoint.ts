@@ -1,7 +1,12 @@
 // Checkpoint files: one JSON document holding what a run needs to continue bit-exactly (weights,
 // optimiser state, counters) or to be evaluated; written atomically (temporary file, then rename).
+// Large binary state (replay buffers, datasets: AlgorithmState.blobs) lives beside it in a file of the
+// same name ending in .bin, which the JSON describes (each blob's place, the total length and its
+// SHA-256) and which is written first, so a JSON on disk always has its blobs.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename } from 'node:path';
 import { z } from 'zod';
 import { ALGORITHMS, ALGORITHM_NAMES } from './algorithms.ts';
 import type { Rl2Config } from './rl2.ts';
@@ -11,6 +16,12 @@ export const CHECKPOINT_VERSION = 1;
 
 const tensorJson = z.object({ shape: z.array(z.number().int().nonnegative()), data: z.string() });
 const tensorMap = z.record(z.string(), tensorJson);
+
+const blobFileSchema = z.object({
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  entries: z.record(z.string(), z.object({ offset: z.number().int().nonnegative(), length: z.number().int().nonnegative() })),
+});
 
 const checkpointSchema = z.object({
   format: z.literal(CHECKPOINT_FORMAT),
@@ -42,6 +53,8 @@ const checkpointSchema = z.object({
   state: z.object({
     params: tensorMap,
     optimizer: z.object({ t: z.number().int().nonnegative(), m: tensorMap, v: tensorMap }).optional(),
+    /** Blobs in the .bin file beside this one (read back into `blobs` by readCheckpoint). */
+    blobFile: blobFileSchema.optional(),
   }),
 }).transform((checkpoint, context) => {
   const algorithm = ALGORITHMS.find((a) => a.name === checkpoint.algorithm);
@@ -58,20 +71,29 @@ const checkpointSchema = z.object({
   return { ...checkpoint, config: config.data };
 });
 
-/** A checkpoint of any algorithm: `config` holds its settings (see the algorithm's definition). */
-export type Checkpoint = Omit<z.infer<typeof checkpointSchema>, 'config'> & { config: unknown };
+type ParsedCheckpoint = z.infer<typeof checkpointSchema>;
+
+/**
+ * A checkpoint of any algorithm: `config` holds its settings (see the algorithm's definition); the
+ * state's `blobs` are kept in the .bin file beside the JSON.
+ */
+export type Checkpoint = Omit<ParsedCheckpoint, 'config' | 'state'> & {
+  config: unknown;
+  state: Omit<ParsedCheckpoint['state'], 'blobFile'> & { blobs?: Record<string, Uint8Array> };
+};
 
 /** An RL2 checkpoint: `config` holds RL2's settings. */
 export type Rl2Checkpoint = Checkpoint & { algorithm: 'rl2'; config: Rl2Config };
 
 export const isRl2Checkpoint = (checkpoint: Checkpoint): checkpoint is Rl2Checkpoint => checkpoint.algorithm === 'rl2';
 
-/** Writes `data` to `path` so that a reader (or a crash) never sees a half-written file. */
-export function writeFileAtomic(path: string, data: string): void {
+/** Writes `data` (pieces written one after another) to `path` so that a reader (or a crash) never sees a half-written file. */
+export function writeFileAtomic(path: string, data: string | readonly Uint8Array[]): void {
   const temporary = `${path}.tmp-${process.pid}`;
   const fd = openSync(temporary, 'w');
   try {
-    writeSync(fd, data);
+    if (typeof data === 'string') writeSync(fd, data);
+    else for (const piece of data) writeSync(fd, piece);
     // Flush before the rename, or a power cut could leave the new name pointing at an empty file.
     fsyncSync(fd);
   } finally {
@@ -85,8 +107,41 @@ export function writeFileAtomic(path: string, data: string): void {
   }
 }
 
+/** The file holding a checkpoint's blobs: its name with .bin for .json. */
+export const blobPath = (checkpointPath: string): string => checkpointPath.replace(/\.json$/, '') + '.bin';
+
 export function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
-  writeFileAtomic(path, JSON.stringify(checkpoint));
+  const { blobs, ...state } = checkpoint.state;
+  let blobFile: z.infer<typeof blobFileSchema> | undefined;
+  if (blobs && Object.keys(blobs).length > 0) {
+    const pieces = Object.values(blobs);
+    const hash = createHash('sha256');
+    const entries: Record<string, { offset: number; length: number }> = {};
+    let offset = 0;
+    for (const [name, blob] of Object.entries(blobs)) {
+      entries[name] = { offset, length: blob.byteLength };
+      offset += blob.byteLength;
+      hash.update(blob);
+    }
+    writeFileAtomic(blobPath(path), pieces);
+    blobFile = { bytes: offset, sha256: hash.digest('hex'), entries };
+  } else {
+    rmSync(blobPath(path), { force: true });
+  }
+  writeFileAtomic(path, JSON.stringify({ ...checkpoint, state: blobFile ? { ...state, blobFile } : state }));
+}
+
+/** Reads the blobs a checkpoint's JSON describes, checking length and hash. */
+function readBlobs(path: string, file: z.infer<typeof blobFileSchema>): Record<string, Uint8Array> {
+  const binary = blobPath(path);
+  if (!existsSync(binary)) throw new Error(`checkpoint ${path} keeps ${file.bytes} bytes of blobs (${Object.keys(file.entries).join(', ')}) in ${basename(binary)}, which is missing; copy it along with the .json`);
+  const data = readFileSync(binary);
+  if (data.byteLength !== file.bytes || createHash('sha256').update(data).digest('hex') !== file.sha256) {
+    throw new Error(`${binary} does not match ${path} (expected ${file.bytes} bytes with SHA-256 ${file.sha256.slice(0, 12)}..., found ${data.byteLength} bytes); the pair was not written together`);
+  }
+  const blobs: Record<string, Uint8Array> = {};
+  for (const [name, { offset, length }] of Object.entries(file.entries)) blobs[name] = new Uint8Array(data.buffer, data.byteOffset + offset, length);
+  return blobs;
 }
 
 /** Reads and validates a checkpoint; the error names the file and what is wrong with it. */
@@ -102,7 +157,8 @@ export function readCheckpoint(path: string): Checkpoint {
     const issue = parsed.error.issues[0];
     throw new Error(`${path} is not a metamanip checkpoint (version ${CHECKPOINT_VERSION}): ${issue.path.join('.') || 'document'}: ${issue.message}`);
   }
-  return parsed.data;
+  const { blobFile, ...state } = parsed.data.state;
+  return { ...parsed.data, state: blobFile ? { ...state, blobs: readBlobs(path, blobFile) } : state };
 }
 
 /** Reads a checkpoint that must be RL2's (an error names the algorithm it is of otherwise). */
@@ -113,12 +169,15 @@ export function readRl2Checkpoint(path: string): Rl2Checkpoint {
 }
 
 /**
- * A copy of a checkpoint for acting only (no optimiser state: about a third of the size), for shipping
- * trained policies. It still evaluates like the original; it cannot continue training bit-exactly.
+ * A copy of a checkpoint for acting only (no optimiser state: about a third of the size; of the blobs
+ * only those the algorithm acts with), for shipping trained policies. It still evaluates like the
+ * original; it cannot continue training bit-exactly.
  */
 export function exportPolicy(from: string, to: string): Checkpoint {
   const checkpoint = readCheckpoint(from);
-  const policy: Checkpoint = { ...checkpoint, state: { params: checkpoint.state.params } };
+  const keep = ALGORITHMS.find((a) => a.name === checkpoint.algorithm)?.actingBlobs ?? [];
+  const blobs = Object.fromEntries(Object.entries(checkpoint.state.blobs ?? {}).filter(([name]) => keep.includes(name)));
+  const policy: Checkpoint = { ...checkpoint, state: { params: checkpoint.state.params, ...(Object.keys(blobs).length ? { blobs } : {}) } };
   writeCheckpoint(to, policy);
   return policy;
 }

@@ -4,9 +4,9 @@
 // scalars, step = env steps), checkpoints/ (last K and the best).
 
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Checkpoint, readCheckpoint, writeCheckpoint, writeFileAtomic } from './checkpoint.ts';
+import { type Checkpoint, blobPath, readCheckpoint, writeCheckpoint, writeFileAtomic } from './checkpoint.ts';
 import { EventFileWriter, dropEventsAfter, eventFiles } from './tensorboard.ts';
 
 /** One row of progress.csv / metrics.jsonl. Numbers only, so both files carry the same thing. */
@@ -150,18 +150,19 @@ export class RunDir {
 
   latestCheckpoint(): string | null { return this.checkpointFiles().at(-1) ?? null; }
 
-  /** Writes iteration's checkpoint atomically, copies it to best.json when it is the best, keeps the last `keepLast`. */
+  /**
+   * Writes iteration's checkpoint atomically, writes it again as best.json when it is the best, keeps
+   * the last `keepLast` (each with its .bin of blobs, when it has blobs).
+   */
   saveCheckpoint(checkpoint: Checkpoint, options: { keepLast: number; isBest: boolean }): string {
     const path = join(this.checkpoints, `iter-${String(checkpoint.iteration).padStart(6, '0')}.json`);
     writeCheckpoint(path, checkpoint);
-    if (options.isBest) {
-      // Copy, then rename: best.json is never half-written either.
-      const temporary = `${this.bestPath}.tmp-${process.pid}`;
-      copyFileSync(path, temporary);
-      renameSync(temporary, this.bestPath);
-    }
+    if (options.isBest) writeCheckpoint(this.bestPath, checkpoint);
     const files = this.checkpointFiles();
-    for (const old of files.slice(0, Math.max(0, files.length - options.keepLast))) rmSync(old, { force: true });
+    for (const old of files.slice(0, Math.max(0, files.length - options.keepLast))) {
+      rmSync(old, { force: true });
+      rmSync(blobPath(old), { force: true });
+    }
     return path;
   }
 
