@@ -5,7 +5,10 @@
 import type { AlgorithmDefinition, TrainableAlgorithm } from './algorithm.ts';
 import type { EnvSpec, TaskDistribution } from './envs.ts';
 import type { TensorJSON } from './nn.ts';
+import { dqnAdam, dqnLearnedOptimizer } from './learned-optimizer.ts';
+import { grbalDefinition } from './grbal.ts';
 import { mamlDefinition } from './maml.ts';
+import { mqlDefinition } from './mql.ts';
 import { qtableMaml, qtableReptile, qtableZeros } from './qtable.ts';
 import { rl2Definition } from './rl2-algorithm.ts';
 
@@ -15,6 +18,10 @@ export const ALGORITHMS: ReadonlyArray<AlgorithmDefinition> = [
   qtableMaml,
   qtableReptile,
   qtableZeros,
+  mqlDefinition,
+  grbalDefinition,
+  dqnLearnedOptimizer,
+  dqnAdam,
 ] as unknown as ReadonlyArray<AlgorithmDefinition>;
 
 export const ALGORITHM_NAMES = ALGORITHMS.map((a) => a.name) as [string, ...string[]];

@@ -19,7 +19,7 @@ const temporary = () => mkdtempSync(join(tmpdir(), 'metamanip-algorithms-'));
 
 describe('choosing the algorithm', () => {
   it('lists every registered algorithm once, each with settings its own schema accepts on a benchmark it supports', () => {
-    expect(ALGORITHM_NAMES).toEqual(['rl2', 'maml', 'qtable-maml', 'qtable-reptile', 'qtable-zeros']);
+    expect(ALGORITHM_NAMES).toEqual(['rl2', 'maml', 'qtable-maml', 'qtable-reptile', 'qtable-zeros', 'mql', 'grbal', 'dqn-learned-optimizer', 'dqn-adam']);
     for (const algorithm of ALGORITHMS) {
       const benchmark = algorithm.actionKinds.includes('box') ? 'ML1:reach' : 'tabular-mdp:n10';
       const resolved = algorithm.resolve(undefined, distributionByName(benchmark));
@@ -40,9 +40,9 @@ describe('choosing the algorithm', () => {
 
   it('refuses an algorithm that cannot act in the benchmark, naming the algorithms that can and the benchmarks it takes', () => {
     expect(() => resolveScenario({ benchmark: 'tabular-mdp:n10', algorithm: 'maml', iterations: 1 }))
-      .toThrow(/algorithm: maml acts in box action spaces, and tabular-mdp:n10 has discrete actions; algorithms for tabular-mdp:n10: rl2, qtable-maml, qtable-reptile, qtable-zeros; maml trains on simulator benchmarks \(ML1:<family>/);
+      .toThrow(/algorithm: maml acts in box action spaces, and tabular-mdp:n10 has discrete actions; algorithms for tabular-mdp:n10: rl2, qtable-maml, qtable-reptile, qtable-zeros, dqn-learned-optimizer, dqn-adam; maml trains on simulator benchmarks \(ML1:<family>/);
     expect(() => resolveScenario({ benchmark: 'ML1:reach', algorithm: 'qtable-zeros', iterations: 1 }))
-      .toThrow(/algorithm: qtable-zeros acts in discrete action spaces, and ML1:reach has box actions; algorithms for ML1:reach: rl2, maml; qtable-zeros trains on bandit:k<arms>n<pulls>, tabular-mdp:n<episodes>/);
+      .toThrow(/algorithm: qtable-zeros acts in discrete action spaces, and ML1:reach has box actions; algorithms for ML1:reach: rl2, maml, mql, grbal; qtable-zeros trains on bandit:k<arms>n<pulls>, tabular-mdp:n<episodes>/);
   });
 
   it('refuses another algorithm\'s settings, and learner threads where the algorithm has none', () => {
