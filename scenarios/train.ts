@@ -43,7 +43,7 @@ export function formatTrainResult(result: TrainResult): string {
   if (e) {
     const phase = (name: string, p: { meanReturn: number; successRate: number } | null) =>
       p ? `${name}: return ${p.meanReturn.toFixed(2)}${e.successTracked ? `, success ${(100 * p.successRate).toFixed(1)} %` : ''}` : null;
-    lines.push(`last evaluation (${e.benchmark}, ${e.tasks} test tasks): trial return ${e.meanTrialReturn.toFixed(2)} ± ${e.trialReturnStdError.toFixed(2)}`);
+    lines.push(`last evaluation (${e.benchmark}, ${e.tasks} ${e.split === 'validation' ? 'validation tasks, not the test tasks' : 'test tasks'}): trial return ${e.meanTrialReturn.toFixed(2)} ± ${e.trialReturnStdError.toFixed(2)}`);
     for (const line of [phase('  before adaptation', e.before), phase('  after adaptation', e.after)]) if (line) lines.push(line);
   }
   if (result.best) lines.push(`best score ${result.best.score.toFixed(4)} at iteration ${result.best.iteration} (${join(result.runDir, 'checkpoints', 'best.json')})`);
