@@ -11,7 +11,7 @@ import { RunDir } from '../../agent/run.ts';
 import { readTrainConfig, train } from '../../agent/trainer.ts';
 import { evalCommand } from '../../scenarios/eval.ts';
 import { resolveScenario, scenarioJsonSchema } from '../../scenarios/scenario.ts';
-import { killAndResume } from './killed-run.ts';
+import { killAndResume, loggedNumbers } from './killed-run.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 
@@ -118,8 +118,7 @@ describe('checkpoints of any algorithm', () => {
     expect(lastBefore).toBeLessThan(29);
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(referenceExit).toBe(0);
-    const timing = /Seconds$|PerSecond$/;
-    const numbers = (dir: string) => new RunDir(dir).rows().map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => !timing.test(k))));
+    const numbers = loggedNumbers;
     expect(numbers(killed).map((r) => r.iteration)).toEqual([...Array(30).keys()]);
     expect(numbers(killed)).toEqual(numbers(straight));
     const final = (dir: string) => readCheckpoint(join(dir, 'checkpoints', 'iter-000029.json'));

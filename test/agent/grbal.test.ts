@@ -11,8 +11,7 @@ import { evaluate } from '../../agent/evaluate.ts';
 import { ActingModel, GRBAL_DEFAULTS, Grbal, type GrbalSettings, type Normalisation, type SegmentTensors, type Theta, futureLoss, innerGradient, metaLoss, modelParams, outputWeights, parameterNames } from '../../agent/grbal.ts';
 import { RandomShooting, type TransitionModel } from '../../agent/mpc.ts';
 import { gaussian, rngFor } from '../../agent/random.ts';
-import { RunDir } from '../../agent/run.ts';
-import { killAndResume } from './killed-run.ts';
+import { killAndResume, loggedNumbers } from './killed-run.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 
@@ -255,8 +254,7 @@ describe('GrBAL', () => {
     expect(lastBefore).toBeLessThan(3);
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(referenceExit).toBe(0);
-    const timing = /Seconds$|PerSecond$/;
-    const numbers = (dir: string) => new RunDir(dir).rows().map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => !timing.test(k))));
+    const numbers = loggedNumbers;
     expect(numbers(killed).map((r) => r.iteration)).toEqual([0, 1, 2, 3]);
     expect(numbers(killed)).toEqual(numbers(straight));
     const final = (dir: string) => readCheckpoint(join(dir, 'checkpoints', 'iter-000003.json'));

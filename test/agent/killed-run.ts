@@ -36,3 +36,9 @@ export async function killAndResume(scenario: string, root: string, killAfter: n
   const resumed = spawnSync(process.execPath, cli('--run-dir', killed, '--resume'), { encoding: 'utf8' });
   return { straight, killed, lastBefore, resumed: { status: resumed.status, stderr: resumed.stderr }, referenceExit: await reference };
 }
+
+/** A run folder's logged rows without their timings (what two runs of the same scenario must share). */
+export function loggedNumbers(dir: string): Array<Record<string, number | null>> {
+  const timing = /Seconds$|PerSecond$/;
+  return new RunDir(dir).rows().map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => !timing.test(k))));
+}

@@ -13,7 +13,7 @@ import { RunDir } from '../../agent/run.ts';
 import { tabularMdpDistribution } from '../../agent/tabular.ts';
 import { train } from '../../agent/trainer.ts';
 import { resolveScenario } from '../../scenarios/scenario.ts';
-import { killAndResume } from './killed-run.ts';
+import { killAndResume, loggedNumbers } from './killed-run.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 
@@ -148,8 +148,7 @@ describe('the learned optimiser (coordinate-wise LSTM)', () => {
     expect(lastBefore).toBeLessThan(15);
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(referenceExit).toBe(0);
-    const timing = /Seconds$|PerSecond$/;
-    const numbers = (dir: string) => new RunDir(dir).rows().map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => !timing.test(k))));
+    const numbers = loggedNumbers;
     expect(numbers(killed).map((r) => r.iteration)).toEqual([...Array(16).keys()]);
     expect(numbers(killed)).toEqual(numbers(straight));
     const final = (dir: string) => readCheckpoint(join(dir, 'checkpoints', 'iter-000015.json'));

@@ -16,7 +16,7 @@ import { RunDir } from '../../agent/run.ts';
 import { train } from '../../agent/trainer.ts';
 import { evalCommand } from '../../scenarios/eval.ts';
 import { resolveScenario } from '../../scenarios/scenario.ts';
-import { killAndResume } from './killed-run.ts';
+import { killAndResume, loggedNumbers } from './killed-run.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 
@@ -222,8 +222,7 @@ describe('MQL training', () => {
     expect(lastBefore).toBeLessThan(5);
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(referenceExit).toBe(0);
-    const timing = /Seconds$|PerSecond$/;
-    const numbers = (dir: string) => new RunDir(dir).rows().map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => !timing.test(k))));
+    const numbers = loggedNumbers;
     expect(numbers(killed).map((r) => r.iteration)).toEqual([...Array(6).keys()]);
     expect(numbers(killed)).toEqual(numbers(straight));
     const final = (dir: string) => readCheckpoint(join(dir, 'checkpoints', 'iter-000005.json'));
