@@ -34,6 +34,7 @@ import { Adam, Params, addDense } from './nn.ts';
 import { type Rng, gaussian, rngFor, seedFor } from './random.ts';
 import { ReplayBuffer } from './replay.ts';
 import { type TrialStats, runTrials } from './rollout.ts';
+import { int, positive } from './schema.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -97,8 +98,6 @@ export const GRBAL_DEFAULTS: GrbalSettings = {
   replanEvery: 2,
 };
 
-const int = (min: number) => z.number().int().min(min);
-const positive = z.number().positive();
 export const grbalSettingsSchema = z.object({
   tasksPerIteration: int(1),
   episodesPerTask: int(1),

@@ -35,6 +35,7 @@ import { Adam, Params, addDense, matMul } from './nn.ts';
 import { computeGae } from './ppo.ts';
 import { type Rng, gaussian, rngFor, seedFor } from './random.ts';
 import { type TrialStats, runTrials } from './rollout.ts';
+import { int, positive } from './schema.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -88,8 +89,6 @@ export const MAML_DEFAULTS: MamlSettings = {
   lowVarianceCurvature: true,
 };
 
-const int = (min: number) => z.number().int().min(min);
-const positive = z.number().positive();
 export const mamlSettingsSchema = z.object({
   tasksPerIteration: int(1),
   adaptationEpisodes: int(1),

@@ -31,6 +31,7 @@ import { Adam, ConstantInput, type DenseWeights, type GruWeights, Params, addDen
 import { type Rng, gaussian, rngFor, seedFor } from './random.ts';
 import { ReplayBuffer, type ReplayLayout, type ReplaySample, bytesPerTransition, formatBytes, replayCapProblem } from './replay.ts';
 import { type TrialStats, runTrials } from './rollout.ts';
+import { fraction, int, positive } from './schema.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -125,9 +126,6 @@ export const MQL_DEFAULTS: Omit<MqlSettings, 'replayTasks'> = {
   evaluationNoise: 0,
 };
 
-const int = (min: number) => z.number().int().min(min);
-const positive = z.number().positive();
-const fraction = z.number().min(0).max(1);
 export const mqlSettingsSchema = z.object({
   tasksPerIteration: int(1),
   episodesPerIteration: int(1),

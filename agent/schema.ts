@@ -3,8 +3,10 @@
 
 import { z } from 'zod';
 
-const int = (min: number) => z.number().int().min(min);
-const positive = z.number().positive();
+/** The number kinds settings are made of: an integer from `min`, a positive number, a fraction in [0, 1]. */
+export const int = (min: number) => z.number().int().min(min);
+export const positive = z.number().positive();
+export const fraction = z.number().min(0).max(1);
 
 export const ppoConfigSchema = z.object({
   gamma: z.number().min(0).max(1),
