@@ -2,7 +2,7 @@
 // agent/algorithm.ts). Scenario files, config.json and checkpoints name an algorithm here; the scenario
 // schema, the trainer, `metamanip eval` and checkpoint validation all read this list.
 
-import type { AlgorithmDefinition, TrainableAlgorithm } from './algorithm.ts';
+import type { AlgorithmDefinition, AlgorithmState, TrainableAlgorithm } from './algorithm.ts';
 import type { EnvSpec, TaskDistribution } from './envs.ts';
 import type { TensorJSON } from './nn.ts';
 import { dqnAdam, dqnLearnedOptimizer } from './learned-optimizer.ts';
@@ -55,6 +55,13 @@ export function benchmarksFor(algorithm: AlgorithmDefinition): string {
   return algorithm.actionKinds.map((kind) => BENCHMARKS_OF[kind]).join(' or ');
 }
 
+/** What acting needs of a learner's state: its weights and the blobs `algorithm` acts with (no optimiser state). */
+export function actingState(algorithm: AlgorithmDefinition, state: { params: Record<string, TensorJSON>; blobs?: Record<string, Uint8Array> }): AlgorithmState {
+  const keep = algorithm.actingBlobs ?? [];
+  const blobs = Object.fromEntries(Object.entries(state.blobs ?? {}).filter(([name]) => keep.includes(name)));
+  return { params: state.params, ...(Object.keys(blobs).length ? { blobs } : {}) };
+}
+
 /**
  * A checkpoint's learner, to act with (evaluation, serving): built from its algorithm, settings and seed
  * in the main thread, with its weights (the optimiser state stays behind). Disposed again when the weights
@@ -63,10 +70,8 @@ export function benchmarksFor(algorithm: AlgorithmDefinition): string {
 export async function learnerFromCheckpoint(checkpoint: { algorithm: string; spec: EnvSpec; config: unknown; seed: number; state: { params: Record<string, TensorJSON>; blobs?: Record<string, Uint8Array> } }): Promise<TrainableAlgorithm> {
   const algorithm = algorithmByName(checkpoint.algorithm);
   const learner = await algorithm.create(checkpoint.spec, checkpoint.config, checkpoint.seed, { learnerThreads: 1 });
-  const keep = algorithm.actingBlobs ?? [];
-  const blobs = Object.fromEntries(Object.entries(checkpoint.state.blobs ?? {}).filter(([name]) => keep.includes(name)));
   try {
-    learner.load({ params: checkpoint.state.params, ...(Object.keys(blobs).length ? { blobs } : {}) });
+    learner.load(actingState(algorithm, checkpoint.state));
   } catch (error) {
     learner.dispose();
     throw error;

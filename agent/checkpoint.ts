@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
-import { ALGORITHMS, ALGORITHM_NAMES } from './algorithms.ts';
+import { ALGORITHMS, ALGORITHM_NAMES, actingState, algorithmByName } from './algorithms.ts';
 import type { Rl2Config } from './rl2.ts';
 
 export const CHECKPOINT_FORMAT = 'metamanip-checkpoint';
@@ -175,9 +175,7 @@ export function readRl2Checkpoint(path: string): Rl2Checkpoint {
  */
 export function exportPolicy(from: string, to: string): Checkpoint {
   const checkpoint = readCheckpoint(from);
-  const keep = ALGORITHMS.find((a) => a.name === checkpoint.algorithm)?.actingBlobs ?? [];
-  const blobs = Object.fromEntries(Object.entries(checkpoint.state.blobs ?? {}).filter(([name]) => keep.includes(name)));
-  const policy: Checkpoint = { ...checkpoint, state: { params: checkpoint.state.params, ...(Object.keys(blobs).length ? { blobs } : {}) } };
+  const policy: Checkpoint = { ...checkpoint, state: actingState(algorithmByName(checkpoint.algorithm), checkpoint.state) };
   writeCheckpoint(to, policy);
   return policy;
 }
