@@ -4,7 +4,7 @@
 // scalars, step = env steps), checkpoints/ (last K and the best).
 
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Checkpoint, blobPath, readCheckpoint, writeCheckpoint, writeFileAtomic } from './checkpoint.ts';
 import { EventFileWriter, dropEventsAfter, eventFiles } from './tensorboard.ts';
@@ -151,13 +151,18 @@ export class RunDir {
   latestCheckpoint(): string | null { return this.checkpointFiles().at(-1) ?? null; }
 
   /**
-   * Writes iteration's checkpoint atomically, writes it again as best.json when it is the best, keeps
-   * the last `keepLast` (each with its .bin of blobs, when it has blobs).
+   * Writes iteration's checkpoint atomically, copies it to best.json when it is the best (its .bin
+   * first, so best.json never points at another checkpoint's blobs), keeps the last `keepLast` (each
+   * with its .bin of blobs, when it has blobs).
    */
   saveCheckpoint(checkpoint: Checkpoint, options: { keepLast: number; isBest: boolean }): string {
     const path = join(this.checkpoints, `iter-${String(checkpoint.iteration).padStart(6, '0')}.json`);
     writeCheckpoint(path, checkpoint);
-    if (options.isBest) writeCheckpoint(this.bestPath, checkpoint);
+    if (options.isBest) {
+      if (existsSync(blobPath(path))) copyAtomic(blobPath(path), blobPath(this.bestPath));
+      else rmSync(blobPath(this.bestPath), { force: true });
+      copyAtomic(path, this.bestPath);
+    }
     const files = this.checkpointFiles();
     for (const old of files.slice(0, Math.max(0, files.length - options.keepLast))) {
       rmSync(old, { force: true });
@@ -170,6 +175,13 @@ export class RunDir {
     const path = this.latestCheckpoint();
     return path ? readCheckpoint(path) : null;
   }
+}
+
+/** Copies, then renames: `to` is never half-written. */
+function copyAtomic(from: string, to: string): void {
+  const temporary = `${to}.tmp-${process.pid}`;
+  copyFileSync(from, temporary);
+  renameSync(temporary, to);
 }
 
 function formatCell(value: number | null | undefined): string {
