@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ALGORITHM_NAMES } from '../../agent/algorithms.ts';
 
 const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/metamanip.js', ...args], { encoding: 'utf8', timeout: 120_000 });
 
@@ -14,6 +15,8 @@ describe('metamanip train / eval', () => {
     const train = cli('train', '--help');
     expect(train.status).toBe(0);
     for (const text of ['--resume', '--run-dir DIR', 'default runs/<scenario name>', 'METAMANIP_BACKEND', 'Examples:']) expect(train.stdout).toContain(text);
+    // Every registered algorithm is named in the help (the list is written out there, so it can fall behind).
+    for (const name of ALGORITHM_NAMES) expect(train.stdout).toMatch(new RegExp(`[\\s(]${name}[\\s,;.)]`));
     const evaluate = cli('eval', '--help');
     expect(evaluate.status).toBe(0);
     for (const text of ['--benchmark NAME', 'tabular-mdp:n<episodes>', '--tasks N', '--json']) expect(evaluate.stdout).toContain(text);
