@@ -4,8 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ManipulationEnv, TIMING } from '../../sim/env.ts';
 import { HideGoal } from '../../sim/wrappers.ts';
 import { type StepState, type Task, type TaskFamily, sampleTasks } from '../../sim/family.ts';
-import { RAPIER } from '../../sim/rapier.ts';
-import { type TaskScene, createBody, createJoint, jointPosition, tableSpec } from '../../sim/scene.ts';
+import { fixtureWorld } from './fixture-world.ts';
 import type { Vec3 } from '../../sim/vec.ts';
 import { doorOpen } from '../../sim/families/door-open.ts';
 import { doorClose } from '../../sim/families/door-close.ts';
@@ -114,35 +113,6 @@ describe('layout', () => {
     env.close();
   });
 });
-
-/** A bare world (table + one fixture) stepped like the environment, for driving a fixture by hand. */
-function fixtureWorld(scene: TaskScene) {
-  const world = new RAPIER.World({ x: 0, y: 0, z: -9.81 });
-  world.timestep = TIMING.controlDt;
-  world.numSolverIterations = TIMING.solverIterations;
-  world.integrationParameters.contact_natural_frequency = TIMING.contactFrequency;
-  createBody(world, tableSpec(), false);
-  const bodies = new Map(scene.bodies.map((spec) => [spec.name, createBody(world, spec, false)]));
-  const spec = scene.joints![0];
-  const parent = bodies.get(spec.parent)!, child = bodies.get(spec.child)!;
-  createJoint(world, spec, parent, child);
-  return {
-    child,
-    position: () => jointPosition(spec, parent, child),
-    /** Steps `n` times; returns the lowest and highest joint position seen. */
-    run(n: number): [number, number] {
-      let low = Infinity, high = -Infinity;
-      for (let i = 0; i < n; i++) {
-        world.step();
-        const q = jointPosition(spec, parent, child);
-        low = Math.min(low, q);
-        high = Math.max(high, q);
-      }
-      return [low, high];
-    },
-    free: () => world.free(),
-  };
-}
 
 describe('fixtures hold their range under their own dynamics', () => {
   it('door: slammed shut it stops against the safe; flung open it stops at its floor stop', () => {

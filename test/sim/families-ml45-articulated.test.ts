@@ -6,41 +6,11 @@ import { ManipulationEnv, TIMING } from '../../sim/env.ts';
 import { HideGoal } from '../../sim/wrappers.ts';
 import { sampleTasks } from '../../sim/family.ts';
 import { getFamily } from '../../sim/families/index.ts';
-import { RAPIER } from '../../sim/rapier.ts';
-import { type TaskScene, createBody, createJoint, jointPosition, tableSpec } from '../../sim/scene.ts';
+import { fixtureWorld } from './fixture-world.ts';
 import { dialScene } from '../../sim/fixtures/dial.ts';
 import { FAUCET, faucetScene } from '../../sim/fixtures/faucet.ts';
 import { HANDLE_PRESS, handlePressScene } from '../../sim/fixtures/handle-press.ts';
 import { DOOR_LOCK, lockedDoorScene } from '../../sim/fixtures/door.ts';
-
-/** A world of the table and one fixture scene; forces act on the joint's child body. */
-function fixtureWorld(scene: TaskScene) {
-  const world = new RAPIER.World({ x: 0, y: 0, z: -9.81 });
-  world.timestep = TIMING.controlDt;
-  world.numSolverIterations = TIMING.solverIterations;
-  world.integrationParameters.contact_natural_frequency = TIMING.contactFrequency;
-  createBody(world, tableSpec(), false);
-  const bodies = new Map(scene.bodies.map((spec) => [spec.name, createBody(world, spec, false)]));
-  const spec = scene.joints![0];
-  const parent = bodies.get(spec.parent)!, child = bodies.get(spec.child)!;
-  createJoint(world, spec, parent, child);
-  return {
-    child,
-    position: () => jointPosition(spec, parent, child),
-    /** Steps `n` times; returns the lowest and highest joint position seen. */
-    run(n: number): [number, number] {
-      let low = Infinity, high = -Infinity;
-      for (let i = 0; i < n; i++) {
-        world.step();
-        const q = jointPosition(spec, parent, child);
-        low = Math.min(low, q);
-        high = Math.max(high, q);
-      }
-      return [low, high];
-    },
-    free: () => world.free(),
-  };
-}
 
 describe('ML45 fixtures hold their range', () => {
   it('dial: a torque about z turns it that way, against its damping', () => {
