@@ -75,4 +75,9 @@ export interface TaskDistribution {
   /** The simulator benchmark behind a robot distribution (its envs may then run in worker threads). */
   readonly benchmark?: Benchmark;
   makeEnv(): MetaEnv;
+  /**
+   * A scripted demonstrator for `task` (robot benchmarks: the family's expert, which knows the task's
+   * goal): the action it takes on an observation. Absent where there is none (bandits, tabular MDPs).
+   */
+  demonstrator?(task: Task): (obs: Float32Array) => ArrayLike<number>;
 }

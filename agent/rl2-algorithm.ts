@@ -58,6 +58,9 @@ export const rl2Definition: AlgorithmDefinition<Rl2Config> = {
     if (given.episodesPerTrial === undefined) rl2.episodesPerTrial = distribution.protocol.adaptationEpisodes;
     const trialSteps = rl2.episodesPerTrial * distribution.spec.episodeSteps;
     if (given.bpttSteps === undefined) rl2.bpttSteps = Math.min(trialSteps, RL2_DEFAULTS.bpttSteps);
+    if (rl2.demonstrationIterations > 0 && (!distribution.demonstrator || distribution.spec.action.kind !== 'box')) {
+      return { problems: [{ path: ['demonstrationIterations'], message: `needs a benchmark with scripted experts (the simulator benchmarks: ML1:<family>, MT10, ML10, ...); ${distribution.name} has none` }] };
+    }
     if (trialSteps % rl2.bpttSteps !== 0) return { problems: [{ path: ['bpttSteps'], message: `${rl2.bpttSteps} must divide the trial length (${rl2.episodesPerTrial} episodes x ${distribution.spec.episodeSteps} steps = ${trialSteps})` }] };
     return { settings: rl2 };
   },

@@ -400,6 +400,27 @@ export class Rl2Network {
     }
   }
 
+  /**
+   * Moves box actions drawn by sampleActions onto `centers` (one action per lane, a demonstrator's):
+   * each lane keeps the noise it drew (action - mean) around its center instead of the policy's mean,
+   * and its log-probability becomes that of the moved action under the policy.
+   */
+  centerActions(head: Float32Array, centers: Float32Array, actions: Float32Array, logProbs: Float32Array): void {
+    if (this.action.kind !== 'box') throw new Error('rl2: only box actions can follow a demonstrator');
+    const A = this.action.size, lanes = head.length / A;
+    const logStd = this.cappedLogStd(this.logStd!.dataSync() as Float32Array);
+    for (let i = 0; i < lanes; i++) {
+      let logProb = 0;
+      for (let k = 0; k < A; k++) {
+        const at = i * A + k;
+        actions[at] = centers[at] + (actions[at] - head[at]);
+        const z = (actions[at] - head[at]) / Math.exp(logStd[k]);
+        logProb += -0.5 * z * z - logStd[k] - 0.5 * Math.log(2 * Math.PI);
+      }
+      logProbs[i] = logProb;
+    }
+  }
+
   /** Log-probabilities and entropies of `actions` (time-major, actionWidth each) under the head outputs, differentiably. */
   logProbAndEntropy(head: tf.Tensor2D, actions: Float32Array): { logProb: tf.Tensor1D; entropy: tf.Tensor1D } {
     if (this.action.kind === 'discrete') {

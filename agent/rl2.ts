@@ -13,7 +13,7 @@ import { actionWidth } from './envs.ts';
 import { LearnerThreads } from './learner-threads.ts';
 import type { LanePolicy, MetaAlgorithm } from './meta.ts';
 import { Adam, type TensorJSON } from './nn.ts';
-import { type MinibatchGradient, PPO_DEFAULTS, type PpoBatch, type PpoConfig, type PpoPolicy, type PpoStats, computeGae, learningRateAt, ppoUpdate } from './ppo.ts';
+import { type MinibatchGradient, PPO_DEFAULTS, type PpoBatch, type PpoConfig, type PpoPolicy, type PpoStats, computeGae, learningRateAt, minibatchGradient, ppoUpdate } from './ppo.ts';
 import { type Rng, rngFor, seedFor } from './random.ts';
 import { LaneHistory, type Rl2InputConfig } from './rl2-inputs.ts';
 import { type Rl2Network, type Rl2NetworkConfig, rl2Network } from './rl2-network.ts';
@@ -37,6 +37,15 @@ export interface Rl2Config extends Rl2NetworkConfig, Rl2InputConfig {
    * and the reported returns stay the env's own.
    */
   successBonus: number;
+  /**
+   * Iterations at the start of a run that clone a scripted demonstrator instead of reinforcing the
+   * policy's own actions (robot benchmarks: each family's expert, which knows the hidden goal). In them
+   * the trials are acted by the expert plus the policy's own action noise, and the PPO update runs with
+   * every advantage 1 (not standardised): at the sampled policy its gradient is behaviour cloning's,
+   * -mean grad log pi(expert action), and the clip bounds each update as it bounds PPO's. The value
+   * function learns the demonstrations' returns. 0: none.
+   */
+  demonstrationIterations: number;
   ppo: PpoConfig;
 }
 
@@ -49,6 +58,7 @@ export const RL2_DEFAULTS: Rl2Config = {
   bpttSteps: 250,
   rewardScale: 1,
   successBonus: 0,
+  demonstrationIterations: 0,
   rewardInputScale: 1,
   initLogStd: -0.5,
   maxLogStd: null,
@@ -145,13 +155,19 @@ export class Rl2 implements MetaAlgorithm {
     const sampled = performance.now();
 
     const { advantages, returns } = trialAdvantages(record, config);
+    const demonstration = iteration < config.demonstrationIterations;
+    if (demonstration) advantages.fill(1);
     const batch: PpoBatch = { sequences: record.lanes * (record.steps / record.chunkSteps), length: record.chunkSteps, oldLogProb: record.logProbs, advantages, returns };
     const policy = trialReplay(this.net, record);
     const { learner } = this;
     const shared = { ppo: batch, record };
-    const gradient: MinibatchGradient | undefined = learner ? (minibatch) => learner.gradient(policy, shared, minibatch) : undefined;
+    const ppoConfig = demonstration ? { ...config.ppo, normalizeAdvantages: false } : config.ppo;
+    const computed: MinibatchGradient = learner ? (minibatch) => learner.gradient(policy, shared, minibatch) : (minibatch) => minibatchGradient(policy, batch, minibatch, ppoConfig);
+    // Cloning keeps the action noise as it is: fitted by likelihood, the standard deviation would grow to
+    // cover the distance between the policy's mean and the expert's actions, and the demonstrations with it.
+    const gradient = demonstration ? withoutGradientOf('logStd', computed) : computed;
     const learningRate = learningRateAt(config.ppo, iteration, totalIterations);
-    const ppo = ppoUpdate(policy, this.optimizer, batch, config.ppo, rngFor(this.seed, 'minibatches', iteration), learningRate, gradient);
+    const ppo = ppoUpdate(policy, this.optimizer, batch, ppoConfig, rngFor(this.seed, 'minibatches', iteration), learningRate, gradient);
     // After the update, so that the update saw the statistics its trials were sampled with.
     this.net.updateInputStats(record.inputs, record.lanes * record.steps);
     const learned = performance.now();
@@ -232,7 +248,12 @@ export function sampleTrialLanes(
   const rngs = Array.from({ length: count }, (_, i) => rngFor(seed, 'actions', iteration, first + i));
   if (net.criticInputs && !distribution.critic) throw new Error(`rl2: privilegedCritic needs critic features, which ${distribution.name} does not have`);
   const critic = net.criticInputs ? { features: distribution.critic!, tasks, trialSteps: steps } : undefined;
-  const policy = new Rl2LanePolicy(net, count, rngs, { record, critic });
+  let demonstrators: Demonstrator[] | undefined;
+  if (iteration < config.demonstrationIterations) {
+    if (!distribution.demonstrator) throw new Error(`rl2: demonstrationIterations needs a scripted demonstrator, which ${distribution.name} does not have`);
+    demonstrators = tasks.map((task) => distribution.demonstrator!(task));
+  }
+  const policy = new Rl2LanePolicy(net, count, rngs, { record, critic, demonstrators });
   // Lane i of the group is lane first + i of the iteration: its episodes get that lane's seeds.
   const shifted: EnvBatch = first === 0 ? envs : {
     size: envs.size, workers: envs.workers, spec: envs.spec,
@@ -246,6 +267,16 @@ export function sampleTrialLanes(
   } finally {
     policy.dispose();
   }
+}
+
+/** A minibatch gradient with parameter `name`'s left out (the optimiser then leaves that parameter as it is). */
+function withoutGradientOf(name: string, gradient: MinibatchGradient): MinibatchGradient {
+  return (minibatch) => {
+    const result = gradient(minibatch);
+    result.grads.get(name)?.dispose();
+    result.grads.delete(name);
+    return result;
+  };
 }
 
 /** The rewards returns and values are computed from: (env reward + success bonus) x reward scale. */
@@ -278,6 +309,9 @@ function trialAdvantages(record: TrialRecord, config: Pick<Rl2Config, 'successBo
 /** Where a lane policy learns each lane's task while it samples training trials (for a privileged critic). */
 export interface CriticSource { features: CriticFeatures; tasks: readonly Task[]; trialSteps: number }
 
+/** A lane's scripted demonstrator: the action it takes on an observation. */
+export type Demonstrator = (obs: Float32Array) => ArrayLike<number>;
+
 /**
  * RL2 acting in `lanes` tasks at once, one batched network step per env step: each lane keeps its
  * hidden state and history (previous action, reward, done flag) across episode ends, and a new trial
@@ -300,7 +334,8 @@ export class Rl2LanePolicy implements LanePolicy {
     private readonly net: Rl2Network,
     readonly lanes: number,
     private readonly rngs: readonly Rng[],
-    private readonly options: { deterministic?: boolean; record?: TrialRecord; critic?: CriticSource } = {},
+    /** demonstrators: one per lane; the lanes act with the demonstrator's action plus the policy's noise (demonstrationIterations). */
+    private readonly options: { deterministic?: boolean; record?: TrialRecord; critic?: CriticSource; demonstrators?: readonly Demonstrator[] } = {},
   ) {
     const { critic } = options;
     this.h = tf.zeros([lanes, net.stateSize]);
@@ -339,6 +374,12 @@ export class Rl2LanePolicy implements LanePolicy {
     out.head.dispose();
     out.value.dispose();
     net.sampleActions(head, this.rngs, this.options.deterministic ?? false, this.actions, this.logProbs);
+    const { demonstrators } = this.options;
+    if (demonstrators) {
+      const width = actionWidth(net.action), centers = new Float32Array(lanes * width);
+      for (let i = 0; i < lanes; i++) centers.set(demonstrators[i](obs.subarray(i * obsSize, (i + 1) * obsSize)), i * width);
+      net.centerActions(head, centers, this.actions, this.logProbs);
+    }
     if (record) {
       const T = record.steps, width = actionWidth(net.action);
       for (let i = 0; i < lanes; i++) {

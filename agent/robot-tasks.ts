@@ -1,6 +1,6 @@
 // Robot task distributions: a simulator benchmark (ML1, MT1, MT10, ML10, MT50, ML45) as the agent sees it.
 
-import { type Benchmark, type Env, makeEnv } from '../sim/index.ts';
+import { type Benchmark, type Env, getFamily, makeEnv } from '../sim/index.ts';
 import type { CriticFeatures, EnvSpec, MetaEnv, MetaStep, Task, TaskDistribution } from './envs.ts';
 import { rngFor } from './random.ts';
 
@@ -114,6 +114,11 @@ export function robotDistribution(benchmark: Benchmark): TaskDistribution {
     critic: robotCritic,
     benchmark,
     makeEnv: () => new RobotEnv(benchmark, spec),
+    demonstrator(task) {
+      const family = getFamily(task.family);
+      const goal = family.scene(task.params).goal;
+      return (obs) => family.expert(obs, goal);
+    },
   };
 }
 

@@ -34,6 +34,7 @@ export const rl2ConfigSchema = z.object({
   bpttSteps: int(1),
   rewardScale: positive,
   successBonus: z.number().min(0),
+  demonstrationIterations: int(0),
   rewardInputScale: positive,
   initLogStd: z.number(),
   maxLogStd: z.number().nullable(),

@@ -1,0 +1,58 @@
+// RL2's demonstration iterations (rl2.demonstrationIterations): trials acted by the family's scripted
+// expert plus the policy's own noise, learned by behaviour cloning through the PPO update, and refused
+// where a benchmark has no expert.
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import { chooseBackend } from '../../agent/backend.ts';
+import { LocalEnvBatch } from '../../agent/batch-env.ts';
+import { RL2_DEFAULTS, Rl2, type Rl2Config } from '../../agent/rl2.ts';
+import { robotDistribution } from '../../agent/robot-tasks.ts';
+import { resolveScenario } from '../../scenarios/scenario.ts';
+import { ML1 } from '../../sim/index.ts';
+
+beforeAll(async () => { await chooseBackend('wasm'); });
+
+const pickPlace = robotDistribution(ML1('pick-place', 1));
+const small: Rl2Config = {
+  ...RL2_DEFAULTS, hidden: 16, headMlp: [16], tasksPerIteration: 4, episodesPerTrial: 1, bpttSteps: 100,
+  rewardScale: 0.01, normalizeInputs: true, initLogStd: -1, demonstrationIterations: 10,
+  ppo: { ...RL2_DEFAULTS.ppo, epochs: 4, minibatches: 2, learningRate: 3e-3, entropyCoef: 0 },
+};
+
+const mean = (x: Float32Array) => x.reduce((sum, v) => sum + v, 0) / x.length;
+
+describe('RL2 demonstration iterations', () => {
+  it('acts with the expert plus the policy\'s noise, records that action\'s log-probability, and clones the expert', () => {
+    const rl2 = new Rl2(pickPlace.spec, small, 1);
+    const envs = new LocalEnvBatch(pickPlace, small.tasksPerIteration);
+    const first = rl2.sampleTrials(envs, pickPlace, 0);
+    // The expert (which knows the goal) does the task through the noise; the untrained policy does not.
+    const successRate = (s: typeof first) => s.trials.episodeSuccess.filter((e) => e[0]).length / small.tasksPerIteration;
+    expect(successRate(first)).toBeGreaterThanOrEqual(0.75);
+    // One epoch, one minibatch: the update starts at the policy that sampled, so PPO's KL estimate is 0
+    // only if the recorded log-probabilities are those of the actions taken (the expert's, moved).
+    const probe = new Rl2(pickPlace.spec, { ...small, ppo: { ...small.ppo, epochs: 1, minibatches: 1 } }, 1);
+    const stats = probe.learn(probe.sampleTrials(envs, pickPlace, 0), 0, 10, 0);
+    expect(Math.abs(stats.approxKl)).toBeLessThan(1e-4);
+    // Every advantage is 1: the policy loss at the sampled policy is -1 before any clipping.
+    expect(stats.policyLoss).toBeCloseTo(-1, 4);
+    probe.dispose();
+    const logStd = Array.from(rl2.net.logStd!.dataSync());
+    rl2.learn(first, 0, 10, 0);
+    for (let iteration = 1; iteration < small.demonstrationIterations - 1; iteration++) rl2.iterate(envs, pickPlace, iteration, 10);
+    // Cloning: the expert's (noisy) actions became likelier, by several nats; the noise stayed as it was.
+    const later = rl2.sampleTrials(envs, pickPlace, small.demonstrationIterations - 1);
+    expect(mean(later.record.logProbs)).toBeGreaterThan(mean(first.record.logProbs) + 2);
+    expect(Array.from(rl2.net.logStd!.dataSync())).toEqual(logStd);
+    // After the demonstrations, trials are the policy's own again: it no longer succeeds by the expert's hand.
+    const own = rl2.sampleTrials(envs, pickPlace, small.demonstrationIterations);
+    expect(successRate(own)).toBeLessThan(successRate(first));
+    rl2.dispose();
+  });
+
+  it('is refused, by name, on a benchmark without scripted experts', () => {
+    expect(() => resolveScenario({ benchmark: 'tabular-mdp:n10', iterations: 1, rl2: { demonstrationIterations: 5 } })).toThrow(/rl2\.demonstrationIterations.*scripted experts.*tabular-mdp:n10 has none/);
+    expect(() => resolveScenario({ benchmark: 'ML1:reach', iterations: 1, rl2: { demonstrationIterations: -1 } })).toThrow(/rl2\.demonstrationIterations/);
+    expect(resolveScenario({ benchmark: 'ML1:reach', iterations: 1, rl2: { demonstrationIterations: 5 } }).rl2).toMatchObject({ demonstrationIterations: 5 });
+  });
+});
