@@ -248,12 +248,14 @@ export function sampleTrialLanes(
   const rngs = Array.from({ length: count }, (_, i) => rngFor(seed, 'actions', iteration, first + i));
   if (net.criticInputs && !distribution.critic) throw new Error(`rl2: privilegedCritic needs critic features, which ${distribution.name} does not have`);
   const critic = net.criticInputs ? { features: distribution.critic!, tasks, trialSteps: steps } : undefined;
-  let demonstrators: Demonstrator[] | undefined;
+  let demonstrations: Demonstrations | undefined;
   if (iteration < config.demonstrationIterations) {
     if (!distribution.demonstrator) throw new Error(`rl2: demonstrationIterations needs a scripted demonstrator, which ${distribution.name} does not have`);
-    demonstrators = tasks.map((task) => distribution.demonstrator!(task));
+    // The iteration's even lanes are driven by the expert, the odd ones by the policy (DAgger: the
+    // expert labels the states the policy itself reaches, where cloning alone would drift).
+    demonstrations = { experts: tasks.map((task) => distribution.demonstrator!(task)), drives: tasks.map((_, i) => (first + i) % 2 === 0) };
   }
-  const policy = new Rl2LanePolicy(net, count, rngs, { record, critic, demonstrators });
+  const policy = new Rl2LanePolicy(net, count, rngs, { record, critic, demonstrations });
   // Lane i of the group is lane first + i of the iteration: its episodes get that lane's seeds.
   const shifted: EnvBatch = first === 0 ? envs : {
     size: envs.size, workers: envs.workers, spec: envs.spec,
@@ -313,6 +315,13 @@ export interface CriticSource { features: CriticFeatures; tasks: readonly Task[]
 export type Demonstrator = (obs: Float32Array) => ArrayLike<number>;
 
 /**
+ * Demonstration trials: each lane's expert, whose action plus the policy's noise is what the lane learns
+ * (recorded with its log-probability), and whether that action is also the one taken (`drives`) or the
+ * lane takes the policy's own draw.
+ */
+export interface Demonstrations { experts: readonly Demonstrator[]; drives: readonly boolean[] }
+
+/**
  * RL2 acting in `lanes` tasks at once, one batched network step per env step: each lane keeps its
  * hidden state and history (previous action, reward, done flag) across episode ends, and a new trial
  * is a new policy. With a record, it also keeps what learning needs.
@@ -334,8 +343,7 @@ export class Rl2LanePolicy implements LanePolicy {
     private readonly net: Rl2Network,
     readonly lanes: number,
     private readonly rngs: readonly Rng[],
-    /** demonstrators: one per lane; the lanes act with the demonstrator's action plus the policy's noise (demonstrationIterations). */
-    private readonly options: { deterministic?: boolean; record?: TrialRecord; critic?: CriticSource; demonstrators?: readonly Demonstrator[] } = {},
+    private readonly options: { deterministic?: boolean; record?: TrialRecord; critic?: CriticSource; demonstrations?: Demonstrations } = {},
   ) {
     const { critic } = options;
     this.h = tf.zeros([lanes, net.stateSize]);
@@ -374,11 +382,17 @@ export class Rl2LanePolicy implements LanePolicy {
     out.head.dispose();
     out.value.dispose();
     net.sampleActions(head, this.rngs, this.options.deterministic ?? false, this.actions, this.logProbs);
-    const { demonstrators } = this.options;
-    if (demonstrators) {
+    // What the lanes take: the drawn actions, or in a demonstration trial the expert's where it drives.
+    let taken = this.actions;
+    const { demonstrations } = this.options;
+    if (demonstrations) {
       const width = actionWidth(net.action), centers = new Float32Array(lanes * width);
-      for (let i = 0; i < lanes; i++) centers.set(demonstrators[i](obs.subarray(i * obsSize, (i + 1) * obsSize)), i * width);
+      const drawn = this.actions.slice();
+      for (let i = 0; i < lanes; i++) centers.set(demonstrations.experts[i](obs.subarray(i * obsSize, (i + 1) * obsSize)), i * width);
+      // this.actions (what is recorded and learned) become the expert's, moved by the same noise.
       net.centerActions(head, centers, this.actions, this.logProbs);
+      taken = this.actions.slice();
+      for (let i = 0; i < lanes; i++) if (!demonstrations.drives[i]) taken.set(drawn.subarray(i * width, (i + 1) * width), i * width);
     }
     if (record) {
       const T = record.steps, width = actionWidth(net.action);
@@ -392,7 +406,7 @@ export class Rl2LanePolicy implements LanePolicy {
         if (V > 0) record.valueInputs.set(valueInput.subarray(i * V, (i + 1) * V), at * V);
       }
     }
-    this.envActions = envActions(this.actions, net.action);
+    this.envActions = envActions(taken, net.action);
     return this.envActions;
   }
 

@@ -22,13 +22,14 @@ const small: Rl2Config = {
 const mean = (x: Float32Array) => x.reduce((sum, v) => sum + v, 0) / x.length;
 
 describe('RL2 demonstration iterations', () => {
-  it('acts with the expert plus the policy\'s noise, records that action\'s log-probability, and clones the expert', () => {
+  it('acts with the expert plus the policy\'s noise in half the lanes, records that action\'s log-probability, and clones the expert', () => {
     const rl2 = new Rl2(pickPlace.spec, small, 1);
     const envs = new LocalEnvBatch(pickPlace, small.tasksPerIteration);
     const first = rl2.sampleTrials(envs, pickPlace, 0);
-    // The expert (which knows the goal) does the task through the noise; the untrained policy does not.
-    const successRate = (s: typeof first) => s.trials.episodeSuccess.filter((e) => e[0]).length / small.tasksPerIteration;
-    expect(successRate(first)).toBeGreaterThanOrEqual(0.75);
+    // The even lanes are driven by the expert (which knows the goal) and do the task through the noise;
+    // the odd ones take the untrained policy's own actions (the expert's are only learned) and do not.
+    const successes = (s: typeof first) => s.trials.episodeSuccess.map((e) => e[0]);
+    expect(successes(first)).toEqual([true, false, true, false]);
     // One epoch, one minibatch: the update starts at the policy that sampled, so PPO's KL estimate is 0
     // only if the recorded log-probabilities are those of the actions taken (the expert's, moved).
     const probe = new Rl2(pickPlace.spec, { ...small, ppo: { ...small.ppo, epochs: 1, minibatches: 1 } }, 1);
@@ -46,7 +47,7 @@ describe('RL2 demonstration iterations', () => {
     expect(Array.from(rl2.net.logStd!.dataSync())).toEqual(logStd);
     // After the demonstrations, trials are the policy's own again: it no longer succeeds by the expert's hand.
     const own = rl2.sampleTrials(envs, pickPlace, small.demonstrationIterations);
-    expect(successRate(own)).toBeLessThan(successRate(first));
+    expect(successes(own).filter(Boolean).length).toBeLessThan(2);
     rl2.dispose();
   });
 
