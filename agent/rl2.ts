@@ -46,6 +46,12 @@ export interface Rl2Config extends Rl2NetworkConfig, Rl2InputConfig {
    * function learns the demonstrations' returns. 0: none.
    */
   demonstrationIterations: number;
+  /**
+   * In demonstration iterations, the lanes the policy drives take its mean action instead of a draw:
+   * the expert then labels the states the noiseless policy reaches, and the policy cannot lean on its
+   * own noise to find things out (for a policy meant to act with its mean).
+   */
+  demonstrationMeanAction: boolean;
   ppo: PpoConfig;
 }
 
@@ -59,6 +65,7 @@ export const RL2_DEFAULTS: Rl2Config = {
   rewardScale: 1,
   successBonus: 0,
   demonstrationIterations: 0,
+  demonstrationMeanAction: false,
   rewardInputScale: 1,
   initLogStd: -0.5,
   maxLogStd: null,
@@ -253,7 +260,7 @@ export function sampleTrialLanes(
     if (!distribution.demonstrator) throw new Error(`rl2: demonstrationIterations needs a scripted demonstrator, which ${distribution.name} does not have`);
     // The iteration's even lanes are driven by the expert, the odd ones by the policy (DAgger: the
     // expert labels the states the policy itself reaches, where cloning alone would drift).
-    demonstrations = { experts: tasks.map((task) => distribution.demonstrator!(task)), drives: tasks.map((_, i) => (first + i) % 2 === 0) };
+    demonstrations = { experts: tasks.map((task) => distribution.demonstrator!(task)), drives: tasks.map((_, i) => (first + i) % 2 === 0), meanAction: config.demonstrationMeanAction };
   }
   const policy = new Rl2LanePolicy(net, count, rngs, { record, critic, demonstrations });
   // Lane i of the group is lane first + i of the iteration: its episodes get that lane's seeds.
@@ -317,9 +324,9 @@ export type Demonstrator = (obs: Float32Array) => ArrayLike<number>;
 /**
  * Demonstration trials: each lane's expert, whose action plus the policy's noise is what the lane learns
  * (recorded with its log-probability), and whether that action is also the one taken (`drives`) or the
- * lane takes the policy's own draw.
+ * lane takes the policy's own draw (or its mean action).
  */
-export interface Demonstrations { experts: readonly Demonstrator[]; drives: readonly boolean[] }
+export interface Demonstrations { experts: readonly Demonstrator[]; drives: readonly boolean[]; /** Lanes the policy drives take its mean action. */ meanAction?: boolean }
 
 /**
  * RL2 acting in `lanes` tasks at once, one batched network step per env step: each lane keeps its
@@ -387,7 +394,7 @@ export class Rl2LanePolicy implements LanePolicy {
     const { demonstrations } = this.options;
     if (demonstrations) {
       const width = actionWidth(net.action), centers = new Float32Array(lanes * width);
-      const drawn = this.actions.slice();
+      const drawn = demonstrations.meanAction ? head.slice(0, lanes * width) : this.actions.slice();
       for (let i = 0; i < lanes; i++) centers.set(demonstrations.experts[i](obs.subarray(i * obsSize, (i + 1) * obsSize)), i * width);
       // this.actions (what is recorded and learned) become the expert's, moved by the same noise.
       net.centerActions(head, centers, this.actions, this.logProbs);

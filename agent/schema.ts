@@ -35,6 +35,7 @@ export const rl2ConfigSchema = z.object({
   rewardScale: positive,
   successBonus: z.number().min(0),
   demonstrationIterations: int(0),
+  demonstrationMeanAction: z.boolean(),
   rewardInputScale: positive,
   initLogStd: z.number(),
   maxLogStd: z.number().nullable(),

@@ -6,7 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
 import { LocalEnvBatch } from '../../agent/batch-env.ts';
 import { RL2_DEFAULTS, Rl2, type Rl2Config } from '../../agent/rl2.ts';
+import { seedFor } from '../../agent/random.ts';
 import { robotDistribution } from '../../agent/robot-tasks.ts';
+import { runTrials } from '../../agent/rollout.ts';
 import { resolveScenario } from '../../scenarios/scenario.ts';
 import { ML1 } from '../../sim/index.ts';
 
@@ -48,6 +50,21 @@ describe('RL2 demonstration iterations', () => {
     // After the demonstrations, trials are the policy's own again: it no longer succeeds by the expert's hand.
     const own = rl2.sampleTrials(envs, pickPlace, small.demonstrationIterations);
     expect(successes(own).filter(Boolean).length).toBeLessThan(2);
+    rl2.dispose();
+  });
+
+  it('with demonstrationMeanAction, the lanes the policy drives take its mean action', () => {
+    const config = { ...small, demonstrationMeanAction: true };
+    const rl2 = new Rl2(pickPlace.spec, config, 1);
+    const envs = new LocalEnvBatch(pickPlace, config.tasksPerIteration);
+    const sampled = rl2.sampleTrials(envs, pickPlace, 0);
+    // The same tasks and episode seeds acted by the policy's mean alone: the odd lanes match it exactly.
+    const tasks = pickPlace.trainTasks(0, config.tasksPerIteration);
+    const policy = rl2.explorationPolicy(tasks.length, { seed: 99, deterministic: true });
+    const mean = runTrials(new LocalEnvBatch(pickPlace, tasks.length), policy, tasks, 1, seedFor(1, 'train', 0));
+    policy.dispose();
+    for (const lane of [1, 3]) expect(sampled.trials.episodeReturns[lane]).toEqual(mean.episodeReturns[lane]);
+    expect(sampled.trials.episodeReturns[0]).not.toEqual(mean.episodeReturns[0]);
     rl2.dispose();
   });
 
