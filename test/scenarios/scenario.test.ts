@@ -15,6 +15,11 @@ describe('scenario catalogue', () => {
     expect(readdirSync('scenarios/experts').map((f) => f.replace(/\.yaml$/, '')).sort()).toEqual([...FAMILIES.keys()].sort());
   });
 
+  it('is listed in full in docs/SCENARIOS.md', () => {
+    const docs = readFileSync('docs/SCENARIOS.md', 'utf8');
+    for (const file of catalogue.filter((f) => !f.startsWith(join('scenarios', 'experts')))) expect(docs, file).toContain(`\`${file}\``);
+  });
+
   it.each(catalogue)('%s validates and refers only to things that exist', (file) => {
     const scenario = loadScenario(file);
     expect(scenarioProblems(scenario, existsSync)).toEqual([]);
