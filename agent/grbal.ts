@@ -30,7 +30,7 @@ import type { EnvBatch } from './batch-env.ts';
 import type { EnvSpec, TaskDistribution } from './envs.ts';
 import type { EpisodeRecord, LanePolicy } from './meta.ts';
 import { RandomShooting, type TransitionModel } from './mpc.ts';
-import { Adam, Params, addDense } from './nn.ts';
+import { Adam, Params, addDense, loadWeightsState, weightsState } from './nn.ts';
 import { type Rng, gaussian, rngFor, seedFor } from './random.ts';
 import { ReplayBuffer } from './replay.ts';
 import { type TrialStats, runTrials } from './rollout.ts';
@@ -811,14 +811,13 @@ export class Grbal implements TrainableAlgorithm {
   }
 
   state(): AlgorithmState {
-    const state: StateWithBlobs = { params: this.params.toJSON(), optimizer: this.optimizer.toJSON(), ...(this.replay ? { blobs: { replay: this.replay.toBlob() } } : {}) };
+    const state: StateWithBlobs = { ...weightsState(this.params, this.optimizer), ...(this.replay ? { blobs: { replay: this.replay.toBlob() } } : {}) };
     return state;
   }
 
   /** Weights (and the optimiser and the dataset when there): acting needs only the weights and normalisation. */
   load(state: AlgorithmState): void {
-    this.params.load(state.params);
-    if (state.optimizer) this.optimizer.load(state.optimizer);
+    loadWeightsState(this.params, this.optimizer, state);
     const blob = (state as StateWithBlobs).blobs?.replay;
     if (blob) {
       const replay = ReplayBuffer.fromBlob(blob);

@@ -27,7 +27,7 @@ import type { EnvBatch } from './batch-env.ts';
 import { type DqnLaneStreams, DqnLanes, type DqnSettings, InnerAdam, type InnerOptimizer } from './dqn.ts';
 import type { EnvSpec, TaskDistribution } from './envs.ts';
 import type { LanePolicy } from './meta.ts';
-import { Adam, Params } from './nn.ts';
+import { Adam, Params, loadWeightsState, weightsState } from './nn.ts';
 import { rngFor, seedFor } from './random.ts';
 import { type TrialStats, runTrials } from './rollout.ts';
 
@@ -523,12 +523,9 @@ export class LearnedOptimizerLearner implements TrainableAlgorithm {
     };
   }
 
-  state(): AlgorithmState { return { params: this.params.toJSON(), optimizer: this.optimizer.toJSON() }; }
+  state(): AlgorithmState { return weightsState(this.params, this.optimizer); }
 
-  load(state: AlgorithmState): void {
-    this.params.load(state.params);
-    if (state.optimizer) this.optimizer.load(state.optimizer);
-  }
+  load(state: AlgorithmState): void { loadWeightsState(this.params, this.optimizer, state); }
 
   dispose(): void {
     this.optimizer.dispose();

@@ -31,7 +31,7 @@ import type { AlgorithmDefinition, AlgorithmState, IterationStats, SettingProble
 import type { EnvBatch } from './batch-env.ts';
 import type { EnvSpec, TaskDistribution } from './envs.ts';
 import type { EpisodeRecord, LanePolicy } from './meta.ts';
-import { Adam, Params, addDense, matMul } from './nn.ts';
+import { Adam, Params, addDense, loadWeightsState, matMul, weightsState } from './nn.ts';
 import { computeGae } from './ppo.ts';
 import { type Rng, gaussian, rngFor, seedFor } from './random.ts';
 import { type TrialStats, runTrials } from './rollout.ts';
@@ -619,14 +619,9 @@ export class Maml implements TrainableAlgorithm {
     });
   }
 
-  state(): AlgorithmState {
-    return { params: this.params.toJSON(), optimizer: this.optimizer.toJSON() };
-  }
+  state(): AlgorithmState { return weightsState(this.params, this.optimizer); }
 
-  load(state: AlgorithmState): void {
-    this.params.load(state.params);
-    if (state.optimizer) this.optimizer.load(state.optimizer);
-  }
+  load(state: AlgorithmState): void { loadWeightsState(this.params, this.optimizer, state); }
 
   dispose(): void {
     this.optimizer.dispose();

@@ -592,3 +592,16 @@ export class Adam {
 
   dispose(): void { for (const x of [...this.m.values(), ...this.v.values()]) x.dispose(); }
 }
+
+/** A learner's weights and the state of the Adam that trains them, as checkpoints hold them (no optimiser: the weights alone). */
+export interface WeightsState { params: Record<string, TensorJSON>; optimizer?: ReturnType<Adam['toJSON']> }
+
+export function weightsState(params: Params, optimizer: Adam | null): WeightsState {
+  return optimizer ? { params: params.toJSON(), optimizer: optimizer.toJSON() } : { params: params.toJSON() };
+}
+
+/** Loads the weights, and the optimiser's state where the checkpoint has one (acting and initFrom load the weights alone). */
+export function loadWeightsState(params: Params, optimizer: Adam | null, state: WeightsState): void {
+  params.load(state.params);
+  if (state.optimizer && optimizer) optimizer.load(state.optimizer);
+}

@@ -31,7 +31,7 @@ import type { AlgorithmDefinition, AlgorithmState, IterationStats, SettingProble
 import type { EnvBatch } from './batch-env.ts';
 import type { EnvSpec, TaskDistribution } from './envs.ts';
 import type { LanePolicy } from './meta.ts';
-import { Adam, Params } from './nn.ts';
+import { Adam, Params, loadWeightsState, weightsState } from './nn.ts';
 import { type Rng, rngFor, seedFor } from './random.ts';
 import { type TrialStats, runTrials } from './rollout.ts';
 
@@ -451,12 +451,11 @@ export class QTableLearner implements TrainableAlgorithm {
   }
 
   state(): AlgorithmState {
-    return this.optimizer ? { params: this.params.toJSON(), optimizer: this.optimizer.toJSON() } : { params: this.params.toJSON() };
+    return weightsState(this.params, this.optimizer);
   }
 
   load(state: AlgorithmState): void {
-    this.params.load(state.params);
-    if (state.optimizer && this.optimizer) this.optimizer.load(state.optimizer);
+    loadWeightsState(this.params, this.optimizer, state);
   }
 
   dispose(): void {
