@@ -79,5 +79,8 @@ export interface TaskDistribution {
    * A scripted demonstrator for `task` (robot benchmarks: the family's expert, which knows the task's
    * goal): the action it takes on an observation. Absent where there is none (bandits, tabular MDPs).
    */
-  demonstrator?(task: Task): (obs: Float32Array) => ArrayLike<number>;
+  demonstrator?(task: Task): Demonstrator;
 }
+
+/** A scripted demonstrator of one task: the action it takes on an observation. */
+export type Demonstrator = (obs: Float32Array) => ArrayLike<number>;

@@ -8,11 +8,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { IterationStats } from './algorithm.ts';
 import type { EnvBatch } from './batch-env.ts';
-import type { ActionSpace, CriticFeatures, EnvSpec, Task, TaskDistribution } from './envs.ts';
+import type { ActionSpace, CriticFeatures, Demonstrator, EnvSpec, Task, TaskDistribution } from './envs.ts';
 import { actionWidth } from './envs.ts';
 import { LearnerThreads } from './learner-threads.ts';
 import type { LanePolicy, MetaAlgorithm } from './meta.ts';
-import { Adam, type TensorJSON } from './nn.ts';
+import { Adam, type TensorJSON, type WeightsState, loadWeightsState, weightsState } from './nn.ts';
 import { type MinibatchGradient, PPO_DEFAULTS, type PpoBatch, type PpoConfig, type PpoPolicy, type PpoStats, computeGae, learningRateAt, minibatchGradient, ppoUpdate } from './ppo.ts';
 import { type Rng, rngFor, seedFor } from './random.ts';
 import { LaneHistory, type Rl2InputConfig } from './rl2-inputs.ts';
@@ -40,8 +40,9 @@ export interface Rl2Config extends Rl2NetworkConfig, Rl2InputConfig {
   /**
    * Iterations at the start of a run that clone a scripted demonstrator instead of reinforcing the
    * policy's own actions (robot benchmarks: each family's expert, which knows the hidden goal). In them
-   * the trials are acted by the expert plus the policy's own action noise, and the PPO update runs with
-   * every advantage 1 (not standardised): at the sampled policy its gradient is behaviour cloning's,
+   * every lane learns the expert's action plus the policy's own action noise; the even lanes take that
+   * action, the odd ones the policy's (DAgger). The PPO update runs with every advantage 1 (not
+   * standardised) and no log-std gradient: at the sampled policy its gradient is behaviour cloning's,
    * -mean grad log pi(expert action), and the clip bounds each update as it bounds PPO's. The value
    * function learns the demonstrations' returns. 0: none.
    */
@@ -200,8 +201,8 @@ export class Rl2 implements MetaAlgorithm {
   }
 
   /** Everything needed to continue training bit-exactly: weights and optimiser state. */
-  state(): { params: Record<string, TensorJSON>; optimizer: ReturnType<Adam['toJSON']> } {
-    return { params: this.net.params.toJSON(), optimizer: this.optimizer.toJSON() };
+  state(): WeightsState {
+    return weightsState(this.net.params, this.optimizer);
   }
 
   /** A learner with a checkpoint's settings and weights, to act with (its optimiser starts fresh); disposed again if the weights do not fit. */
@@ -216,9 +217,8 @@ export class Rl2 implements MetaAlgorithm {
     return rl2;
   }
 
-  load(state: { params: Record<string, TensorJSON>; optimizer?: ReturnType<Adam['toJSON']> }): void {
-    this.net.params.load(state.params);
-    if (state.optimizer) this.optimizer.load(state.optimizer);
+  load(state: WeightsState): void {
+    loadWeightsState(this.net.params, this.optimizer, state);
   }
 
   dispose(): void {
@@ -317,9 +317,6 @@ function trialAdvantages(record: TrialRecord, config: Pick<Rl2Config, 'successBo
 
 /** Where a lane policy learns each lane's task while it samples training trials (for a privileged critic). */
 export interface CriticSource { features: CriticFeatures; tasks: readonly Task[]; trialSteps: number }
-
-/** A lane's scripted demonstrator: the action it takes on an observation. */
-export type Demonstrator = (obs: Float32Array) => ArrayLike<number>;
 
 /**
  * Demonstration trials: each lane's expert, whose action plus the policy's noise is what the lane learns
