@@ -4,6 +4,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import { type Checkpoint, readCheckpoint } from '../../agent/checkpoint.ts';
 import { RunDir } from '../../agent/run.ts';
 
 export interface KilledRun {
@@ -41,4 +43,24 @@ export async function killAndResume(scenario: string, root: string, killAfter: n
 export function loggedNumbers(dir: string): Array<Record<string, number | null>> {
   const timing = /Seconds$|PerSecond$/;
   return new RunDir(dir).rows().map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => !timing.test(k))));
+}
+
+/**
+ * killAndResume, then what every killed-run test checks: the run was killed before its last iteration,
+ * the resume and the reference run exited cleanly, and the resumed run logged iterations 0 .. n-1 with
+ * the reference run's numbers and ends with its final checkpoint state. Returns the run and both final
+ * checkpoints for the caller's own checks.
+ */
+export async function expectResumedExactly(scenario: string, root: string, options: { iterations: number; killAfter: number; pollMs?: number }): Promise<KilledRun & { final: { straight: Checkpoint; killed: Checkpoint } }> {
+  const { iterations, killAfter, pollMs = 5 } = options;
+  const run = await killAndResume(scenario, root, killAfter, pollMs);
+  expect(run.lastBefore).toBeLessThan(iterations - 1);
+  expect(run.resumed.status, run.resumed.stderr).toBe(0);
+  expect(run.referenceExit).toBe(0);
+  expect(loggedNumbers(run.killed).map((r) => r.iteration)).toEqual([...Array(iterations).keys()]);
+  expect(loggedNumbers(run.killed)).toEqual(loggedNumbers(run.straight));
+  const final = (dir: string) => readCheckpoint(join(dir, 'checkpoints', `iter-${String(iterations - 1).padStart(6, '0')}.json`));
+  const finals = { straight: final(run.straight), killed: final(run.killed) };
+  expect(finals.killed.state).toEqual(finals.straight.state);
+  return { ...run, final: finals };
 }

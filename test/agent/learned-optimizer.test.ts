@@ -13,7 +13,7 @@ import { RunDir } from '../../agent/run.ts';
 import { tabularMdpDistribution } from '../../agent/tabular.ts';
 import { train } from '../../agent/trainer.ts';
 import { resolveScenario } from '../../scenarios/scenario.ts';
-import { killAndResume, loggedNumbers } from './killed-run.ts';
+import { expectResumedExactly } from './killed-run.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 
@@ -144,16 +144,8 @@ describe('the learned optimiser (coordinate-wise LSTM)', () => {
       kind: 'train', name: 'lo', benchmark: 'bandit:k5n10', seed: 3, algorithm: 'dqn-learned-optimizer', iterations: 16,
       dqn: { tasksPerIteration: 4, lstmHidden: 6, truncation: 5 }, evaluation: { every: 8, tasks: 20 }, checkpoints: { keepLast: 2 },
     }));
-    const { straight, killed, lastBefore, resumed, referenceExit } = await killAndResume(scenario, root, 5, 5);
-    expect(lastBefore).toBeLessThan(15);
-    expect(resumed.status, resumed.stderr).toBe(0);
-    expect(referenceExit).toBe(0);
-    const numbers = loggedNumbers;
-    expect(numbers(killed).map((r) => r.iteration)).toEqual([...Array(16).keys()]);
-    expect(numbers(killed)).toEqual(numbers(straight));
-    const final = (dir: string) => readCheckpoint(join(dir, 'checkpoints', 'iter-000015.json'));
-    expect(final(killed).state).toEqual(final(straight).state);
+    const { final } = await expectResumedExactly(scenario, root, { iterations: 16, killAfter: 5 });
     // Two truncations of 5 pulls per trial of 10: two meta steps an iteration.
-    expect(final(killed).state.optimizer!.t).toBe(32);
+    expect(final.killed.state.optimizer!.t).toBe(32);
   }, 120_000);
 });

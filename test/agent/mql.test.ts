@@ -16,7 +16,7 @@ import { RunDir } from '../../agent/run.ts';
 import { train } from '../../agent/trainer.ts';
 import { evalCommand } from '../../scenarios/eval.ts';
 import { resolveScenario } from '../../scenarios/scenario.ts';
-import { killAndResume, loggedNumbers } from './killed-run.ts';
+import { expectResumedExactly, loggedNumbers } from './killed-run.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 
@@ -218,17 +218,9 @@ describe('MQL training', () => {
       kind: 'train', name: 'mql', benchmark: 'ML1:reach', seed: 4, algorithm: 'mql', iterations: 6, mql: tinyRun,
       evaluation: { every: 3, tasks: 1 }, checkpoints: { every: 1, keepLast: 2 },
     }));
-    const { straight, killed, lastBefore, resumed, referenceExit } = await killAndResume(scenario, root, 2, 5);
-    expect(lastBefore).toBeLessThan(5);
-    expect(resumed.status, resumed.stderr).toBe(0);
-    expect(referenceExit).toBe(0);
-    const numbers = loggedNumbers;
-    expect(numbers(killed).map((r) => r.iteration)).toEqual([...Array(6).keys()]);
-    expect(numbers(killed)).toEqual(numbers(straight));
-    const final = (dir: string) => readCheckpoint(join(dir, 'checkpoints', 'iter-000005.json'));
-    expect(final(killed).state).toEqual(final(straight).state);
-    expect(Object.keys(final(straight).state.blobs!)).toEqual(['replay', 'adaptationReplay']);
-    expect(ReplayBuffer.fromBlob(final(straight).state.blobs!.replay).totalSize()).toBe(numbers(straight)[5].replayTransitions);
+    const { straight, final } = await expectResumedExactly(scenario, root, { iterations: 6, killAfter: 2 });
+    expect(Object.keys(final.straight.state.blobs!)).toEqual(['replay', 'adaptationReplay']);
+    expect(ReplayBuffer.fromBlob(final.straight.state.blobs!.replay).totalSize()).toBe(loggedNumbers(straight)[5].replayTransitions);
 
     // The exported policy keeps the adaptation slice (not the whole buffer) and evaluates as the run's checkpoint.
     const exported = join(root, 'policy.json');
