@@ -29,7 +29,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { AlgorithmDefinition, AlgorithmState, IterationStats, SettingProblem, TrainableAlgorithm } from './algorithm.ts';
 import type { EnvBatch } from './batch-env.ts';
-import type { EnvSpec, TaskDistribution } from './envs.ts';
+import type { EnvSpec, Task, TaskDistribution } from './envs.ts';
 import type { EpisodeRecord, LanePolicy } from './meta.ts';
 import { Adam, Params, addDense, loadWeightsState, matMul, weightsState } from './nn.ts';
 import { computeGae } from './ppo.ts';
@@ -69,6 +69,11 @@ export interface MamlSettings {
   maxGradNorm: number | null;
   /** ProMP's low-variance curvature term in the outer gradient (false: MAML's own second-order gradient only). */
   lowVarianceCurvature: boolean;
+  /**
+   * Iterations (the first N) whose outer objective is imitation of the task's scripted expert by the adapted
+   * policy, on the states it visits (Guided Meta-Policy Search's outer loop): robot benchmarks only. 0: none.
+   */
+  demonstrationIterations: number;
 }
 
 export const MAML_DEFAULTS: MamlSettings = {
@@ -87,6 +92,7 @@ export const MAML_DEFAULTS: MamlSettings = {
   klTarget: 0.01,
   maxGradNorm: 1,
   lowVarianceCurvature: true,
+  demonstrationIterations: 0,
 };
 
 export const mamlSettingsSchema = z.object({
@@ -105,6 +111,7 @@ export const mamlSettingsSchema = z.object({
   klTarget: positive.nullable(),
   maxGradNorm: positive.nullable(),
   lowVarianceCurvature: z.boolean(),
+  demonstrationIterations: int(0),
 }).strict();
 
 // ---------------------------------------------------------------------------------------------
@@ -198,6 +205,14 @@ export function logProbDirectional(theta: Theta, x: tf.Tensor2D, actions: tf.Ten
 
 /** theta + alpha * step, elementwise over the lists. */
 const addScaled = (theta: Theta, step: Theta, alpha: number): Theta => theta.map((t, k) => tf.add(t, tf.mul(step[k], alpha)));
+
+/**
+ * Half the mean squared distance between the adapted policy's means and the expert's actions: the imitation
+ * loss of demonstration iterations (the negative Gaussian log-likelihood at a fixed unit std, up to a constant).
+ */
+export function imitationLoss(theta: Theta, x: tf.Tensor2D, labels: tf.Tensor2D): tf.Scalar {
+  return tf.mul(tf.mean(tf.sum(tf.square(tf.sub(forward(theta, x).mean, labels)), 1)), 0.5) as tf.Scalar;
+}
 
 /** Mean over rows of KL(N(mu_old, sigma_old) || N(mu, sigma)), diagonal Gaussians. */
 function gaussianKl(oldMean: tf.Tensor2D, oldLogStd: tf.Tensor, theta: Theta, x: tf.Tensor2D): tf.Scalar {
@@ -417,6 +432,24 @@ export class MamlLanes implements LanePolicy {
 // ---------------------------------------------------------------------------------------------
 // The learner
 
+/** What a task's post-adaptation steps are judged by: their advantages (ProMP) or the expert's actions there (imitation). */
+export type PostTargets = { advantages: Float32Array[] } | { labels: Float32Array[] };
+
+/** The scripted expert's action (clipped to the action bounds) on every recorded post-adaptation step of each task. */
+function expertLabels(distribution: TaskDistribution, tasks: readonly Task[], postData: readonly LaneData[], spec: EnvSpec): Float32Array[] {
+  if (!distribution.demonstrator) throw new Error(`maml: demonstrationIterations needs a scripted demonstrator, which ${distribution.name} does not have`);
+  const box = spec.action as { size: number; low: number; high: number };
+  return postData.map((data, i) => {
+    const expert = distribution.demonstrator!(tasks[i]);
+    const labels = new Float32Array(data.steps * box.size);
+    for (let t = 0; t < data.steps; t++) {
+      const action = expert(data.obs.subarray(t * spec.obsSize, (t + 1) * spec.obsSize));
+      for (let k = 0; k < box.size; k++) labels[t * box.size + k] = Math.min(box.high, Math.max(box.low, action[k]));
+    }
+    return labels;
+  });
+}
+
 export interface MamlIterationMetrics {
   outerLoss: number; klPre: number; klCoef: number; clipFraction: number; gradNorm: number; logStd: number;
 }
@@ -491,7 +524,9 @@ export class Maml implements TrainableAlgorithm {
     const after = runTrials(envs, post, tasks, settings.evaluationEpisodes, seedFor(this.seed, 'train-adapted', iteration));
     const postData = post.recorders!.map((r) => r.data());
     const sampled = performance.now();
-    const metrics = this.outerUpdate(preData, preAdvantages, postData, postData.map((d) => laneAdvantages(d, spec.obsSize, settings.gamma, settings.lambda)));
+    const metrics = this.outerUpdate(preData, preAdvantages, postData, iteration < settings.demonstrationIterations
+      ? { labels: expertLabels(distribution, tasks, postData, spec) }
+      : { advantages: postData.map((d) => laneAdvantages(d, spec.obsSize, settings.gamma, settings.lambda)) });
     const learned = performance.now();
 
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -525,41 +560,60 @@ export class Maml implements TrainableAlgorithm {
   }
 
   /**
-   * ProMP's outer steps on a meta-batch: per task, the pre-adaptation steps and advantages (the inner step's
-   * data) and the post-adaptation steps and advantages (the clipped objective's data).
+   * The outer steps on a meta-batch: per task, the pre-adaptation steps and advantages (the inner step's data)
+   * and the post-adaptation steps with what the adapted policy is judged by there: their advantages (ProMP's
+   * clipped objective) or the expert's actions (imitation, in demonstration iterations).
    */
-  outerUpdate(preData: LaneData[], preAdvantages: Float32Array[], postData: LaneData[], postAdvantages: Float32Array[]): MamlIterationMetrics {
-    const { settings } = this;
+  outerUpdate(preData: LaneData[], preAdvantages: Float32Array[], postData: LaneData[], post: PostTargets): MamlIterationMetrics {
+    const { settings, spec } = this;
     const T = preData.length;
     const alpha = settings.innerLearningRate;
     const klCoefVar = this.params.get('klCoef');
     const eta = klCoefVar.dataSync()[0];
-    // What stays fixed over the outer steps: each task's tensors, the old adapted policy's log-probabilities
-    // of the post-adaptation actions, and the old pre-adaptation policy's means on the pre-adaptation steps.
-    const fixed = preData.map((pre, i) => tf.tidy(() => {
-      const p = this.tensors(pre, preAdvantages[i]);
-      const q = this.tensors(postData[i], postAdvantages[i]);
-      const adapted = addScaled(this.theta, innerGradient(this.theta, p.x, p.a, p.w), alpha);
-      return { pre: p, post: q, oldLogProb: logProb(adapted, q.x, q.a), oldMean: forward(this.theta, p.x).mean, oldLogStd: tf.clone(this.theta[this.theta.length - 1]) };
-    }));
+    const imitation = 'labels' in post;
+    // What stays fixed over the outer steps: each task's tensors, the old pre-adaptation policy's means on the
+    // pre-adaptation steps, and the task's post-adaptation loss as a function of its adapted parameters (ProMP:
+    // against the old adapted policy's log-probabilities of the post-adaptation actions).
+    const fixed = preData.map((data, i) => {
+      const pre = this.tensors(data, preAdvantages[i]);
+      const adapted = () => addScaled(this.theta, innerGradient(this.theta, pre.x, pre.a, pre.w), alpha);
+      const oldMean = tf.tidy(() => forward(this.theta, pre.x).mean);
+      const oldLogStd = tf.clone(this.theta[this.theta.length - 1]);
+      const steps = postData[i].steps;
+      if (imitation) {
+        const x = tf.tensor2d(postData[i].obs, [steps, spec.obsSize]);
+        const labels = tf.tensor2d(post.labels[i], [steps, (spec.action as { size: number }).size]);
+        const loss = (thetaPrime: Theta) => imitationLoss(thetaPrime, x, labels);
+        return { pre, adapted, oldMean, oldLogStd, steps, loss, clipped: null, kept: [x, labels] };
+      }
+      const q = this.tensors(postData[i], post.advantages[i]);
+      const oldLogProb = tf.tidy(() => logProb(adapted(), q.x, q.a));
+      const loss = (thetaPrime: Theta) => this.clippedLoss(thetaPrime, q, oldLogProb);
+      const clipped = () => tf.tidy(() => {
+        const ratio = tf.exp(tf.sub(logProb(adapted(), q.x, q.a), oldLogProb));
+        return tf.sum(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), settings.clip), 'float32')).dataSync()[0];
+      });
+      return { pre, adapted, oldMean, oldLogStd, steps, loss, clipped, kept: [q.x, q.a, q.w, q.adv, oldLogProb] };
+    });
     const vars = this.theta as tf.Variable[];
+    const logStdName = this.names[this.names.length - 1];
     let outerLoss = 0, clipFraction = 0, gradNorm = 0;
     try {
       for (let step = 0; step < settings.outerSteps; step++) {
         const total = new Map<string, tf.Tensor>();
         let loss = 0, clipped = 0, count = 0;
-        for (let i = 0; i < T; i++) {
-          const f = fixed[i];
+        for (const f of fixed) {
           const { value, grads } = tf.variableGrads(() => {
-            const adapted = addScaled(this.theta, innerGradient(this.theta, f.pre.x, f.pre.a, f.pre.w), alpha);
-            const surrogate = this.clippedLoss(adapted, f.post, f.oldLogProb);
+            const surrogate = f.loss(f.adapted());
+            // Imitation needs no trust region: its labels do not depend on the policy that sampled.
+            if (imitation) return tf.div(surrogate, T) as tf.Scalar;
             const kl = gaussianKl(f.oldMean, f.oldLogStd, this.theta, f.pre.x);
             return tf.div(tf.add(surrogate, tf.mul(kl, eta)), T) as tf.Scalar;
           }, vars);
           loss += value.dataSync()[0];
           value.dispose();
           if (settings.lowVarianceCurvature) {
-            const extra = this.curvatureTerm(f, alpha, T);
+            const extra = this.curvatureTerm(f.pre, alpha, (thetaPrime) => tf.div(f.loss(thetaPrime), T) as tf.Scalar);
             this.names.forEach((n, k) => { const g = grads[vars[k].name]; grads[vars[k].name] = tf.add(g, extra[k]); g.dispose(); extra[k].dispose(); });
           }
           vars.forEach((v, k) => {
@@ -569,16 +623,14 @@ export class Maml implements TrainableAlgorithm {
             total.set(name, sum ? tf.add(sum, g) : g);
             if (sum) { sum.dispose(); g.dispose(); }
           });
-          if (step === settings.outerSteps - 1) {
-            const c = tf.tidy(() => {
-              const adapted = addScaled(this.theta, innerGradient(this.theta, f.pre.x, f.pre.a, f.pre.w), alpha);
-              const ratio = tf.exp(tf.sub(logProb(adapted, f.post.x, f.post.a), f.oldLogProb));
-              return tf.sum(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), settings.clip), 'float32')).dataSync()[0];
-            });
-            clipped += c;
-            count += f.post.x.shape[0];
+          if (f.clipped && step === settings.outerSteps - 1) {
+            clipped += f.clipped();
+            count += f.steps;
           }
         }
+        // Imitation leaves the action noise as it is: by likelihood the std would grow to cover the distance
+        // between the adapted means and the expert's actions, and exploration with it.
+        if (imitation) { total.get(logStdName)!.dispose(); total.delete(logStdName); }
         gradNorm = this.optimizer.apply(total);
         for (const g of total.values()) g.dispose();
         outerLoss = loss;
@@ -588,14 +640,14 @@ export class Maml implements TrainableAlgorithm {
       let klPre = 0;
       for (const f of fixed) klPre += tf.tidy(() => gaussianKl(f.oldMean, f.oldLogStd, this.theta, f.pre.x).dataSync()[0]) / T;
       let next = eta;
-      if (settings.klTarget !== null) {
+      if (settings.klTarget !== null && !imitation) {
         if (klPre < settings.klTarget / 1.5) next = eta / 2;
         else if (klPre > settings.klTarget * 1.5) next = eta * 2;
       }
       tf.tidy(() => klCoefVar.assign(tf.tensor1d([next])));
       return { outerLoss, klPre, klCoef: eta, clipFraction, gradNorm, logStd: tf.tidy(() => tf.mean(this.theta[this.theta.length - 1]).dataSync()[0]) };
     } finally {
-      for (const f of fixed) tf.dispose([f.pre.x, f.pre.a, f.pre.w, f.pre.adv, f.post.x, f.post.a, f.post.w, f.post.adv, f.oldLogProb, f.oldMean, f.oldLogStd]);
+      for (const f of fixed) tf.dispose([f.pre.x, f.pre.a, f.pre.w, f.pre.adv, f.oldMean, f.oldLogStd, ...f.kept]);
     }
   }
 
@@ -608,14 +660,15 @@ export class Maml implements TrainableAlgorithm {
 
   /**
    * ProMP's low-variance curvature term of one task's outer gradient: alpha * mean_n A_n grad log pi_n
-   * (grad log pi_n . v), v the gradient of the task's clipped loss with respect to its adapted parameters.
+   * (grad log pi_n . v), v the gradient of the task's post-adaptation loss with respect to its adapted parameters.
    */
-  private curvatureTerm(f: { pre: { x: tf.Tensor2D; a: tf.Tensor2D; w: tf.Tensor1D }; post: { x: tf.Tensor2D; a: tf.Tensor2D; adv: tf.Tensor1D }; oldLogProb: tf.Tensor1D }, alpha: number, T: number): Theta {
+  private curvatureTerm(pre: { x: tf.Tensor2D; a: tf.Tensor2D; w: tf.Tensor1D }, alpha: number, postLoss: (thetaPrime: Theta) => tf.Scalar): Theta {
     return tf.tidy(() => {
-      const adapted = addScaled(this.theta, innerGradient(this.theta, f.pre.x, f.pre.a, f.pre.w), alpha);
-      const v = tf.grads((...thetaPrime: tf.Tensor[]) => tf.div(this.clippedLoss(thetaPrime, f.post, f.oldLogProb), T) as tf.Scalar)(adapted);
-      const c = logProbDirectional(this.theta, f.pre.x, f.pre.a, v);
-      return innerGradient(this.theta, f.pre.x, f.pre.a, tf.mul(tf.mul(f.pre.w, c), alpha) as tf.Tensor1D);
+      const adapted = addScaled(this.theta, innerGradient(this.theta, pre.x, pre.a, pre.w), alpha);
+      // Plus 0 x the log std: tf.grads wants every input connected, and the imitation loss never reads the std.
+      const v = tf.grads((...thetaPrime: tf.Tensor[]) => tf.add(postLoss(thetaPrime), tf.mul(tf.sum(thetaPrime[thetaPrime.length - 1]), 0)) as tf.Scalar)(adapted);
+      const c = logProbDirectional(this.theta, pre.x, pre.a, v);
+      return innerGradient(this.theta, pre.x, pre.a, tf.mul(tf.mul(pre.w, c), alpha) as tf.Tensor1D);
     });
   }
 
@@ -644,6 +697,9 @@ export const mamlDefinition: AlgorithmDefinition<MamlSettings> = {
     const settings = { ...MAML_DEFAULTS, ...given };
     // Training adapts on as many episodes as the benchmark's protocol does, unless told otherwise.
     if (given.adaptationEpisodes === undefined) settings.adaptationEpisodes = distribution.protocol.adaptationEpisodes;
+    if (settings.demonstrationIterations > 0 && !distribution.demonstrator) {
+      return { problems: [{ path: ['demonstrationIterations'], message: `needs a benchmark with scripted experts (the simulator benchmarks: ML1:<family>, MT10, ML10, ...); ${distribution.name} has none` }] };
+    }
     return { settings };
   },
   withDefaults: (saved) => ({ ...MAML_DEFAULTS, ...(saved as Partial<MamlSettings>) }),

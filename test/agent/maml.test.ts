@@ -145,16 +145,16 @@ describe('MAML', () => {
     a.dispose(); b.dispose(); policy.dispose();
   }, 60_000);
 
-  it('stops and resumes with the numbers of a run that was never stopped', async () => {
+  it('stops and resumes with the numbers of a run that was never stopped, across the end of its demonstration iterations', async () => {
     const root = mkdtempSync(join(tmpdir(), 'metamanip-maml-'));
     const scenario = {
       name: 'tiny-maml', benchmark: 'ML1:reach', seed: 2, algorithm: 'maml', iterations: 3,
-      maml: { tasksPerIteration: 2, adaptationEpisodes: 1, evaluationEpisodes: 1, hidden: [8], outerSteps: 2 },
+      maml: { tasksPerIteration: 2, adaptationEpisodes: 1, evaluationEpisodes: 1, hidden: [8], outerSteps: 2, demonstrationIterations: 2 },
       evaluation: { every: 2, tasks: 2 }, checkpoints: { keepLast: 5 },
     };
     const straight = join(root, 'straight'), stopped = join(root, 'stopped');
     await train(resolveScenario(scenario), { runDir: straight, quiet: true, backend: 'wasm' });
-    await train(resolveScenario(scenario), { runDir: stopped, quiet: true, backend: 'wasm', maxIterations: 2 });
+    await train(resolveScenario(scenario), { runDir: stopped, quiet: true, backend: 'wasm', maxIterations: 1 });
     await train(resolveScenario(scenario), { runDir: stopped, quiet: true, backend: 'wasm', resume: true });
     const timing = /Seconds$|PerSecond$/;
     const rows = (dir: string) => new RunDir(dir).rows().map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !timing.test(key))));
