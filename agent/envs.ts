@@ -76,11 +76,16 @@ export interface TaskDistribution {
   readonly benchmark?: Benchmark;
   makeEnv(): MetaEnv;
   /**
-   * A scripted demonstrator for `task` (robot benchmarks: the family's expert, which knows the task's
-   * goal): the action it takes on an observation. Absent where there is none (bandits, tabular MDPs).
+   * A scripted demonstrator for `task`, one per trial: the family's expert (robot benchmarks; it knows
+   * the task's goal), or its searcher (`searcher`: acts only on what the trial so far tells a policy; the
+   * families in `searchers`). Absent where there is none (bandits, tabular MDPs).
    */
-  demonstrator?(task: Task): Demonstrator;
+  demonstrator?(task: Task, kind?: DemonstratorKind): Demonstrator;
+  /** True when every family of the distribution has a searcher (ML1:reach). */
+  readonly searchers?: boolean;
 }
 
-/** A scripted demonstrator of one task: the action it takes on an observation. */
+export type DemonstratorKind = 'expert' | 'searcher';
+
+/** A scripted demonstrator of one task: the action it takes on an observation (called once per step of a trial). */
 export type Demonstrator = (obs: Float32Array) => ArrayLike<number>;

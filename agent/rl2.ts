@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { IterationStats } from './algorithm.ts';
 import type { EnvBatch } from './batch-env.ts';
-import type { ActionSpace, CriticFeatures, Demonstrator, EnvSpec, Task, TaskDistribution } from './envs.ts';
+import type { ActionSpace, CriticFeatures, Demonstrator, DemonstratorKind, EnvSpec, Task, TaskDistribution } from './envs.ts';
 import { actionWidth } from './envs.ts';
 import { LearnerThreads } from './learner-threads.ts';
 import type { LanePolicy, MetaAlgorithm } from './meta.ts';
@@ -53,6 +53,13 @@ export interface Rl2Config extends Rl2NetworkConfig, Rl2InputConfig {
    * own noise to find things out (for a policy meant to act with its mean).
    */
   demonstrationMeanAction: boolean;
+  /**
+   * Who demonstrates: the family's expert, which knows the goal (`expert`), or its searcher, which acts
+   * only on what the trial so far tells (`searcher`: ML1 reach; it probes until the rewards fix the goal,
+   * then goes there). Cloning the expert learns the mean of its actions given the history, which never
+   * probes; cloning the searcher learns the probe.
+   */
+  demonstrator: DemonstratorKind;
   ppo: PpoConfig;
 }
 
@@ -67,6 +74,7 @@ export const RL2_DEFAULTS: Rl2Config = {
   successBonus: 0,
   demonstrationIterations: 0,
   demonstrationMeanAction: false,
+  demonstrator: 'expert',
   rewardInputScale: 1,
   initLogStd: -0.5,
   maxLogStd: null,
@@ -260,7 +268,7 @@ export function sampleTrialLanes(
     if (!distribution.demonstrator) throw new Error(`rl2: demonstrationIterations needs a scripted demonstrator, which ${distribution.name} does not have`);
     // The iteration's even lanes are driven by the expert, the odd ones by the policy (DAgger: the
     // expert labels the states the policy itself reaches, where cloning alone would drift).
-    demonstrations = { experts: tasks.map((task) => distribution.demonstrator!(task)), drives: tasks.map((_, i) => (first + i) % 2 === 0), meanAction: config.demonstrationMeanAction };
+    demonstrations = { experts: tasks.map((task) => distribution.demonstrator!(task, config.demonstrator)), drives: tasks.map((_, i) => (first + i) % 2 === 0), meanAction: config.demonstrationMeanAction };
   }
   const policy = new Rl2LanePolicy(net, count, rngs, { record, critic, demonstrations });
   // Lane i of the group is lane first + i of the iteration: its episodes get that lane's seeds.

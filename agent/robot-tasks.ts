@@ -1,6 +1,6 @@
 // Robot task distributions: a simulator benchmark (ML1, MT1, MT10, ML10, MT50, ML45) as the agent sees it.
 
-import { type Benchmark, type Env, getFamily, makeEnv } from '../sim/index.ts';
+import { type Benchmark, type Env, FAMILIES, getFamily, makeEnv } from '../sim/index.ts';
 import type { CriticFeatures, EnvSpec, MetaEnv, MetaStep, Task, TaskDistribution } from './envs.ts';
 import { rngFor } from './random.ts';
 
@@ -114,11 +114,14 @@ export function robotDistribution(benchmark: Benchmark): TaskDistribution {
     critic: robotCritic,
     benchmark,
     makeEnv: () => new RobotEnv(benchmark, spec),
-    demonstrator(task) {
+    demonstrator(task, kind = 'expert') {
       const family = getFamily(task.family);
       const goal = family.scene(task.params).goal;
-      return (obs) => family.expert(obs, goal);
+      if (kind === 'expert') return (obs) => family.expert(obs, goal);
+      if (!family.searcher) throw new Error(`${family.name} has no scripted searcher (families with one: ${searcherFamilies().join(', ')})`);
+      return family.searcher(goal);
     },
+    searchers: benchmark.trainFamilies.every((f) => getFamily(f).searcher !== undefined),
   };
 }
 
@@ -128,3 +131,6 @@ function roundRobin(tasks: readonly Task[]): Task[] {
   const byFamily = families.map((f) => tasks.filter((t) => t.family === f));
   return Array.from({ length: Math.max(0, ...byFamily.map((l) => l.length)) }, (_, i) => byFamily.flatMap((l) => (i < l.length ? [l[i]] : []))).flat();
 }
+
+/** The families with a scripted searcher. */
+export const searcherFamilies = (): string[] => [...FAMILIES.values()].filter((f) => f.searcher).map((f) => f.name);

@@ -36,6 +36,7 @@ export const rl2ConfigSchema = z.object({
   successBonus: z.number().min(0),
   demonstrationIterations: int(0),
   demonstrationMeanAction: z.boolean(),
+  demonstrator: z.enum(['expert', 'searcher']),
   rewardInputScale: positive,
   initLogStd: z.number(),
   maxLogStd: z.number().nullable(),

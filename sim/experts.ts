@@ -12,12 +12,52 @@ import type { WallGeometry } from './fixtures/wall.ts';
 import { BUTTON } from './fixtures/button.ts';
 import { MUG_CENTRE_OF_MASS, MUG_RADIUS } from './fixtures/coffee-machine.ts';
 import { PLATE } from './fixtures/plate-slide.ts';
-import type { Vec3 } from './vec.ts';
+import { type Vec3, dot, norm, scale, sub } from './vec.ts';
 
 /** Action that moves the hand towards `target` as fast as the action scale allows. */
 export function moveHandTowards(hand: ArrayLike<number>, target: Vec3, gripper: number): Action {
   const axis = (i: number) => Math.max(-1, Math.min(1, (target[i] - hand[i]) / 0.01));
   return [axis(0), axis(1), axis(2), gripper];
+}
+
+// ---- search by distance ----
+
+/** How far each probe leg goes: each new point lies this far off the span of the earlier ones. */
+export const PROBE_SPREAD = 0.05;
+
+/** The probe legs' directions, in order of preference: towards the goals' side of the table (+y), +x, up. */
+const PROBE_LEGS: readonly Vec3[] = [[0, 1, 0], [1, 0, 0], [0, 0, 1]];
+
+/** The part of `v` orthogonal to the unit vectors `basis` (themselves orthonormal). */
+function orthogonalPart(v: Vec3, basis: readonly Vec3[]): Vec3 {
+  return basis.reduce<Vec3>((rest, b) => sub(rest, scale(b, dot(rest, b))), v);
+}
+
+/**
+ * A searcher for a goal whose reward is a known function of the distance to it (reach): it acts only on
+ * what a policy that does not know the goal can know. Each reward tells the distance from where the hand
+ * was, so four affinely independent points visited fix the goal. Until the trial has visited such points
+ * it probes: each leg along the one of PROBE_LEGS furthest out of the span of the points so far, until
+ * the hand lies PROBE_SPREAD off that span (a point the hand reached anyhow counts). From then on, in every later episode of the trial
+ * too, it moves to the goal (`handTarget`: where the hand must be). Stateful: one per trial.
+ */
+export function distanceSearcher(handTarget: Vec3, gripper: number): (obs: ArrayLike<number>) => Action {
+  const points: Vec3[] = [];
+  // Orthonormal directions spanned by points[1..] - points[0].
+  const spanned: Vec3[] = [];
+  return (obs) => {
+    const hand: Vec3 = [obs[0], obs[1], obs[2]];
+    if (points.length === 0) points.push(hand);
+    else if (points.length < 4) {
+      const off = orthogonalPart(sub(hand, points[0]), spanned);
+      if (norm(off) >= PROBE_SPREAD) { points.push(hand); spanned.push(scale(off, 1 / norm(off))); }
+    }
+    if (points.length === 4) return moveHandTowards(hand, handTarget, gripper);
+    // The next leg: the first of PROBE_LEGS that sticks out of the span furthest.
+    const leg = PROBE_LEGS.map((axis) => orthogonalPart(axis, spanned)).reduce((best, a) => (norm(a) > norm(best) + 1e-6 ? a : best));
+    const d = scale(leg, 1 / norm(leg));
+    return [d[0], d[1], d[2], gripper];
+  };
 }
 
 // ---- over a wall ----

@@ -111,6 +111,12 @@ export interface TaskFamily {
   episodeValues?(initial: StepState): Record<string, number>;
   /** Scripted controller: reads the observation (and the goal, which an expert may know). */
   expert(obs: Float32Array, goal: Vec3): Action;
+  /**
+   * A scripted searcher, for families whose reward fixes the goal (reach: a known function of the
+   * distance to it): a new one per trial, acting only on what the trial so far tells a policy that does
+   * not know the goal (sim/experts.ts, distanceSearcher).
+   */
+  searcher?(goal: Vec3): (obs: Float32Array) => Action;
 }
 
 /** One frozen parameter vector of a family. */

@@ -88,6 +88,10 @@ describe('RL2 demonstration iterations', () => {
   it('is refused, by name, on a benchmark without scripted experts', () => {
     expect(() => resolveScenario({ benchmark: 'tabular-mdp:n10', iterations: 1, rl2: { demonstrationIterations: 5 } })).toThrow(/rl2\.demonstrationIterations.*scripted experts.*tabular-mdp:n10 has none/);
     expect(() => resolveScenario({ benchmark: 'ML1:reach', iterations: 1, rl2: { demonstrationIterations: -1 } })).toThrow(/rl2\.demonstrationIterations/);
-    expect(resolveScenario({ benchmark: 'ML1:reach', iterations: 1, rl2: { demonstrationIterations: 5 } }).rl2).toMatchObject({ demonstrationIterations: 5 });
+    expect(resolveScenario({ benchmark: 'ML1:reach', iterations: 1, rl2: { demonstrationIterations: 5 } }).rl2).toMatchObject({ demonstrationIterations: 5, demonstrator: 'expert' });
+    // The searcher exists for reach only.
+    expect(() => resolveScenario({ benchmark: 'ML1:push', iterations: 1, rl2: { demonstrationIterations: 5, demonstrator: 'searcher' } })).toThrow(/rl2\.demonstrator.*ML1:push has a family without a scripted searcher \(families with one: reach\)/);
+    expect(() => resolveScenario({ benchmark: 'ML1:reach', iterations: 1, rl2: { demonstrator: 'oracle' } })).toThrow(/rl2\.demonstrator/);
+    expect(resolveScenario({ benchmark: 'ML1:reach', iterations: 1, rl2: { demonstrationIterations: 5, demonstrator: 'searcher' } }).rl2).toMatchObject({ demonstrator: 'searcher' });
   });
 });
