@@ -56,6 +56,12 @@ export interface TrainableAlgorithm extends MetaAlgorithm {
 /** A problem with a setting: its path inside the algorithm's settings block, and what is wrong. */
 export interface SettingProblem { path: Array<string | number>; message: string }
 
+/** The problem with `demonstrationIterations` on a distribution without scripted experts (box actions only), or null. */
+export function demonstrationsProblem(distribution: TaskDistribution): SettingProblem | null {
+  if (distribution.demonstrator && distribution.spec.action.kind === 'box') return null;
+  return { path: ['demonstrationIterations'], message: `needs a benchmark with scripted experts (the simulator benchmarks: ML1:<family>, MT10, ML10, ...); ${distribution.name} has none` };
+}
+
 /** Everything the rest of the code needs to know about one algorithm. */
 export interface AlgorithmDefinition<Settings = unknown> {
   /** The scenario's `algorithm` value and the checkpoint's `algorithm` field. */

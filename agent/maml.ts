@@ -27,7 +27,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import type { AlgorithmDefinition, AlgorithmState, IterationStats, SettingProblem, TrainableAlgorithm } from './algorithm.ts';
+import { type AlgorithmDefinition, type AlgorithmState, type IterationStats, type SettingProblem, type TrainableAlgorithm, demonstrationsProblem } from './algorithm.ts';
 import type { EnvBatch } from './batch-env.ts';
 import type { EnvSpec, Task, TaskDistribution } from './envs.ts';
 import type { EpisodeRecord, LanePolicy } from './meta.ts';
@@ -613,7 +613,7 @@ export class Maml implements TrainableAlgorithm {
           loss += value.dataSync()[0];
           value.dispose();
           if (settings.lowVarianceCurvature) {
-            const extra = this.curvatureTerm(f.pre, alpha, (thetaPrime) => tf.div(f.loss(thetaPrime), T) as tf.Scalar);
+            const extra = this.curvatureTerm(f.pre, f.adapted, alpha, (thetaPrime) => tf.div(f.loss(thetaPrime), T) as tf.Scalar);
             this.names.forEach((n, k) => { const g = grads[vars[k].name]; grads[vars[k].name] = tf.add(g, extra[k]); g.dispose(); extra[k].dispose(); });
           }
           vars.forEach((v, k) => {
@@ -660,13 +660,13 @@ export class Maml implements TrainableAlgorithm {
 
   /**
    * ProMP's low-variance curvature term of one task's outer gradient: alpha * mean_n A_n grad log pi_n
-   * (grad log pi_n . v), v the gradient of the task's post-adaptation loss with respect to its adapted parameters.
+   * (grad log pi_n . v), v the gradient of the task's post-adaptation loss with respect to its adapted parameters
+   * (`adapted`: theta + alpha * the inner gradient on `pre`).
    */
-  private curvatureTerm(pre: { x: tf.Tensor2D; a: tf.Tensor2D; w: tf.Tensor1D }, alpha: number, postLoss: (thetaPrime: Theta) => tf.Scalar): Theta {
+  private curvatureTerm(pre: { x: tf.Tensor2D; a: tf.Tensor2D; w: tf.Tensor1D }, adapted: () => Theta, alpha: number, postLoss: (thetaPrime: Theta) => tf.Scalar): Theta {
     return tf.tidy(() => {
-      const adapted = addScaled(this.theta, innerGradient(this.theta, pre.x, pre.a, pre.w), alpha);
       // Plus 0 x the log std: tf.grads wants every input connected, and the imitation loss never reads the std.
-      const v = tf.grads((...thetaPrime: tf.Tensor[]) => tf.add(postLoss(thetaPrime), tf.mul(tf.sum(thetaPrime[thetaPrime.length - 1]), 0)) as tf.Scalar)(adapted);
+      const v = tf.grads((...thetaPrime: tf.Tensor[]) => tf.add(postLoss(thetaPrime), tf.mul(tf.sum(thetaPrime[thetaPrime.length - 1]), 0)) as tf.Scalar)(adapted());
       const c = logProbDirectional(this.theta, pre.x, pre.a, v);
       return innerGradient(this.theta, pre.x, pre.a, tf.mul(tf.mul(pre.w, c), alpha) as tf.Tensor1D);
     });
@@ -697,9 +697,8 @@ export const mamlDefinition: AlgorithmDefinition<MamlSettings> = {
     const settings = { ...MAML_DEFAULTS, ...given };
     // Training adapts on as many episodes as the benchmark's protocol does, unless told otherwise.
     if (given.adaptationEpisodes === undefined) settings.adaptationEpisodes = distribution.protocol.adaptationEpisodes;
-    if (settings.demonstrationIterations > 0 && !distribution.demonstrator) {
-      return { problems: [{ path: ['demonstrationIterations'], message: `needs a benchmark with scripted experts (the simulator benchmarks: ML1:<family>, MT10, ML10, ...); ${distribution.name} has none` }] };
-    }
+    const noDemonstrations = settings.demonstrationIterations > 0 ? demonstrationsProblem(distribution) : null;
+    if (noDemonstrations) return { problems: [noDemonstrations] };
     return { settings };
   },
   withDefaults: (saved) => ({ ...MAML_DEFAULTS, ...(saved as Partial<MamlSettings>) }),

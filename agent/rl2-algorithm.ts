@@ -3,7 +3,7 @@
 // wrapper that forwards every call to Rl2, so RL2 runs and checkpoints are what they were before the
 // trainer took other algorithms.
 
-import type { AlgorithmDefinition, AlgorithmState, IterationStats, SettingProblem, TrainableAlgorithm } from './algorithm.ts';
+import { type AlgorithmDefinition, type AlgorithmState, type IterationStats, type SettingProblem, type TrainableAlgorithm, demonstrationsProblem } from './algorithm.ts';
 import type { EnvBatch } from './batch-env.ts';
 import type { TaskDistribution } from './envs.ts';
 import type { LanePolicy } from './meta.ts';
@@ -59,9 +59,8 @@ export const rl2Definition: AlgorithmDefinition<Rl2Config> = {
     if (given.episodesPerTrial === undefined) rl2.episodesPerTrial = distribution.protocol.adaptationEpisodes;
     const trialSteps = rl2.episodesPerTrial * distribution.spec.episodeSteps;
     if (given.bpttSteps === undefined) rl2.bpttSteps = Math.min(trialSteps, RL2_DEFAULTS.bpttSteps);
-    if (rl2.demonstrationIterations > 0 && (!distribution.demonstrator || distribution.spec.action.kind !== 'box')) {
-      return { problems: [{ path: ['demonstrationIterations'], message: `needs a benchmark with scripted experts (the simulator benchmarks: ML1:<family>, MT10, ML10, ...); ${distribution.name} has none` }] };
-    }
+    const noDemonstrations = rl2.demonstrationIterations > 0 ? demonstrationsProblem(distribution) : null;
+    if (noDemonstrations) return { problems: [noDemonstrations] };
     if (rl2.demonstrator === 'searcher' && !distribution.searchers) {
       return { problems: [{ path: ['demonstrator'], message: `searcher: ${distribution.name} has a family without a scripted searcher (families with one: ${searcherFamilies().join(', ')}); use expert` }] };
     }
