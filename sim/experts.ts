@@ -12,7 +12,7 @@ import type { WallGeometry } from './fixtures/wall.ts';
 import { BUTTON } from './fixtures/button.ts';
 import { MUG_CENTRE_OF_MASS, MUG_RADIUS } from './fixtures/coffee-machine.ts';
 import { PLATE } from './fixtures/plate-slide.ts';
-import { type Vec3, dot, norm, scale, sub } from './vec.ts';
+import { type Vec3, norm, sub } from './vec.ts';
 
 /** Action that moves the hand towards `target` as fast as the action scale allows. */
 export function moveHandTowards(hand: ArrayLike<number>, target: Vec3, gripper: number): Action {
@@ -22,41 +22,48 @@ export function moveHandTowards(hand: ArrayLike<number>, target: Vec3, gripper: 
 
 // ---- search by distance ----
 
-/** How far each probe leg goes: each new point lies this far off the span of the earlier ones. */
-export const PROBE_SPREAD = 0.05;
+/**
+ * The sweep path of reach's searcher, as hand positions: a start, then three straight sweeps, each along
+ * one axis (y, then x, then down z). Every sweep runs at least 7 cm from any goal reach can draw (goals'
+ * TCP: x in [-0.1, 0.1], y in [0.8, 0.9], z in [0.05, 0.3]), so the reward, a decreasing function of the
+ * distance outside the 5 cm success ball, rises and then falls along each one without a flat stretch,
+ * and it peaks where the sweep's coordinate equals the goal's.
+ */
+export const SWEEP_PATH: readonly { to: Vec3; axis?: 0 | 1 | 2 }[] = [
+  { to: [0.17, 0.7, 0.42] },
+  { to: [0.17, 0.98, 0.42], axis: 1 },
+  { to: [-0.17, 0.98, 0.42], axis: 0 },
+  { to: [-0.17, 0.98, 0.07], axis: 2 },
+];
 
-/** The probe legs' directions, in order of preference: towards the goals' side of the table (+y), +x, up. */
-const PROBE_LEGS: readonly Vec3[] = [[0, 1, 0], [1, 0, 0], [0, 0, 1]];
-
-/** The part of `v` orthogonal to the unit vectors `basis` (themselves orthonormal). */
-function orthogonalPart(v: Vec3, basis: readonly Vec3[]): Vec3 {
-  return basis.reduce<Vec3>((rest, b) => sub(rest, scale(b, dot(rest, b))), v);
-}
+/** How close (per coordinate) the hand comes to a sweep point before the next leg starts. */
+const WAYPOINT_TOLERANCE = 0.003;
 
 /**
- * A searcher for a goal whose reward is a known function of the distance to it (reach): it acts only on
- * what a policy that does not know the goal can know. Each reward tells the distance from where the hand
- * was, so four affinely independent points visited fix the goal. Until the trial has visited such points
- * it probes: each leg along the one of PROBE_LEGS furthest out of the span of the points so far, until
- * the hand lies PROBE_SPREAD off that span (a point the hand reached anyhow counts). From then on, in every later episode of the trial
- * too, it moves to the goal (`handTarget`: where the hand must be). Stateful: one per trial.
+ * A searcher for a goal whose reward is a decreasing function of the distance to it (reach): it acts only
+ * on what a policy that does not know the goal can know. It follows SWEEP_PATH, the same for every goal,
+ * and along each sweep keeps the hand's coordinate on that sweep's axis where the reward was highest:
+ * that is the goal's coordinate. After the last sweep it goes to the point the three make, and in every
+ * later episode of the trial straight there. `handTarget` (where the hand must be) stands in for the
+ * rewards the trial shows: the distance to it orders positions as the reward does. Stateful: one per trial.
  */
-export function distanceSearcher(handTarget: Vec3, gripper: number): (obs: ArrayLike<number>) => Action {
-  const points: Vec3[] = [];
-  // Orthonormal directions spanned by points[1..] - points[0].
-  const spanned: Vec3[] = [];
+export function sweepSearcher(handTarget: Vec3, gripper: number): (obs: ArrayLike<number>) => Action {
+  let leg = 0;
+  const found: [number, number, number] = [0, 0, 0];
+  let closest = Infinity;
   return (obs) => {
     const hand: Vec3 = [obs[0], obs[1], obs[2]];
-    if (points.length === 0) points.push(hand);
-    else if (points.length < 4) {
-      const off = orthogonalPart(sub(hand, points[0]), spanned);
-      if (norm(off) >= PROBE_SPREAD) { points.push(hand); spanned.push(scale(off, 1 / norm(off))); }
+    while (leg < SWEEP_PATH.length) {
+      const { to, axis } = SWEEP_PATH[leg];
+      if (axis !== undefined) {
+        const distance = norm(sub(hand, handTarget));
+        if (distance < closest) { closest = distance; found[axis] = hand[axis]; }
+      }
+      if (hand.some((v, i) => Math.abs(v - to[i]) > WAYPOINT_TOLERANCE)) return moveHandTowards(hand, to, gripper);
+      leg++;
+      closest = Infinity;
     }
-    if (points.length === 4) return moveHandTowards(hand, handTarget, gripper);
-    // The next leg: the first of PROBE_LEGS that sticks out of the span furthest.
-    const leg = PROBE_LEGS.map((axis) => orthogonalPart(axis, spanned)).reduce((best, a) => (norm(a) > norm(best) + 1e-6 ? a : best));
-    const d = scale(leg, 1 / norm(leg));
-    return [d[0], d[1], d[2], gripper];
+    return moveHandTowards(hand, found, gripper);
   };
 }
 

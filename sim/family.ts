@@ -114,7 +114,7 @@ export interface TaskFamily {
   /**
    * A scripted searcher, for families whose reward fixes the goal (reach: a known function of the
    * distance to it): a new one per trial, acting only on what the trial so far tells a policy that does
-   * not know the goal (sim/experts.ts, distanceSearcher).
+   * not know the goal (sim/experts.ts, sweepSearcher).
    */
   searcher?(goal: Vec3): (obs: Float32Array) => Action;
 }
