@@ -39,13 +39,14 @@ describe('reach\'s scripted searcher', () => {
     // actions part ways.
     const sweepSteps = trials[0].actions.findIndex((a, t) => trials.some((other) => other.actions[t].some((v, k) => v !== a[k])));
     const { hands } = trials[0];
-    // By then the hand has passed every point of the path, each sweep along its own axis only.
+    // By then the hand has passed within 2 cm of every point of the path (it turns a corner 1.5 cm
+    // early), each sweep along its own axis only.
     for (const { to, axis } of SWEEP_PATH) {
-      const visit = hands.findIndex((h) => h.every((v, i) => Math.abs(v - to[i]) < 0.005));
+      const visit = hands.findIndex((h) => h.every((v, i) => Math.abs(v - to[i]) < 0.02));
       expect(visit).toBeGreaterThan(0);
       expect(visit).toBeLessThanOrEqual(sweepSteps);
       if (axis === undefined) continue;
-      const leg = trials[0].actions.slice(visit - 20, visit);
+      const leg = trials[0].actions.slice(visit - 15, visit);
       for (const a of leg) for (const i of [0, 1, 2]) expect(Math.abs(a[i])).toBeCloseTo(i === axis ? 1 : 0, 4);
     }
     for (const { firstSuccess } of trials) expect(firstSuccess).toBeGreaterThan(sweepSteps);
