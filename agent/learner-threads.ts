@@ -57,7 +57,7 @@ export interface LearnerShared {
   control: Int32Array;
   /** Ids of the current minibatch's sequences (CONTROL.ids of them). */
   ids: Int32Array;
-  /** Mean and standard deviation the advantages are standardised with. */
+  /** Mean and standard deviation the advantages are standardised with, and 1 for a cloning update (PpoMinibatch.cloning). */
   advantageStats: Float64Array;
   /** Every parameter (trained or not), in the network's order. */
   weights: Float32Array;
@@ -135,7 +135,7 @@ export class LearnerThreads {
     const shared: LearnerShared = {
       control: new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS)),
       ids: new Int32Array(new SharedArrayBuffer(4 * Math.max(1, options.maxSequences))),
-      advantageStats: new Float64Array(new SharedArrayBuffer(8 * 2)),
+      advantageStats: new Float64Array(new SharedArrayBuffer(8 * 3)),
       weights: new Float32Array(new SharedArrayBuffer(4 * weightsSize)),
       gradients: new Float32Array(new SharedArrayBuffer(4 * Math.max(1, others * trainedSize))),
       terms: new Float64Array(new SharedArrayBuffer(8 * Math.max(1, others * TERM_NAMES.length))),
@@ -191,6 +191,7 @@ export class LearnerThreads {
       Atomics.store(control, CONTROL.ids, ids.length);
       shared.advantageStats[0] = minibatch.advantageMean;
       shared.advantageStats[1] = minibatch.advantageStd;
+      shared.advantageStats[2] = minibatch.cloning ? 1 : 0;
       let at = 0;
       for (const v of this.params.vars.values()) { shared.weights.set(v.dataSync() as Float32Array, at); at += v.size; }
       this.start(COMMAND.gradient);

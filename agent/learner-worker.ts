@@ -51,7 +51,7 @@ export async function runLearnerWorker(init: LearnerWorkerInit, send: (message: 
         for (const v of net.params.vars.values()) { v.assign(tf.tensor(shared.weights.subarray(at, at + v.size), v.shape, 'float32')); at += v.size; }
       });
       const ids = Array.from(shared.ids.subarray(0, Atomics.load(control, CONTROL.ids)));
-      const minibatch = { ids, advantageMean: shared.advantageStats[0], advantageStd: shared.advantageStats[1] };
+      const minibatch = { ids, advantageMean: shared.advantageStats[0], advantageStd: shared.advantageStats[1], cloning: shared.advantageStats[2] === 1 };
       computePart(slot, policy, batch.ppo, minibatch, init.ppo, partIds(ids, part, threads));
     } catch (error) {
       port.postMessage({ error: (error as Error).stack ?? String(error) });

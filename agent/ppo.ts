@@ -112,13 +112,13 @@ export interface PpoLossTerms {
  * whole minibatch (default: these samples). A thread that takes part of a minibatch divides by the whole
  * minibatch's count, so the parts' losses, and gradients, add up to the minibatch's.
  */
-export function ppoLoss(x: PpoLossInputs, config: Pick<PpoConfig, 'clip' | 'entropyCoef' | 'valueCoef'>, count = x.logProb.size): PpoLossTerms {
+export function ppoLoss(x: PpoLossInputs, config: Pick<PpoConfig, 'clip' | 'entropyCoef' | 'valueCoef'>, count = x.logProb.size, cloning = false): PpoLossTerms {
   const mean = (t: tf.Tensor) => tf.div(tf.sum(t), count) as tf.Scalar;
   const logRatio = tf.sub(x.logProb, x.oldLogProb);
   const ratio = tf.exp(logRatio);
   const unclipped = tf.mul(ratio, x.advantages);
   const clipped = tf.mul(tf.clipByValue(ratio, 1 - config.clip, 1 + config.clip), x.advantages);
-  const policyLoss = tf.neg(mean(tf.minimum(unclipped, clipped))) as tf.Scalar;
+  const policyLoss = tf.neg(mean(cloning ? tf.mul(x.logProb, x.advantages) : tf.minimum(unclipped, clipped))) as tf.Scalar;
   const valueLoss = tf.mul(0.5, mean(tf.square(tf.sub(x.value, x.returns)))) as tf.Scalar;
   const entropy = mean(x.entropy);
   const total = tf.addN([policyLoss, tf.mul(config.valueCoef, valueLoss), tf.mul(-config.entropyCoef, entropy)]) as tf.Scalar;
@@ -184,6 +184,8 @@ export interface PpoMinibatch {
   /** Mean and standard deviation of the minibatch's advantages (0 and 1 when they are not standardised). */
   advantageMean: number;
   advantageStd: number;
+  /** Behaviour cloning: the policy term is -mean(advantage x log pi(recorded action)), not the clipped surrogate. */
+  cloning?: boolean;
 }
 
 /** The loss terms' values (PpoLossTerms without the total). */
@@ -218,7 +220,7 @@ export function minibatchGradient(
   const grads = tf.tidy(() => {
     const inputs = { oldLogProb: tf.tensor1d(oldLogProb), advantages: tf.tensor1d(advantages), returns: tf.tensor1d(returns) };
     return tf.variableGrads(() => {
-      const loss = ppoLoss({ ...inputs, ...policy.evaluate(part) }, config, minibatch.ids.length * length);
+      const loss = ppoLoss({ ...inputs, ...policy.evaluate(part) }, config, minibatch.ids.length * length, minibatch.cloning);
       terms = [loss.policyLoss, loss.valueLoss, loss.entropy, loss.approxKl, loss.clipFraction].map((s) => s.dataSync()[0]);
       return loss.total;
     }, [...trainable.values()]).grads;
@@ -229,12 +231,13 @@ export function minibatchGradient(
 
 /**
  * One PPO update on `batch`: `epochs` passes of minibatches drawn with `rng`, at this update's
- * `learningRate` (learningRateAt). Each minibatch's gradient comes from `gradient`: by default computed
+ * `learningRate` (learningRateAt); with `cloning`, the policy term is behaviour cloning's (PpoMinibatch). Each minibatch's gradient comes from `gradient`: by default computed
  * here from `policy`; a learner with threads computes parts of it elsewhere (learner-threads.ts).
  */
 export function ppoUpdate(
   policy: PpoPolicy, optimizer: Adam, batch: PpoBatch, config: PpoConfig, rng: Rng, learningRate: number,
   gradient: MinibatchGradient = (minibatch) => minibatchGradient(policy, batch, minibatch, config),
+  cloning = false,
 ): PpoStats {
   const { sequences, length } = batch;
   const minibatches = Math.max(1, Math.min(config.minibatches, sequences));
@@ -245,7 +248,7 @@ export function ppoUpdate(
     let epochKl = 0, epochUpdates = 0;
     for (const ids of shuffledSplits(sequences, minibatches, rng)) {
       const { mean, std } = config.normalizeAdvantages ? meanAndStd(gatherTimeMajor(batch.advantages, ids, length)) : { mean: 0, std: 1 };
-      const { grads, terms } = gradient({ ids, advantageMean: mean, advantageStd: std });
+      const { grads, terms } = gradient({ ids, advantageMean: mean, advantageStd: std, cloning });
       const gradNorm = optimizer.apply(grads, learningRate);
       for (const g of grads.values()) g.dispose();
       Object.assign(sums, {

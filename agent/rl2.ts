@@ -43,7 +43,8 @@ export interface Rl2Config extends Rl2NetworkConfig, Rl2InputConfig {
    * every lane learns the expert's action plus the policy's own action noise; the even lanes take that
    * action, the odd ones the policy's (DAgger). The PPO update runs with every advantage 1 (not
    * standardised) and no log-std gradient: at the sampled policy its gradient is behaviour cloning's,
-   * -mean grad log pi(expert action), and the clip bounds each update as it bounds PPO's. The value
+   * -mean grad log pi(expert action), and the clip bounds each update as it bounds PPO's (unless
+   * demonstrationLoss is `likelihood`). The value
    * function learns the demonstrations' returns. 0: none.
    */
   demonstrationIterations: number;
@@ -60,8 +61,18 @@ export interface Rl2Config extends Rl2NetworkConfig, Rl2InputConfig {
    * probes; cloning the searcher learns the probe.
    */
   demonstrator: DemonstratorKind;
+  /**
+   * The demonstration iterations' policy loss: `clipped`, PPO's clipped surrogate with every advantage 1
+   * (each update raises a demonstrated action's likelihood by at most the clip's ratio, then that sample
+   * stops pulling), or `likelihood`, behaviour cloning's plain -mean log pi(demonstrated action), which
+   * keeps pulling until the policy's mean reaches the demonstrated action.
+   */
+  demonstrationLoss: DemonstrationLoss;
   ppo: PpoConfig;
 }
+
+/** The demonstration iterations' policy loss (Rl2Config.demonstrationLoss). */
+export type DemonstrationLoss = 'clipped' | 'likelihood';
 
 export const RL2_DEFAULTS: Rl2Config = {
   tasksPerIteration: 20,
@@ -75,6 +86,7 @@ export const RL2_DEFAULTS: Rl2Config = {
   demonstrationIterations: 0,
   demonstrationMeanAction: false,
   demonstrator: 'expert',
+  demonstrationLoss: 'clipped',
   rewardInputScale: 1,
   initLogStd: -0.5,
   maxLogStd: null,
@@ -183,7 +195,8 @@ export class Rl2 implements MetaAlgorithm {
     // cover the distance between the policy's mean and the expert's actions, and the demonstrations with it.
     const gradient = demonstration ? withoutGradientOf('logStd', computed) : computed;
     const learningRate = learningRateAt(config.ppo, iteration, totalIterations);
-    const ppo = ppoUpdate(policy, this.optimizer, batch, ppoConfig, rngFor(this.seed, 'minibatches', iteration), learningRate, gradient);
+    const cloning = demonstration && config.demonstrationLoss === 'likelihood';
+    const ppo = ppoUpdate(policy, this.optimizer, batch, ppoConfig, rngFor(this.seed, 'minibatches', iteration), learningRate, gradient, cloning);
     // After the update, so that the update saw the statistics its trials were sampled with.
     this.net.updateInputStats(record.inputs, record.lanes * record.steps);
     const learned = performance.now();

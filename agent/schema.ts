@@ -37,6 +37,7 @@ export const rl2ConfigSchema = z.object({
   demonstrationIterations: int(0),
   demonstrationMeanAction: z.boolean(),
   demonstrator: z.enum(['expert', 'searcher']),
+  demonstrationLoss: z.enum(['clipped', 'likelihood']),
   rewardInputScale: positive,
   initLogStd: z.number(),
   maxLogStd: z.number().nullable(),

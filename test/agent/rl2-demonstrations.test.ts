@@ -72,6 +72,31 @@ describe('RL2 demonstration iterations', () => {
     rl2.dispose();
   });
 
+  it('with demonstrationLoss likelihood, learns by plain behaviour cloning, in learner threads as in this one', async () => {
+    const config: Rl2Config = { ...small, demonstrationLoss: 'likelihood' };
+    const envs = new LocalEnvBatch(pickPlace, config.tasksPerIteration);
+    // At the sampled policy the loss is -mean log pi(recorded action) (the clipped loss there is -1).
+    const probe = new Rl2(pickPlace.spec, { ...config, ppo: { ...config.ppo, epochs: 1, minibatches: 1 } }, 1);
+    const sample = probe.sampleTrials(envs, pickPlace, 0);
+    expect(probe.learn(sample, 0, 10, 0).policyLoss).toBeCloseTo(-mean(sample.record.logProbs), 3);
+    probe.dispose();
+    // Two learner threads read the choice from shared memory: the same bits as the parts computed here,
+    // and not those of the clipped loss.
+    const weights = async (settings: Rl2Config, allInThisThread: boolean) => {
+      const rl2 = new Rl2(pickPlace.spec, settings, 1);
+      try {
+        await rl2.startLearnerThreads(2, { allInThisThread });
+        for (let iteration = 0; iteration < 2; iteration++) rl2.iterate(envs, pickPlace, iteration, 10);
+        return [...rl2.net.params.vars].map(([name, v]) => [name, Buffer.from((v.dataSync() as Float32Array).buffer).toString('base64')]);
+      } finally {
+        rl2.dispose();
+      }
+    };
+    const threads = await weights(config, false);
+    expect(threads).toEqual(await weights(config, true));
+    expect(threads).not.toEqual(await weights(small, false));
+  }, 120_000);
+
   it('resumes a killed run, across the end of its demonstrations, with the numbers of a run that was never stopped', async () => {
     const root = mkdtempSync(join(tmpdir(), 'metamanip-demos-'));
     const scenario = join(root, 'd.yaml');
