@@ -56,9 +56,9 @@ export interface Rl2Config extends Rl2NetworkConfig, Rl2InputConfig {
   demonstrationMeanAction: boolean;
   /**
    * Who demonstrates: the family's expert, which knows the goal (`expert`), or its searcher, which acts
-   * only on what the trial so far tells (`searcher`: ML1 reach; it probes until the rewards fix the goal,
-   * then goes there). Cloning the expert learns the mean of its actions given the history, which never
-   * probes; cloning the searcher learns the probe.
+   * only on what the trial so far tells (`searcher`: ML1 reach; it sweeps a path along which the rewards
+   * give the goal's coordinates, then goes there). Cloning the expert learns the mean of its actions
+   * given the history, which never searches; cloning the searcher learns the search.
    */
   demonstrator: DemonstratorKind;
   /**
