@@ -55,6 +55,12 @@ export interface Rl2Config extends Rl2NetworkConfig, Rl2InputConfig {
    */
   demonstrationMeanAction: boolean;
   /**
+   * In demonstration iterations, the lanes the demonstrator drives: `half` (the even ones; the others
+   * are the policy's, DAgger), or `none` (every lane is the policy's and the demonstrator only labels:
+   * the policy's previous-action input is then always its own action, never the demonstrator's).
+   */
+  demonstrationExpertLanes: DemonstrationExpertLanes;
+  /**
    * Who demonstrates: the family's expert, which knows the goal (`expert`), or its searcher, which acts
    * only on what the trial so far tells (`searcher`: ML1 reach; it sweeps a path along which the rewards
    * give the goal's coordinates, then goes there). Cloning the expert learns the mean of its actions
@@ -71,6 +77,9 @@ export interface Rl2Config extends Rl2NetworkConfig, Rl2InputConfig {
   ppo: PpoConfig;
 }
 
+/** The lanes the demonstrator drives in demonstration iterations (Rl2Config.demonstrationExpertLanes). */
+export type DemonstrationExpertLanes = 'half' | 'none';
+
 /** The demonstration iterations' policy loss (Rl2Config.demonstrationLoss). */
 export type DemonstrationLoss = 'clipped' | 'likelihood';
 
@@ -85,6 +94,7 @@ export const RL2_DEFAULTS: Rl2Config = {
   successBonus: 0,
   demonstrationIterations: 0,
   demonstrationMeanAction: false,
+  demonstrationExpertLanes: 'half',
   demonstrator: 'expert',
   demonstrationLoss: 'clipped',
   rewardInputScale: 1,
@@ -281,7 +291,7 @@ export function sampleTrialLanes(
     if (!distribution.demonstrator) throw new Error(`rl2: demonstrationIterations needs a scripted demonstrator, which ${distribution.name} does not have`);
     // The iteration's even lanes are driven by the expert, the odd ones by the policy (DAgger: the
     // expert labels the states the policy itself reaches, where cloning alone would drift).
-    demonstrations = { experts: tasks.map((task) => distribution.demonstrator!(task, config.demonstrator)), drives: tasks.map((_, i) => (first + i) % 2 === 0), meanAction: config.demonstrationMeanAction };
+    demonstrations = { experts: tasks.map((task) => distribution.demonstrator!(task, config.demonstrator)), drives: tasks.map((_, i) => config.demonstrationExpertLanes === 'half' && (first + i) % 2 === 0), meanAction: config.demonstrationMeanAction };
   }
   const policy = new Rl2LanePolicy(net, count, rngs, { record, critic, demonstrations });
   // Lane i of the group is lane first + i of the iteration: its episodes get that lane's seeds.

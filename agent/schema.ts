@@ -36,6 +36,7 @@ export const rl2ConfigSchema = z.object({
   successBonus: z.number().min(0),
   demonstrationIterations: int(0),
   demonstrationMeanAction: z.boolean(),
+  demonstrationExpertLanes: z.enum(['half', 'none']),
   demonstrator: z.enum(['expert', 'searcher']),
   demonstrationLoss: z.enum(['clipped', 'likelihood']),
   rewardInputScale: positive,

@@ -72,6 +72,24 @@ describe('RL2 demonstration iterations', () => {
     rl2.dispose();
   });
 
+  it('with demonstrationExpertLanes none, every lane is the policy\'s and the demonstrator only labels', () => {
+    const config: Rl2Config = { ...small, demonstrationMeanAction: true, demonstrationExpertLanes: 'none' };
+    const rl2 = new Rl2(pickPlace.spec, config, 1);
+    const envs = new LocalEnvBatch(pickPlace, config.tasksPerIteration);
+    const sampled = rl2.sampleTrials(envs, pickPlace, 0);
+    const tasks = pickPlace.trainTasks(0, config.tasksPerIteration);
+    const policy = rl2.explorationPolicy(tasks.length, { seed: 99, deterministic: true });
+    const acted = runTrials(new LocalEnvBatch(pickPlace, tasks.length), policy, tasks, 1, seedFor(1, 'train', 0));
+    policy.dispose();
+    expect(sampled.trials.episodeReturns).toEqual(acted.episodeReturns);
+    // What is learned is still the expert's action: under the untrained policy it is unlikely, so the
+    // recorded log-probabilities are not those of the mean actions taken.
+    const own = new Rl2(pickPlace.spec, { ...config, demonstrationIterations: 0 }, 1);
+    expect(mean(sampled.record.logProbs)).toBeLessThan(mean(own.sampleTrials(envs, pickPlace, 0).record.logProbs));
+    own.dispose();
+    rl2.dispose();
+  });
+
   it('with demonstrationLoss likelihood, learns by plain behaviour cloning, in learner threads as in this one', async () => {
     const config: Rl2Config = { ...small, demonstrationLoss: 'likelihood' };
     const envs = new LocalEnvBatch(pickPlace, config.tasksPerIteration);
