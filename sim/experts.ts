@@ -33,16 +33,33 @@ export const SWEEP_PATH: readonly { to: Vec3; axis?: 0 | 1 | 2 }[] = [
   { to: [0.17, 0.7, 0.42] },
   { to: [0.17, 0.98, 0.42], axis: 1 },
   { to: [-0.17, 0.98, 0.42], axis: 0 },
-  { to: [-0.17, 0.98, 0.07], axis: 2 },
+  { to: [-0.17, 0.98, 0.055], axis: 2 },
 ];
 
-/** How close (per coordinate) the hand comes to a sweep point before the next leg starts: loose enough that a policy cloning the searcher, a few millimetres off, is not held at a corner. */
-const WAYPOINT_TOLERANCE = 0.015;
+/**
+ * When the next leg starts: the path's start counts as reached within 3 cm in every coordinate, and a
+ * sweep ends once the hand has come within 1.5 cm of its end along the sweep's axis, wherever it is
+ * across it. A policy cloning the searcher runs a few centimetres off the path; had a leg waited for a
+ * point, every label along the clone's next sweep would say go back to the corner it cut.
+ */
+const START_TOLERANCE = 0.03;
+const SWEEP_END_TOLERANCE = 0.015;
+/** How far across a sweep's line the hand may be for the reward there to count. */
+const ON_LINE = 0.005;
+
+/** Whether `hand` has finished leg `leg` of SWEEP_PATH. */
+function legDone(hand: Vec3, leg: number): boolean {
+  const { to, axis } = SWEEP_PATH[leg];
+  if (axis === undefined) return hand.every((v, i) => Math.abs(v - to[i]) <= START_TOLERANCE);
+  const direction = Math.sign(to[axis] - SWEEP_PATH[leg - 1].to[axis]);
+  return direction * (hand[axis] - to[axis]) >= -SWEEP_END_TOLERANCE;
+}
 
 /**
  * A searcher for a goal whose reward is a decreasing function of the distance to it (reach): it acts only
  * on what a policy that does not know the goal can know. It follows SWEEP_PATH, the same for every goal,
- * and along each sweep keeps the hand's coordinate on that sweep's axis where the reward was highest:
+ * and along each sweep keeps the hand's coordinate on that sweep's axis where the reward was highest (on
+ * the sweep's line):
  * that is the goal's coordinate. After the last sweep it goes to the point the three make, and in every
  * later episode of the trial straight there. `handTarget` (where the hand must be) stands in for the
  * rewards the trial shows: the distance to it orders positions as the reward does. Stateful: one per trial.
@@ -55,11 +72,13 @@ export function sweepSearcher(handTarget: Vec3, gripper: number): (obs: ArrayLik
     const hand: Vec3 = [obs[0], obs[1], obs[2]];
     while (leg < SWEEP_PATH.length) {
       const { to, axis } = SWEEP_PATH[leg];
-      if (axis !== undefined) {
+      // Only on the sweep's line (the hand may join it a few steps in): off it, the reward's peak is not
+      // where the sweep's coordinate equals the goal's.
+      if (axis !== undefined && hand.every((v, i) => i === axis || Math.abs(v - to[i]) <= ON_LINE)) {
         const distance = norm(sub(hand, handTarget));
         if (distance < closest) { closest = distance; found[axis] = hand[axis]; }
       }
-      if (hand.some((v, i) => Math.abs(v - to[i]) > WAYPOINT_TOLERANCE)) return moveHandTowards(hand, to, gripper);
+      if (!legDone(hand, leg)) return moveHandTowards(hand, to, gripper);
       leg++;
       closest = Infinity;
     }

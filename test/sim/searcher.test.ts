@@ -39,7 +39,7 @@ describe('reach\'s scripted searcher', () => {
     // actions part ways.
     const sweepSteps = trials[0].actions.findIndex((a, t) => trials.some((other) => other.actions[t].some((v, k) => v !== a[k])));
     const { hands } = trials[0];
-    // By then the hand has passed within 2 cm of every point of the path (it turns a corner 1.5 cm
+    // By then the hand has passed within 2 cm of every point of the path (it turns each corner a little
     // early), each sweep along its own axis only.
     for (const { to, axis } of SWEEP_PATH) {
       const visit = hands.findIndex((h) => h.every((v, i) => Math.abs(v - to[i]) < 0.02));
