@@ -231,8 +231,9 @@ export function minibatchGradient(
 
 /**
  * One PPO update on `batch`: `epochs` passes of minibatches drawn with `rng`, at this update's
- * `learningRate` (learningRateAt); with `cloning`, the policy term is behaviour cloning's (PpoMinibatch). Each minibatch's gradient comes from `gradient`: by default computed
- * here from `policy`; a learner with threads computes parts of it elsewhere (learner-threads.ts).
+ * `learningRate` (learningRateAt). Each minibatch's gradient comes from `gradient`: by default computed
+ * here from `policy`; a learner with threads computes parts of it elsewhere (learner-threads.ts). With
+ * `cloning`, every minibatch's policy term is behaviour cloning's (PpoMinibatch.cloning).
  */
 export function ppoUpdate(
   policy: PpoPolicy, optimizer: Adam, batch: PpoBatch, config: PpoConfig, rng: Rng, learningRate: number,

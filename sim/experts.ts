@@ -58,9 +58,8 @@ function legDone(hand: Vec3, leg: number): boolean {
 /**
  * A searcher for a goal whose reward is a decreasing function of the distance to it (reach): it acts only
  * on what a policy that does not know the goal can know. It follows SWEEP_PATH, the same for every goal,
- * and along each sweep keeps the hand's coordinate on that sweep's axis where the reward was highest (on
- * the sweep's line):
- * that is the goal's coordinate. After the last sweep it goes to the point the three make, and in every
+ * and along each sweep keeps the hand's coordinate on that sweep's axis where the reward was highest on
+ * the sweep's line: that is the goal's coordinate. After the last sweep it goes to the point the three make, and in every
  * later episode of the trial straight there. `handTarget` (where the hand must be) stands in for the
  * rewards the trial shows: the distance to it orders positions as the reward does. Stateful: one per trial.
  */

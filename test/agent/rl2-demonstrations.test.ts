@@ -27,6 +27,15 @@ const small: Rl2Config = {
 
 const mean = (x: Float32Array) => x.reduce((sum, v) => sum + v, 0) / x.length;
 
+/** Iteration 0's tasks and episode seeds acted by `rl2`'s mean action alone, no demonstrator: returns per lane. */
+function meanActionReturns(rl2: Rl2, lanes: number): number[][] {
+  const tasks = pickPlace.trainTasks(0, lanes);
+  const policy = rl2.explorationPolicy(tasks.length, { seed: 99, deterministic: true });
+  const acted = runTrials(new LocalEnvBatch(pickPlace, tasks.length), policy, tasks, 1, seedFor(1, 'train', 0));
+  policy.dispose();
+  return acted.episodeReturns;
+}
+
 describe('RL2 demonstration iterations', () => {
   it('acts with the expert plus the policy\'s noise in half the lanes, records that action\'s log-probability, and clones the expert', () => {
     const rl2 = new Rl2(pickPlace.spec, small, 1);
@@ -63,12 +72,9 @@ describe('RL2 demonstration iterations', () => {
     const envs = new LocalEnvBatch(pickPlace, config.tasksPerIteration);
     const sampled = rl2.sampleTrials(envs, pickPlace, 0);
     // The same tasks and episode seeds acted by the policy's mean alone: the odd lanes match it exactly.
-    const tasks = pickPlace.trainTasks(0, config.tasksPerIteration);
-    const policy = rl2.explorationPolicy(tasks.length, { seed: 99, deterministic: true });
-    const mean = runTrials(new LocalEnvBatch(pickPlace, tasks.length), policy, tasks, 1, seedFor(1, 'train', 0));
-    policy.dispose();
-    for (const lane of [1, 3]) expect(sampled.trials.episodeReturns[lane]).toEqual(mean.episodeReturns[lane]);
-    expect(sampled.trials.episodeReturns[0]).not.toEqual(mean.episodeReturns[0]);
+    const acted = meanActionReturns(rl2, config.tasksPerIteration);
+    for (const lane of [1, 3]) expect(sampled.trials.episodeReturns[lane]).toEqual(acted[lane]);
+    expect(sampled.trials.episodeReturns[0]).not.toEqual(acted[0]);
     rl2.dispose();
   });
 
@@ -77,11 +83,7 @@ describe('RL2 demonstration iterations', () => {
     const rl2 = new Rl2(pickPlace.spec, config, 1);
     const envs = new LocalEnvBatch(pickPlace, config.tasksPerIteration);
     const sampled = rl2.sampleTrials(envs, pickPlace, 0);
-    const tasks = pickPlace.trainTasks(0, config.tasksPerIteration);
-    const policy = rl2.explorationPolicy(tasks.length, { seed: 99, deterministic: true });
-    const acted = runTrials(new LocalEnvBatch(pickPlace, tasks.length), policy, tasks, 1, seedFor(1, 'train', 0));
-    policy.dispose();
-    expect(sampled.trials.episodeReturns).toEqual(acted.episodeReturns);
+    expect(sampled.trials.episodeReturns).toEqual(meanActionReturns(rl2, config.tasksPerIteration));
     // What is learned is still the expert's action: under the untrained policy it is unlikely, so the
     // recorded log-probabilities are not those of the mean actions taken.
     const own = new Rl2(pickPlace.spec, { ...config, demonstrationIterations: 0 }, 1);
