@@ -44,8 +44,15 @@ export const SWEEP_PATH: readonly { to: Vec3; axis?: 0 | 1 | 2 }[] = [
  */
 const START_TOLERANCE = 0.03;
 const SWEEP_END_TOLERANCE = 0.015;
-/** How far across a sweep's line the hand may be for the reward there to count. */
-const ON_LINE = 0.005;
+/**
+ * Which readings of the reward along a sweep count. Along any line parallel to the sweep the reward peaks
+ * where the sweep's coordinate equals the goal's, so a policy cloning the searcher, which runs a
+ * centimetre or two off the line, gets labels that go to the peak of its own sweep. The first
+ * centimetres of a sweep do not count: there the hand is still joining the line from the corner, and
+ * the reward's peak across a line far from the goal is flat enough for that sideways move to shift it.
+ */
+const ON_LINE = 0.03;
+const JOINING_LINE = 0.04;
 
 /** Whether `hand` has finished leg `leg` of SWEEP_PATH. */
 function legDone(hand: Vec3, leg: number): boolean {
@@ -67,19 +74,21 @@ export function sweepSearcher(handTarget: Vec3, gripper: number): (obs: ArrayLik
   let leg = 0;
   const found: [number, number, number] = [0, 0, 0];
   let closest = Infinity;
+  let legStart: Vec3 | undefined;
   return (obs) => {
     const hand: Vec3 = [obs[0], obs[1], obs[2]];
     while (leg < SWEEP_PATH.length) {
       const { to, axis } = SWEEP_PATH[leg];
-      // Only on the sweep's line (the hand may join it a few steps in): off it, the reward's peak is not
-      // where the sweep's coordinate equals the goal's.
-      if (axis !== undefined && hand.every((v, i) => i === axis || Math.abs(v - to[i]) <= ON_LINE)) {
+      // Only near the sweep's line and once the hand has joined it (ON_LINE, JOINING_LINE).
+      legStart ??= hand;
+      if (axis !== undefined && Math.abs(hand[axis] - legStart[axis]) >= JOINING_LINE && hand.every((v, i) => i === axis || Math.abs(v - to[i]) <= ON_LINE)) {
         const distance = norm(sub(hand, handTarget));
         if (distance < closest) { closest = distance; found[axis] = hand[axis]; }
       }
       if (!legDone(hand, leg)) return moveHandTowards(hand, to, gripper);
       leg++;
       closest = Infinity;
+      legStart = hand;
     }
     return moveHandTowards(hand, found, gripper);
   };

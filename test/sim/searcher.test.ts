@@ -63,4 +63,35 @@ describe('reach\'s scripted searcher', () => {
       expect(second.actions[0]).not.toEqual(first.actions[0]);
     }
   });
+
+  it('labels a hand that runs off its sweep lines with the peak of that hand\'s own sweeps', () => {
+    // A clone of the searcher drives its own lanes a centimetre or two off the path: there the labels
+    // must still lead to the goal, from the reward it saw along its own (parallel) sweeps.
+    const offset = 0.015;
+    for (const index of [9, 10, 11, 12]) {
+      const task = benchmark.test[index];
+      const env = makeEnv(benchmark, task);
+      const searcher = reach.searcher!(reach.scene(task.params).goal);
+      let obs = env.reset({ task, seed: 0 }).obs;
+      let success = false;
+      let leg = 0;
+      for (let t = 0; t < 500; t++) {
+        const label = searcher(obs);
+        let action: number[] = label;
+        if (leg < SWEEP_PATH.length) {
+          // The path shifted across each sweep by 1.5 cm.
+          const { to, axis } = SWEEP_PATH[leg];
+          const waypoint = to.map((v, i) => (i === axis ? v : v + offset));
+          const hand = [obs[0], obs[1], obs[2]];
+          if (hand.every((v, i) => Math.abs(v - waypoint[i]) < 0.003)) leg++;
+          action = [...hand.map((v, i) => Math.max(-1, Math.min(1, (waypoint[i] - v) / 0.01))), -1];
+        }
+        const step = env.step(action);
+        obs = step.obs;
+        success ||= step.info.success === 1 && leg === SWEEP_PATH.length;
+      }
+      env.close();
+      expect(success).toBe(true);
+    }
+  });
 });
