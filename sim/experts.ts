@@ -53,6 +53,12 @@ const SWEEP_END_TOLERANCE = 0.015;
  */
 const ON_LINE = 0.03;
 const JOINING_LINE = 0.04;
+/**
+ * A sweep also ends once the hand has come back this far along its axis from the furthest it went: a
+ * clone that turns for the goal a few centimetres before the sweep's end is labelled with the way to
+ * the goal, not told to finish the sweep for the rest of the trial.
+ */
+const TURNED_BACK = 0.02;
 
 /** Whether `hand` has finished leg `leg` of SWEEP_PATH. */
 function legDone(hand: Vec3, leg: number): boolean {
@@ -75,6 +81,7 @@ export function sweepSearcher(handTarget: Vec3, gripper: number): (obs: ArrayLik
   const found: [number, number, number] = [0, 0, 0];
   let closest = Infinity;
   let legStart: Vec3 | undefined;
+  let furthest = -Infinity;
   return (obs) => {
     const hand: Vec3 = [obs[0], obs[1], obs[2]];
     while (leg < SWEEP_PATH.length) {
@@ -85,10 +92,17 @@ export function sweepSearcher(handTarget: Vec3, gripper: number): (obs: ArrayLik
         const distance = norm(sub(hand, handTarget));
         if (distance < closest) { closest = distance; found[axis] = hand[axis]; }
       }
-      if (!legDone(hand, leg)) return moveHandTowards(hand, to, gripper);
+      let turnedBack = false;
+      if (axis !== undefined) {
+        const along = Math.sign(to[axis] - SWEEP_PATH[leg - 1].to[axis]) * hand[axis];
+        furthest = Math.max(furthest, along);
+        turnedBack = furthest - along >= TURNED_BACK;
+      }
+      if (!legDone(hand, leg) && !turnedBack) return moveHandTowards(hand, to, gripper);
       leg++;
       closest = Infinity;
       legStart = hand;
+      furthest = -Infinity;
     }
     return moveHandTowards(hand, found, gripper);
   };

@@ -94,4 +94,39 @@ describe('reach\'s scripted searcher', () => {
       expect(success).toBe(true);
     }
   });
+
+  it('ends a sweep where a clone turned back from it: the labels lead to the goal, not back down the sweep', () => {
+    // A clone that turns for the goal 5 cm before the end of the last sweep (down z) and rises.
+    let checked = 0;
+    for (const task of benchmark.test.slice(0, 12)) {
+      const goal = reach.scene(task.params).goal;
+      if (goal[2] < 0.15) continue;
+      const env = makeEnv(benchmark, task);
+      const searcher = reach.searcher!(goal);
+      let obs = env.reset({ task, seed: 0 }).obs;
+      let phase: 'sweeping' | 'rising' | 'following' = 'sweeping';
+      let turnedAt = 0, success = false;
+      const last = SWEEP_PATH[SWEEP_PATH.length - 1].to;
+      for (let t = 0; t < 500; t++) {
+        const label = searcher(obs);
+        let action: number[] = label;
+        if (phase === 'sweeping' && Math.abs(obs[0] - last[0]) < 0.01 && obs[2] < last[2] + 0.065) { phase = 'rising'; turnedAt = obs[2]; }
+        if (phase === 'rising') {
+          if (obs[2] >= turnedAt + 0.025) {
+            phase = 'following';
+            // Told to go on up to the goal, which is above: not down to the sweep's end.
+            expect(label[2]).toBeGreaterThan(0);
+          } else action = [0, 0, 1, -1];
+        }
+        const step = env.step(action);
+        obs = step.obs;
+        success ||= phase === 'following' && step.info.success === 1;
+      }
+      env.close();
+      expect(phase).toBe('following');
+      expect(success).toBe(true);
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(3);
+  });
 });
