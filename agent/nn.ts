@@ -536,11 +536,15 @@ export class Adam {
     }
   }
 
-  /** Applies one update from gradients keyed by parameter name; returns the gradient norm (of all of them) before clipping. */
-  apply(grads: Map<string, tf.Tensor>, learningRate = this.config.learningRate): number {
+  /**
+   * Applies one update from gradients keyed by parameter name; returns the gradient norm (of all of them)
+   * before clipping. A norm above `skipAbove` changes nothing (no step, no moments).
+   */
+  apply(grads: Map<string, tf.Tensor>, learningRate = this.config.learningRate, skipAbove = Infinity): number {
     const { beta1, beta2, epsilon, maxGradNorm, clipGroup } = this.config;
     const weightDecay = this.config.weightDecay ?? 0;
     const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+    if (norm > skipAbove) return norm;
     const clipScale = (groupNorm: number) => (Number.isFinite(maxGradNorm) && groupNorm > maxGradNorm ? maxGradNorm / (groupNorm + 1e-6) : 1);
     const scale = clipScale(norm);
     const groupScales = clipGroup ? this.groupScales(grads, clipGroup, clipScale) : null;

@@ -27,6 +27,13 @@ export interface PpoConfig {
   weightDecay: number;
   /** Global gradient-norm clip (per network when the value function has a network of its own). */
   maxGradNorm: number;
+  /**
+   * Skip a minibatch whose gradient norm (before clipping) is above this: no step and no change to the
+   * optimiser's moments. A recurrent policy's gradient spikes now and then by orders of magnitude (a
+   * remembered value that flips with a tiny change of the inputs); clipped to maxGradNorm it still
+   * points wherever the spike does, and Adam's momentum carries it on for tens of steps. null: never.
+   */
+  skipGradNorm: number | null;
   entropyCoef: number;
   valueCoef: number;
   /**
@@ -50,6 +57,7 @@ export const PPO_DEFAULTS: PpoConfig = {
   adamEpsilon: 1e-5,
   weightDecay: 0,
   maxGradNorm: 1,
+  skipGradNorm: null,
   entropyCoef: 5e-3,
   valueCoef: 0.5,
   normalizeAdvantages: true,
@@ -172,6 +180,8 @@ export interface PpoStats {
   approxKl: number;
   clipFraction: number;
   gradNorm: number;
+  /** Minibatches skipped for a gradient norm above skipGradNorm (their norms are not in gradNorm). */
+  skippedMinibatches: number;
   /** Epochs run (fewer than configured when the KL limit stopped the update). */
   epochs: number;
   learningRate: number;
@@ -243,15 +253,16 @@ export function ppoUpdate(
   const { sequences, length } = batch;
   const minibatches = Math.max(1, Math.min(config.minibatches, sequences));
   const sums = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, gradNorm: 0 };
-  let updates = 0, epochs = 0;
+  let updates = 0, epochs = 0, skipped = 0;
   for (let epoch = 0; epoch < config.epochs; epoch++) {
     epochs++;
     let epochKl = 0, epochUpdates = 0;
     for (const ids of shuffledSplits(sequences, minibatches, rng)) {
       const { mean, std } = config.normalizeAdvantages ? meanAndStd(gatherTimeMajor(batch.advantages, ids, length)) : { mean: 0, std: 1 };
       const { grads, terms } = gradient({ ids, advantageMean: mean, advantageStd: std, cloning });
-      const gradNorm = optimizer.apply(grads, learningRate);
+      const gradNorm = optimizer.apply(grads, learningRate, config.skipGradNorm ?? Infinity);
       for (const g of grads.values()) g.dispose();
+      if (gradNorm > (config.skipGradNorm ?? Infinity)) { skipped++; continue; }
       Object.assign(sums, {
         policyLoss: sums.policyLoss + terms.policyLoss, valueLoss: sums.valueLoss + terms.valueLoss, entropy: sums.entropy + terms.entropy,
         approxKl: sums.approxKl + terms.approxKl, clipFraction: sums.clipFraction + terms.clipFraction, gradNorm: sums.gradNorm + gradNorm,
@@ -265,7 +276,7 @@ export function ppoUpdate(
   const mean = (x: number) => x / Math.max(1, updates);
   return {
     policyLoss: mean(sums.policyLoss), valueLoss: mean(sums.valueLoss), entropy: mean(sums.entropy), approxKl: mean(sums.approxKl),
-    clipFraction: mean(sums.clipFraction), gradNorm: mean(sums.gradNorm), epochs, learningRate,
+    clipFraction: mean(sums.clipFraction), gradNorm: mean(sums.gradNorm), skippedMinibatches: skipped, epochs, learningRate,
   };
 }
 

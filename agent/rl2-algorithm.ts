@@ -35,7 +35,7 @@ export class Rl2Learner implements TrainableAlgorithm {
       samplingSeconds: s.samplingSeconds, learningSeconds: s.learningSeconds,
       metrics: {
         policyLoss: s.policyLoss, valueLoss: s.valueLoss, entropy: s.entropy, approxKl: s.approxKl,
-        clipFraction: s.clipFraction, gradNorm: s.gradNorm, learningRate: s.learningRate, ppoEpochs: s.epochs,
+        clipFraction: s.clipFraction, gradNorm: s.gradNorm, skippedMinibatches: s.skippedMinibatches, learningRate: s.learningRate, ppoEpochs: s.epochs,
       },
     };
   }

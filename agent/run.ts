@@ -40,7 +40,7 @@ export function tensorBoardScalars(row: MetricsRow): Record<string, number> {
     if (name === 'envSteps' || typeof value !== 'number' || !Number.isFinite(value)) continue;
     const section = /Seconds$|^stepsPerSecond$/.test(name) ? 'time'
       : name.startsWith('eval') ? 'eval'
-        : /Loss$|^entropy$|^approxKl$|^clipFraction$|^gradNorm$|^learningRate$|^ppoEpochs$/.test(name) ? 'ppo' : 'train';
+        : /Loss$|^entropy$|^approxKl$|^clipFraction$|^gradNorm$|^skippedMinibatches$|^learningRate$|^ppoEpochs$/.test(name) ? 'ppo' : 'train';
     scalars[`${section}/${name}`] = value;
   }
   return scalars;

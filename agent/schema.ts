@@ -19,6 +19,7 @@ export const ppoConfigSchema = z.object({
   adamEpsilon: positive,
   weightDecay: z.number().min(0),
   maxGradNorm: positive,
+  skipGradNorm: positive.nullable(),
   entropyCoef: z.number().min(0),
   valueCoef: z.number().min(0),
   normalizeAdvantages: z.boolean(),

@@ -120,6 +120,33 @@ describe('RL2 separate value network', () => {
     rl2.dispose();
   });
 
+  it('skips a minibatch whose gradient norm is above skipGradNorm: no step, no moments', () => {
+    const run = (skipGradNorm: number | null) => {
+      const rl2 = new Rl2(mdp.spec, { ...separate, ppo: { ...separate.ppo, skipGradNorm } }, 5);
+      const record = recordTrials(rl2, 6);
+      const batch = { sequences: 12, length: 5, oldLogProb: record.logProbs, advantages: record.rewards.map((r) => r - 0.5), returns: record.rewards };
+      const before = [...rl2.net.params.vars].map(([name, v]) => [name, bits(v.dataSync() as Float32Array)]);
+      const adamBefore = JSON.stringify(rl2.optimizer.toJSON());
+      const stats = ppoUpdate(trialReplay(rl2.net, record), rl2.optimizer, batch, { ...rl2.config.ppo, epochs: 2, minibatches: 2 }, rngFor(1, 'mb'), 0.01);
+      const after = [...rl2.net.params.vars].map(([name, v]) => [name, bits(v.dataSync() as Float32Array)]);
+      const adam = JSON.stringify(rl2.optimizer.toJSON());
+      rl2.dispose();
+      return { stats, changed: JSON.stringify(after) !== JSON.stringify(before), after, adam, adamChanged: adam !== adamBefore };
+    };
+    const never = run(null), all = run(1e-9), none = run(1e9);
+    expect(never.stats.skippedMinibatches).toBe(0);
+    expect(never.changed).toBe(true);
+    // Every minibatch's norm is above 1e-9: nothing moves.
+    expect(all.stats.skippedMinibatches).toBe(4);
+    expect(all.changed).toBe(false);
+    expect(all.adamChanged).toBe(false);
+    expect(never.adamChanged).toBe(true);
+    // A limit no minibatch reaches changes nothing either: the same bits as without one.
+    expect(none.stats.skippedMinibatches).toBe(0);
+    expect(none.after).toEqual(never.after);
+    expect(none.adam).toEqual(never.adam);
+  });
+
   it('clips the policy\'s and the value network\'s gradients each on its own', () => {
     const rl2 = new Rl2(mdp.spec, separate, 4), shared = new Rl2(mdp.spec, small, 4);
     const group = rl2.net.clipGroup!;
