@@ -254,15 +254,16 @@ export function ppoUpdate(
   const minibatches = Math.max(1, Math.min(config.minibatches, sequences));
   const sums = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, gradNorm: 0 };
   let updates = 0, epochs = 0, skipped = 0;
+  const skipAbove = config.skipGradNorm ?? Infinity;
   for (let epoch = 0; epoch < config.epochs; epoch++) {
     epochs++;
     let epochKl = 0, epochUpdates = 0;
     for (const ids of shuffledSplits(sequences, minibatches, rng)) {
       const { mean, std } = config.normalizeAdvantages ? meanAndStd(gatherTimeMajor(batch.advantages, ids, length)) : { mean: 0, std: 1 };
       const { grads, terms } = gradient({ ids, advantageMean: mean, advantageStd: std, cloning });
-      const gradNorm = optimizer.apply(grads, learningRate, config.skipGradNorm ?? Infinity);
+      const gradNorm = optimizer.apply(grads, learningRate, skipAbove);
       for (const g of grads.values()) g.dispose();
-      if (gradNorm > (config.skipGradNorm ?? Infinity)) { skipped++; continue; }
+      if (gradNorm > skipAbove) { skipped++; continue; }
       Object.assign(sums, {
         policyLoss: sums.policyLoss + terms.policyLoss, valueLoss: sums.valueLoss + terms.valueLoss, entropy: sums.entropy + terms.entropy,
         approxKl: sums.approxKl + terms.approxKl, clipFraction: sums.clipFraction + terms.clipFraction, gradNorm: sums.gradNorm + gradNorm,

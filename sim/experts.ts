@@ -60,20 +60,24 @@ const JOINING_LINE = 0.04;
  */
 const TURNED_BACK = 0.02;
 
+/** +1 or -1: which way sweep `leg` of SWEEP_PATH runs along its axis. */
+function sweepDirection(leg: number, axis: 0 | 1 | 2): number {
+  return Math.sign(SWEEP_PATH[leg].to[axis] - SWEEP_PATH[leg - 1].to[axis]);
+}
+
 /** Whether `hand` has finished leg `leg` of SWEEP_PATH. */
 function legDone(hand: Vec3, leg: number): boolean {
   const { to, axis } = SWEEP_PATH[leg];
   if (axis === undefined) return hand.every((v, i) => Math.abs(v - to[i]) <= START_TOLERANCE);
-  const direction = Math.sign(to[axis] - SWEEP_PATH[leg - 1].to[axis]);
-  return direction * (hand[axis] - to[axis]) >= -SWEEP_END_TOLERANCE;
+  return sweepDirection(leg, axis) * (hand[axis] - to[axis]) >= -SWEEP_END_TOLERANCE;
 }
 
 /**
  * A searcher for a goal whose reward is a decreasing function of the distance to it (reach): it acts only
  * on what a policy that does not know the goal can know. It follows SWEEP_PATH, the same for every goal,
  * and along each sweep keeps the hand's coordinate on that sweep's axis where the reward was highest on
- * the sweep's line: that is the goal's coordinate. After the last sweep it goes to the point the three make, and in every
- * later episode of the trial straight there. `handTarget` (where the hand must be) stands in for the
+ * the sweep's line: that is the goal's coordinate. After the last sweep it goes to the point the three
+ * make, and in every later episode of the trial straight there. `handTarget` (where the hand must be) stands in for the
  * rewards the trial shows: the distance to it orders positions as the reward does. Stateful: one per trial.
  */
 export function sweepSearcher(handTarget: Vec3, gripper: number): (obs: ArrayLike<number>) => Action {
@@ -94,7 +98,7 @@ export function sweepSearcher(handTarget: Vec3, gripper: number): (obs: ArrayLik
       }
       let turnedBack = false;
       if (axis !== undefined) {
-        const along = Math.sign(to[axis] - SWEEP_PATH[leg - 1].to[axis]) * hand[axis];
+        const along = sweepDirection(leg, axis) * hand[axis];
         furthest = Math.max(furthest, along);
         turnedBack = furthest - along >= TURNED_BACK;
       }

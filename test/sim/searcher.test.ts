@@ -3,7 +3,7 @@
 // coordinate, then goes there, and remembers it across the episodes of a trial.
 
 import { describe, expect, it } from 'vitest';
-import { SWEEP_PATH } from '../../sim/experts.ts';
+import { SWEEP_PATH, moveHandTowards } from '../../sim/experts.ts';
 import { ML1, getFamily, makeEnv } from '../../sim/index.ts';
 
 const reach = getFamily('reach');
@@ -81,10 +81,9 @@ describe('reach\'s scripted searcher', () => {
         if (leg < SWEEP_PATH.length) {
           // The path shifted across each sweep by 1.5 cm.
           const { to, axis } = SWEEP_PATH[leg];
-          const waypoint = to.map((v, i) => (i === axis ? v : v + offset));
-          const hand = [obs[0], obs[1], obs[2]];
-          if (hand.every((v, i) => Math.abs(v - waypoint[i]) < 0.003)) leg++;
-          action = [...hand.map((v, i) => Math.max(-1, Math.min(1, (waypoint[i] - v) / 0.01))), -1];
+          const waypoint = to.map((v, i) => (i === axis ? v : v + offset)) as [number, number, number];
+          if (waypoint.every((v, i) => Math.abs(obs[i] - v) < 0.003)) leg++;
+          action = moveHandTowards(obs, waypoint, -1);
         }
         const step = env.step(action);
         obs = step.obs;
