@@ -59,6 +59,7 @@ export interface SettingProblem { path: Array<string | number>; message: string 
 /** The problem with `demonstrationIterations` on a distribution without scripted experts (box actions only), or null. */
 export function demonstrationsProblem(distribution: TaskDistribution): SettingProblem | null {
   if (distribution.demonstrator && distribution.spec.action.kind === 'box') return null;
+  if (distribution.spec.action.kind === 'discrete') return { path: ['demonstrationIterations'], message: `${distribution.name} has no scripted experts; rl2 can learn from a trained tabular learner there instead (demonstrator: teacher, teacher: <a qtable-* checkpoint>)` };
   return { path: ['demonstrationIterations'], message: `needs a benchmark with scripted experts (the simulator benchmarks: ML1:<family>, MT10, ML10, ...); ${distribution.name} has none` };
 }
 

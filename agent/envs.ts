@@ -78,14 +78,24 @@ export interface TaskDistribution {
   /**
    * A scripted demonstrator for `task`, one per trial: the family's expert (robot benchmarks; it knows
    * the task's goal), or its searcher (`searcher`: acts only on what the trial so far tells a policy; the
-   * families in `searchers`). Absent where there is none (bandits, tabular MDPs).
+   * families in `searchers`), or a trained learner (`teacher`: where a run's distribution carries one,
+   * agent/teacher.ts). `seed` names a stochastic demonstrator's random stream. Absent where there is
+   * none (bandits, tabular MDPs, unless given a teacher).
    */
-  demonstrator?(task: Task, kind?: DemonstratorKind): Demonstrator;
+  demonstrator?(task: Task, kind?: DemonstratorKind, seed?: number): Demonstrator;
   /** True when every family of the distribution has a searcher (ML1:reach). */
   readonly searchers?: boolean;
 }
 
-export type DemonstratorKind = 'expert' | 'searcher';
+export type DemonstratorKind = 'expert' | 'searcher' | 'teacher';
 
-/** A scripted demonstrator of one task: the action it takes on an observation (called once per step of a trial). */
-export type Demonstrator = (obs: Float32Array) => ArrayLike<number>;
+/**
+ * A demonstrator of one task: the action it takes on an observation (called once per step of a trial),
+ * told what the trial's previous step was (the action the lane took, which may not be the one it
+ * demonstrated, what it earned, and whether it ended an episode); absent at the trial's first step.
+ * Scripted experts and searchers read the observation alone; a learner (Q-learning) needs the rest.
+ */
+export type Demonstrator = (obs: Float32Array, previous?: PreviousStep) => ArrayLike<number>;
+
+/** A trial's previous step, as a demonstrator is told it. */
+export interface PreviousStep { action: ArrayLike<number>; reward: number; done: boolean }

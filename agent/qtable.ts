@@ -175,6 +175,18 @@ export class QLearningLanes implements LanePolicy {
     return this.actions;
   }
 
+  /**
+   * The lanes took these actions, not the ones act() chose (a teacher labelling a trial another policy
+   * drives): the next observe() updates the entries of the actions taken. Call it between act() and observe().
+   */
+  tookInstead(actions: ArrayLike<number>): void {
+    for (let i = 0; i < this.lanes; i++) {
+      const action = actions[i];
+      if (!(Number.isInteger(action) && action >= 0 && action < this.actionCount)) throw new Error(`qtable: lane ${i} took action ${action}; expected an integer in [0, ${this.actionCount - 1}]`);
+      this.actions[i] = action;
+    }
+  }
+
   observe(rewards: ArrayLike<number>, dones: ArrayLike<number>): void {
     const A = this.actionCount;
     for (let i = 0; i < this.lanes; i++) {

@@ -59,8 +59,16 @@ export const rl2Definition: AlgorithmDefinition<Rl2Config> = {
     if (given.episodesPerTrial === undefined) rl2.episodesPerTrial = distribution.protocol.adaptationEpisodes;
     const trialSteps = rl2.episodesPerTrial * distribution.spec.episodeSteps;
     if (given.bpttSteps === undefined) rl2.bpttSteps = Math.min(trialSteps, RL2_DEFAULTS.bpttSteps);
-    const noDemonstrations = rl2.demonstrationIterations > 0 ? demonstrationsProblem(distribution) : null;
-    if (noDemonstrations) return { problems: [noDemonstrations] };
+    if ((rl2.demonstrator === 'teacher') !== (rl2.teacher !== null)) {
+      return { problems: [{ path: [rl2.teacher === null ? 'teacher' : 'demonstrator'], message: rl2.teacher === null ? 'demonstrator: teacher needs the teacher\'s checkpoint (a qtable-* checkpoint file or run folder)' : `${rl2.demonstrator}: a teacher checkpoint is given; set demonstrator: teacher, or drop teacher` }] };
+    }
+    if (rl2.demonstrator === 'teacher') {
+      if (distribution.spec.action.kind !== 'discrete' || distribution.benchmark) return { problems: [{ path: ['demonstrator'], message: `teacher: a Q-learning teacher needs tabular tasks (bandit:..., tabular-mdp:...); ${distribution.name} is not` }] };
+      if (rl2.demonstrationMeanAction) return { problems: [{ path: ['demonstrationMeanAction'], message: 'the policy\'s mean action is for box actions; a teacher\'s DAgger lanes take the policy\'s draws' }] };
+    } else {
+      const noDemonstrations = rl2.demonstrationIterations > 0 ? demonstrationsProblem(distribution) : null;
+      if (noDemonstrations) return { problems: [noDemonstrations] };
+    }
     if (rl2.demonstrator === 'searcher' && !distribution.searchers) {
       return { problems: [{ path: ['demonstrator'], message: `searcher: ${distribution.name} has a family without a scripted searcher (families with one: ${searcherFamilies().join(', ')}); use expert` }] };
     }

@@ -401,12 +401,21 @@ export class Rl2Network {
   }
 
   /**
-   * Moves box actions drawn by sampleActions onto `centers` (one action per lane, a demonstrator's):
-   * each lane keeps the noise it drew (action - mean) around its center instead of the policy's mean,
-   * and its log-probability becomes that of the moved action under the policy.
+   * Moves the actions drawn by sampleActions onto `centers` (one action per lane, a demonstrator's),
+   * with their log-probabilities under the policy. Box actions keep the noise each lane drew (action -
+   * mean) around its center instead of the policy's mean; a discrete action becomes the center itself.
    */
   centerActions(head: Float32Array, centers: Float32Array, actions: Float32Array, logProbs: Float32Array): void {
-    if (this.action.kind !== 'box') throw new Error('rl2: only box actions can follow a demonstrator');
+    if (this.action.kind === 'discrete') {
+      const n = this.action.n, lanes = head.length / n;
+      for (let i = 0; i < lanes; i++) {
+        const action = centers[i];
+        if (!(Number.isInteger(action) && action >= 0 && action < n)) throw new Error(`rl2: a demonstrator chose action ${action}; expected an integer in [0, ${n - 1}]`);
+        actions[i] = action;
+        logProbs[i] = logSoftmaxAt(head.subarray(i * n, (i + 1) * n), action);
+      }
+      return;
+    }
     const A = this.action.size, lanes = head.length / A;
     const logStd = this.cappedLogStd(this.logStd!.dataSync() as Float32Array);
     for (let i = 0; i < lanes; i++) {
@@ -471,10 +480,7 @@ function sideBySide(a: Float32Array, wa: number, b: Float32Array | null, wb: num
 }
 
 function sampleCategorical(logits: Float32Array, rng: Rng, deterministic: boolean): { action: number; logProb: number } {
-  let max = -Infinity;
-  for (const v of logits) max = Math.max(max, v);
-  let total = 0;
-  for (const v of logits) total += Math.exp(v - max);
+  const { max, total } = softmaxScale(logits);
   const logTotal = Math.log(total) + max;
   let action = logits.length - 1;
   if (deterministic) {
@@ -487,4 +493,19 @@ function sampleCategorical(logits: Float32Array, rng: Rng, deterministic: boolea
     }
   }
   return { action, logProb: logits[action] - logTotal };
+}
+
+/** log pi(action) of a categorical distribution given by its logits (as sampleCategorical computes it). */
+function logSoftmaxAt(logits: Float32Array, action: number): number {
+  const { max, total } = softmaxScale(logits);
+  return logits[action] - (Math.log(total) + max);
+}
+
+/** The largest logit and the sum of exp(logit - largest). */
+function softmaxScale(logits: Float32Array): { max: number; total: number } {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  let total = 0;
+  for (const v of logits) total += Math.exp(v - max);
+  return { max, total };
 }

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { IterationStats } from './algorithm.ts';
 import type { EnvBatch } from './batch-env.ts';
-import type { ActionSpace, CriticFeatures, Demonstrator, DemonstratorKind, EnvSpec, Task, TaskDistribution } from './envs.ts';
+import type { ActionSpace, CriticFeatures, Demonstrator, DemonstratorKind, EnvSpec, PreviousStep, Task, TaskDistribution } from './envs.ts';
 import { actionWidth } from './envs.ts';
 import { LearnerThreads } from './learner-threads.ts';
 import type { LanePolicy, MetaAlgorithm } from './meta.ts';
@@ -64,9 +64,17 @@ export interface Rl2Config extends Rl2NetworkConfig, Rl2InputConfig {
    * Who demonstrates: the family's expert, which knows the goal (`expert`), or its searcher, which acts
    * only on what the trial so far tells (`searcher`: ML1 reach; it sweeps a path along which the rewards
    * give the goal's coordinates, then goes there). Cloning the expert learns the mean of its actions
-   * given the history, which never searches; cloning the searcher learns the search.
+   * given the history, which never searches; cloning the searcher learns the search. Or a trained
+   * learner that adapts to each task as it goes (`teacher`: the checkpoint named by `teacher`).
    */
   demonstrator: DemonstratorKind;
+  /**
+   * With `demonstrator: teacher`: the checkpoint file or run folder of a tabular Q-learner (qtable-*)
+   * trained on the same benchmark. In each demonstration trial it learns the lane's task by Q-learning
+   * from its start table on the steps the lane actually takes (the policy's own on DAgger lanes), and
+   * labels every step with the action it would draw. null: none.
+   */
+  teacher: string | null;
   /**
    * The demonstration iterations' policy loss: `clipped`, PPO's clipped surrogate with every advantage 1
    * (each update raises a demonstrated action's likelihood by at most the clip's ratio, then that sample
@@ -96,6 +104,7 @@ export const RL2_DEFAULTS: Rl2Config = {
   demonstrationMeanAction: false,
   demonstrationExpertLanes: 'half',
   demonstrator: 'expert',
+  teacher: null,
   demonstrationLoss: 'clipped',
   rewardInputScale: 1,
   initLogStd: -0.5,
@@ -291,7 +300,7 @@ export function sampleTrialLanes(
     if (!distribution.demonstrator) throw new Error(`rl2: demonstrationIterations needs a scripted demonstrator, which ${distribution.name} does not have`);
     // The iteration's even lanes are driven by the expert, the odd ones by the policy (DAgger: the
     // expert labels the states the policy itself reaches, where cloning alone would drift).
-    demonstrations = { experts: tasks.map((task) => distribution.demonstrator!(task, config.demonstrator)), drives: tasks.map((_, i) => config.demonstrationExpertLanes === 'half' && (first + i) % 2 === 0), meanAction: config.demonstrationMeanAction };
+    demonstrations = { experts: tasks.map((task, i) => distribution.demonstrator!(task, config.demonstrator, seedFor(seed, 'demonstrator', iteration, first + i))), drives: tasks.map((_, i) => config.demonstrationExpertLanes === 'half' && (first + i) % 2 === 0), meanAction: config.demonstrationMeanAction };
   }
   const policy = new Rl2LanePolicy(net, count, rngs, { record, critic, demonstrations });
   // Lane i of the group is lane first + i of the iteration: its episodes get that lane's seeds.
@@ -372,6 +381,8 @@ export class Rl2LanePolicy implements LanePolicy {
   private envActions: Float32Array;
   private readonly logProbs: Float32Array;
   private readonly values: Float32Array;
+  /** Each lane's previous step, as its demonstrator is told it (demonstration trials only). */
+  private readonly previous: Array<PreviousStep | undefined>;
   private t = 0;
 
   constructor(
@@ -390,6 +401,7 @@ export class Rl2LanePolicy implements LanePolicy {
     this.envActions = this.actions;
     this.logProbs = new Float32Array(lanes);
     this.values = new Float32Array(lanes);
+    this.previous = new Array(lanes).fill(undefined);
   }
 
   act(obs: Float32Array): Float32Array {
@@ -423,7 +435,7 @@ export class Rl2LanePolicy implements LanePolicy {
     if (demonstrations) {
       const width = actionWidth(net.action), centers = new Float32Array(lanes * width);
       const drawn = demonstrations.meanAction ? head.slice(0, lanes * width) : this.actions.slice();
-      for (let i = 0; i < lanes; i++) centers.set(demonstrations.experts[i](obs.subarray(i * obsSize, (i + 1) * obsSize)), i * width);
+      for (let i = 0; i < lanes; i++) centers.set(demonstrations.experts[i](obs.subarray(i * obsSize, (i + 1) * obsSize), this.previous[i]), i * width);
       // this.actions (what is recorded and learned) become the expert's, moved by the same noise.
       net.centerActions(head, centers, this.actions, this.logProbs);
       taken = this.actions.slice();
@@ -448,6 +460,9 @@ export class Rl2LanePolicy implements LanePolicy {
   observe(rewards: ArrayLike<number>, dones: ArrayLike<number>, success?: ArrayLike<number>): void {
     const width = actionWidth(this.net.action);
     for (let i = 0; i < this.lanes; i++) this.history[i].observed(this.envActions.subarray(i * width, (i + 1) * width), rewards[i], Boolean(dones[i]));
+    if (this.options.demonstrations) {
+      for (let i = 0; i < this.lanes; i++) this.previous[i] = { action: this.envActions.slice(i * width, (i + 1) * width), reward: rewards[i], done: Boolean(dones[i]) };
+    }
     const record = this.options.record;
     if (record) {
       for (let i = 0; i < this.lanes; i++) {

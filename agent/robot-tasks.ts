@@ -118,6 +118,7 @@ export function robotDistribution(benchmark: Benchmark): TaskDistribution {
       const family = getFamily(task.family);
       const goal = family.scene(task.params).goal;
       if (kind === 'expert') return (obs) => family.expert(obs, goal);
+      if (kind === 'teacher') throw new Error('a teacher demonstrates only on tabular benchmarks (qtable-* checkpoints)');
       if (!family.searcher) throw new Error(`${family.name} has no scripted searcher (families with one: ${searcherFamilies().join(', ')})`);
       return family.searcher(goal);
     },

@@ -18,6 +18,7 @@ import type { Rl2Config } from './rl2.ts';
 import { Rl2Learner } from './rl2-algorithm.ts';
 import { type Rl2Sampler, type Rl2SamplerContext, iterateWith } from './rollouts.ts';
 import { type MetricsRow, RunDir, gitCommit, resolveCheckpointPath } from './run.ts';
+import { withTeacher } from './teacher.ts';
 
 export interface TrainConfig {
   name: string;
@@ -97,9 +98,10 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
   const run = new RunDir(options.runDir);
   const progress = new ProgressBar(options.stream ?? process.stderr, options.quiet ?? false);
   let checkpoint: Checkpoint | null = null;
-  const distribution = distributionByName(config.benchmark, { seed: config.seed });
-  // The algorithm, its settings and the benchmark are checked before a run folder is made for them.
-  const { definition, settings } = algorithmOf(config, distribution);
+  const benchmark = distributionByName(config.benchmark, { seed: config.seed });
+  // The algorithm, its settings and the benchmark (and an RL2 teacher) are checked before a run folder is made for them.
+  const { definition, settings } = algorithmOf(config, benchmark);
+  const distribution = definition.name === 'rl2' ? withTeacher(benchmark, settings as Rl2Config) : benchmark;
   if (options.sampler && !(definition.name === 'rl2')) throw new Error(`rollouts: rollout workers sample RL2 trials only; ${definition.name} samples in this process (leave rollouts out)`);
   const algorithm = await definition.create(distribution.spec, settings, config.seed, { learnerThreads: config.learnerThreads });
   // Weights to start from are checked before a run folder is made for them.

@@ -14,6 +14,7 @@ import { type Rl2Config, sampleTrialLanes } from '../agent/rl2.ts';
 import { type Rl2Network, rl2Network } from '../agent/rl2-network.ts';
 import { type NetworkWeights, RECORD_ARRAYS, type Rl2RunDescriptor, loadNetworkWeights } from '../agent/rollouts.ts';
 import { gitCommit } from '../agent/run.ts';
+import { withTeacher } from '../agent/teacher.ts';
 import type { Msg } from '@nats-io/transport-node';
 import { type NatsConnection, type NatsCredentials, connectNats } from './nats.ts';
 import { DEFAULT_SUBJECT } from './rollouts-nats.ts';
@@ -207,7 +208,7 @@ class Worker {
     const key = JSON.stringify({ benchmark: descriptor.benchmark, seed: descriptor.seed, config: descriptor.config });
     if (this.model?.key === key) return this.model;
     this.dropModel();
-    const distribution = distributionByName(descriptor.benchmark, { seed: descriptor.seed });
+    const distribution = withTeacher(distributionByName(descriptor.benchmark, { seed: descriptor.seed }), descriptor.config as Rl2Config);
     if (JSON.stringify(distribution.spec) !== JSON.stringify(descriptor.spec)) {
       throw new Error(`${descriptor.benchmark} here has env spec ${JSON.stringify(distribution.spec)}, the trainer's is ${JSON.stringify(descriptor.spec)} (different metamanip versions?)`);
     }

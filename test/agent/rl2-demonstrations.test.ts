@@ -131,7 +131,7 @@ describe('RL2 demonstration iterations', () => {
   }, 240_000);
 
   it('is refused, by name, on a benchmark without scripted experts', () => {
-    expect(() => resolveScenario({ benchmark: 'tabular-mdp:n10', iterations: 1, rl2: { demonstrationIterations: 5 } })).toThrow(/rl2\.demonstrationIterations.*scripted experts.*tabular-mdp:n10 has none/);
+    expect(() => resolveScenario({ benchmark: 'tabular-mdp:n10', iterations: 1, rl2: { demonstrationIterations: 5 } })).toThrow(/rl2\.demonstrationIterations.*tabular-mdp:n10 has no scripted experts/);
     expect(() => resolveScenario({ benchmark: 'ML1:reach', iterations: 1, rl2: { demonstrationIterations: -1 } })).toThrow(/rl2\.demonstrationIterations/);
     expect(resolveScenario({ benchmark: 'ML1:reach', iterations: 1, rl2: { demonstrationIterations: 5 } }).rl2).toMatchObject({ demonstrationIterations: 5, demonstrator: 'expert' });
     // The searcher exists for reach only.
