@@ -297,7 +297,7 @@ export function sampleTrialLanes(
   const critic = net.criticInputs ? { features: distribution.critic!, tasks, trialSteps: steps } : undefined;
   let demonstrations: Demonstrations | undefined;
   if (iteration < config.demonstrationIterations) {
-    if (!distribution.demonstrator) throw new Error(`rl2: demonstrationIterations needs a scripted demonstrator, which ${distribution.name} does not have`);
+    if (!distribution.demonstrator) throw new Error(`rl2: demonstrationIterations needs a demonstrator, which ${distribution.name} does not have (a scripted one, or a teacher: agent/teacher.ts withTeacher)`);
     // The iteration's even lanes are driven by the expert, the odd ones by the policy (DAgger: the
     // expert labels the states the policy itself reaches, where cloning alone would drift).
     demonstrations = { experts: tasks.map((task, i) => distribution.demonstrator!(task, config.demonstrator, seedFor(seed, 'demonstrator', iteration, first + i))), drives: tasks.map((_, i) => config.demonstrationExpertLanes === 'half' && (first + i) % 2 === 0), meanAction: config.demonstrationMeanAction };
