@@ -2,7 +2,8 @@
 // the same scenario that was never stopped: the tests then compare the two run folders.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { type Checkpoint, readCheckpoint } from '../../agent/checkpoint.ts';
@@ -63,4 +64,22 @@ export async function expectResumedExactly(scenario: string, root: string, optio
   const finals = { straight: final(run.straight), killed: final(run.killed) };
   expect(finals.killed.state).toEqual(finals.straight.state);
   return { ...run, final: finals };
+}
+
+/**
+ * A 5-iteration run on `benchmark` whose first 3 iterations are demonstrations (RL2 settings `rl2` on
+ * top), killed once its checkpoint 1 exists and resumed: expectResumedExactly, and the resume crosses
+ * the demonstrations' end.
+ */
+export async function expectResumedAcrossDemonstrations(benchmark: string, rl2: object): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'metamanip-demos-'));
+  const scenario = join(root, 'd.yaml');
+  writeFileSync(scenario, JSON.stringify({
+    kind: 'train', name: 'd', benchmark, seed: 3, iterations: 5, workers: 0, learnerThreads: 1,
+    rl2: { demonstrationIterations: 3, ...rl2 },
+    evaluation: { every: 0, tasks: 1 }, checkpoints: { every: 1, keepLast: 2 },
+  }));
+  const { lastBefore } = await expectResumedExactly(scenario, root, { iterations: 5, killAfter: 1 });
+  // Killed during the demonstrations (iterations 0-2): the resume crosses their end.
+  expect(lastBefore).toBeLessThan(3);
 }

@@ -2,9 +2,6 @@
 // expert plus the policy's own noise, learned by behaviour cloning through the PPO update, and refused
 // where a benchmark has no expert.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
 import { LocalEnvBatch } from '../../agent/batch-env.ts';
@@ -14,7 +11,7 @@ import { robotDistribution } from '../../agent/robot-tasks.ts';
 import { runTrials } from '../../agent/rollout.ts';
 import { resolveScenario } from '../../scenarios/scenario.ts';
 import { ML1 } from '../../sim/index.ts';
-import { expectResumedExactly } from './killed-run.ts';
+import { expectResumedAcrossDemonstrations } from './killed-run.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 
@@ -118,16 +115,7 @@ describe('RL2 demonstration iterations', () => {
   }, 120_000);
 
   it('resumes a killed run, across the end of its demonstrations, with the numbers of a run that was never stopped', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'metamanip-demos-'));
-    const scenario = join(root, 'd.yaml');
-    writeFileSync(scenario, JSON.stringify({
-      kind: 'train', name: 'd', benchmark: 'ML1:pick-place', seed: 3, iterations: 5, workers: 0, learnerThreads: 1,
-      rl2: { demonstrationIterations: 3, tasksPerIteration: 2, episodesPerTrial: 1, bpttSteps: 100, hidden: 8, normalizeInputs: true, ppo: { epochs: 1, minibatches: 2 } },
-      evaluation: { every: 0, tasks: 1 }, checkpoints: { every: 1, keepLast: 2 },
-    }));
-    const { lastBefore } = await expectResumedExactly(scenario, root, { iterations: 5, killAfter: 1 });
-    // Killed during the demonstrations (iterations 0-2): the resume crosses their end.
-    expect(lastBefore).toBeLessThan(3);
+    await expectResumedAcrossDemonstrations('ML1:pick-place', { tasksPerIteration: 2, episodesPerTrial: 1, bpttSteps: 100, hidden: 8, normalizeInputs: true, ppo: { epochs: 1, minibatches: 2 } });
   }, 240_000);
 
   it('is refused, by name, on a benchmark without scripted experts', () => {
