@@ -47,7 +47,7 @@ const checkpointSchema = z.object({
   iteration: z.number().int(),
   envSteps: z.number().int().nonnegative(),
   /** Best evaluation score so far and the iteration it came from (null before the first evaluation). */
-  best: z.object({ score: z.number(), iteration: z.number().int() }).nullable(),
+  best: z.object({ score: z.number(), iteration: z.number().int(), trialReturn: z.number().optional() }).nullable(),
   /** The latest evaluation's summary, for people reading the file. */
   evaluation: z.record(z.string(), z.unknown()).nullable(),
   state: z.object({

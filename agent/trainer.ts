@@ -93,6 +93,14 @@ export function evaluationScore(report: EvaluationReport, distribution: TaskDist
   return distribution.spec.hasSuccess && report.after ? report.after.successRate : report.meanTrialReturn;
 }
 
+/**
+ * Whether a validation result beats the best so far: a higher score, or the same score (success rates
+ * tie often, at 100 % in particular) with a higher mean trial return: a trial that succeeds sooner earns more.
+ */
+export function beatsBest(best: Checkpoint['best'], score: number, trialReturn: number): boolean {
+  return best === null || score > best.score || (score === best.score && trialReturn > (best.trialReturn ?? -Infinity));
+}
+
 export async function train(config: TrainConfig, options: TrainOptions): Promise<TrainResult> {
   const backend = await initBackend(options.backend);
   const run = new RunDir(options.runDir);
@@ -154,8 +162,9 @@ export async function train(config: TrainConfig, options: TrainOptions): Promise
         });
         evaluationSeconds = (performance.now() - evaluationStarted) / 1000;
         const score = evaluationScore(lastEvaluation, distribution);
-        isBest = best === null || score > best.score;
-        if (isBest) best = { score, iteration };
+        const trialReturn = lastEvaluation.meanTrialReturn;
+        isBest = beatsBest(best, score, trialReturn);
+        if (isBest) best = { score, iteration, trialReturn };
         lastSummary = { iteration, split: lastEvaluation.split, tasks: lastEvaluation.tasks, before: lastEvaluation.before, after: lastEvaluation.after, meanTrialReturn: lastEvaluation.meanTrialReturn, byEpisode: lastEvaluation.byEpisode };
         run.appendEvaluation({ iteration, envSteps, split: lastEvaluation.split, tasks: lastEvaluation.tasks, meanTrialReturn: lastEvaluation.meanTrialReturn, byEpisode: lastEvaluation.byEpisode });
         const phase = lastEvaluation.after ?? lastEvaluation.before;

@@ -114,10 +114,14 @@ export interface TaskFamily {
   /**
    * A scripted searcher, for families whose reward fixes the goal (reach: a known function of the
    * distance to it): a new one per trial, acting only on what the trial so far tells a policy that does
-   * not know the goal (sim/experts.ts, sweepSearcher).
+   * not know the goal: its observations and, as `previous`, the trial's last step (sim/experts.ts,
+   * climbingSearcher).
    */
-  searcher?(goal: Vec3): (obs: Float32Array) => Action;
+  searcher?(goal: Vec3): (obs: Float32Array, previous?: SearcherStep) => Action;
 }
+
+/** The step before, as a searcher is told it: the action the trial took and whether it ended an episode. */
+export interface SearcherStep { action: ArrayLike<number>; done: boolean }
 
 /** One frozen parameter vector of a family. */
 export interface Task {

@@ -1,7 +1,7 @@
 // reach: bring the TCP within 5 cm of a goal point in the air.
 
 import type { TaskFamily } from '../family.ts';
-import { sweepSearcher, moveHandTowards } from '../experts.ts';
+import { climbingSearcher, moveHandTowards } from '../experts.ts';
 import { TCP_BELOW_HAND } from '../gripper.ts';
 import { reachTerms } from '../rewards.ts';
 import { PUCK_AND_GOAL, PUCK_BOX } from '../fixtures/puck.ts';
@@ -25,5 +25,5 @@ export const reach: TaskFamily = {
     };
   },
   expert: (obs, goal) => moveHandTowards(obs, [goal[0], goal[1], goal[2] + TCP_BELOW_HAND], -1),
-  searcher: (goal) => sweepSearcher([goal[0], goal[1], goal[2] + TCP_BELOW_HAND], -1),
+  searcher: (goal) => climbingSearcher([goal[0], goal[1], goal[2] + TCP_BELOW_HAND], TARGET_RADIUS, -1),
 };

@@ -114,6 +114,18 @@ describe('RL2 demonstration iterations', () => {
     expect(threads).not.toEqual(await weights(small, false));
   }, 120_000);
 
+  it('has reach\'s searcher act on what each lane did: through the policy\'s noise it finds every goal in every episode', () => {
+    // The searcher keeps or turns the direction of the lane's last action (as taken, noise and all):
+    // told nothing of it, it would run along +y for ever and find no goal.
+    const reach = robotDistribution(ML1('reach', 1));
+    const config: Rl2Config = { ...small, demonstrator: 'searcher', demonstrationMeanAction: true, tasksPerIteration: 6, episodesPerTrial: 2 };
+    const rl2 = new Rl2(reach.spec, config, 1);
+    const { trials } = rl2.sampleTrials(new LocalEnvBatch(reach, config.tasksPerIteration), reach, 0);
+    expect(trials.episodeSuccess.filter((_, lane) => lane % 2 === 0)).toEqual([[true, true], [true, true], [true, true]]);
+    expect(trials.episodeSuccess.filter((_, lane) => lane % 2 === 1).flat().filter(Boolean).length).toBeLessThan(3);
+    rl2.dispose();
+  });
+
   it('resumes a killed run, across the end of its demonstrations, with the numbers of a run that was never stopped', async () => {
     await expectResumedAcrossDemonstrations('ML1:pick-place', { tasksPerIteration: 2, episodesPerTrial: 1, bpttSteps: 100, hidden: 8, normalizeInputs: true, ppo: { epochs: 1, minibatches: 2 } });
   }, 240_000);

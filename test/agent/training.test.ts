@@ -11,7 +11,7 @@ import { PPO_DEFAULTS } from '../../agent/ppo.ts';
 import { RL2_DEFAULTS, Rl2 } from '../../agent/rl2.ts';
 import { RunDir } from '../../agent/run.ts';
 import { banditDistribution } from '../../agent/tabular.ts';
-import { initFromCheckpoint, readTrainConfig, train } from '../../agent/trainer.ts';
+import { beatsBest, initFromCheckpoint, readTrainConfig, train } from '../../agent/trainer.ts';
 import { resolveScenario } from '../../scenarios/scenario.ts';
 import { trainCommand } from '../../scenarios/train.ts';
 import { expectResumedExactly } from './killed-run.ts';
@@ -80,6 +80,17 @@ const tinyScenario = (iterations: number) => ({
 });
 
 describe('runs and checkpoints', () => {
+  it('keeps as best the higher validation success, and on equal success the higher trial return', () => {
+    expect(beatsBest(null, 0.2, 10)).toBe(true);
+    const best = { score: 1, iteration: 39, trialReturn: 62_000 };
+    expect(beatsBest(best, 0.98, 70_000)).toBe(false);
+    expect(beatsBest(best, 1, 61_000)).toBe(false);
+    expect(beatsBest(best, 1, 62_000)).toBe(false);
+    expect(beatsBest(best, 1, 63_000)).toBe(true);
+    // A best from before trial returns were kept loses a tie to any return.
+    expect(beatsBest({ score: 1, iteration: 39 }, 1, -5)).toBe(true);
+  });
+
   it('writes a run folder and a checkpoint that reloads into the same policy', async () => {
     const dir = join(temporary(), 'run');
     const config = resolveScenario(tinyScenario(4));
