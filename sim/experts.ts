@@ -23,9 +23,11 @@ export function moveHandTowards(hand: ArrayLike<number>, target: Vec3, gripper: 
 // ---- search by distance ----
 
 /**
- * How fast the climbing searcher moves along an axis: 0.7 of the action's range, 0.7 cm a step. At half
- * that, the reward's change over a step was too small for a clone to read its sign (30 % with the mean
- * action after 60 iterations where 0.7 gave 100 % after 40); later episodes go to the goal at full speed.
+ * How fast the climbing searcher moves along an axis: 0.7 of the action's range, 0.7 cm a step; later
+ * episodes go to the goal at full speed. The fall of the reward just past the goal's coordinate, which a
+ * clone must read to turn, shrinks with the square of the step: cloning a searcher at 0.5 cm a step
+ * stalled at 30-47 % with the mean action (action noise 0.37 and 0.2) where 0.7 reached 100 % by
+ * iteration 40.
  */
 const CLIMB_SPEED = 0.7;
 
