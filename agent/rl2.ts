@@ -63,8 +63,9 @@ export interface Rl2Config extends Rl2NetworkConfig, Rl2InputConfig {
   /**
    * Who demonstrates: the family's expert, which knows the goal (`expert`), or its searcher, which acts
    * only on what the trial so far tells (`searcher`: ML1 reach; it climbs the reward along one axis at a
-   * time, turning when the reward stops rising, and in later episodes goes straight back). Cloning the expert learns the mean of its actions
-   * given the history, which never searches; cloning the searcher learns the search. Or a trained
+   * time, turning when the reward stops rising, and in later episodes goes straight back). Cloning the
+   * expert learns the mean of its actions given the history, which never searches; cloning the searcher
+   * learns the search. Or a trained
    * learner that adapts to each task as it goes (`teacher`: the checkpoint named by `teacher`).
    */
   demonstrator: DemonstratorKind;
