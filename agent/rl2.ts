@@ -65,8 +65,8 @@ export interface Rl2Config extends Rl2NetworkConfig, Rl2InputConfig {
    * only on what the trial so far tells (`searcher`: ML1 reach; it climbs the reward along one axis at a
    * time, turning when the reward stops rising, and in later episodes goes straight back). Cloning the
    * expert learns the mean of its actions given the history, which never searches; cloning the searcher
-   * learns the search. Or a trained
-   * learner that adapts to each task as it goes (`teacher`: the checkpoint named by `teacher`).
+   * learns the search. Or a trained learner that adapts to each task as it goes (`teacher`: the
+   * checkpoint named by `teacher`).
    */
   demonstrator: DemonstratorKind;
   /**
