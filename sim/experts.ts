@@ -73,7 +73,7 @@ export function climbingSearcher(handTarget: Vec3, flatWithin: number, gripper: 
     }
     approaching = false;
     if (distance <= best) { best = distance; bestHand = hand; }
-    const along = episodeStart || !previous ? ([0, 1, 0] as Vec3) : axisOf(previous.action);
+    const along: Vec3 = episodeStart ? [0, 1, 0] : axisOf(previous.action);
     const d = last === undefined || distance < last ? along : climbTurn(along);
     last = distance;
     return [CLIMB_SPEED * d[0], CLIMB_SPEED * d[1], CLIMB_SPEED * d[2], gripper];

@@ -4,18 +4,17 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
-import { readRl2Checkpoint } from '../../agent/checkpoint.ts';
+import { learnerFromCheckpoint } from '../../agent/algorithms.ts';
+import { readCheckpoint } from '../../agent/checkpoint.ts';
 import { distributionByName } from '../../agent/distributions.ts';
 import { evaluate } from '../../agent/evaluate.ts';
-import { Rl2 } from '../../agent/rl2.ts';
 
 beforeAll(async () => { await chooseBackend('wasm'); });
 
 describe('the shipped mean-action reach policy', () => {
   it('finds fresh held-out goals acting with its mean action, and reaches them again in at most half the first episode\'s steps', async () => {
-    const checkpoint = readRl2Checkpoint('checkpoints/ml1-reach-mean.json');
-    const rl2 = new Rl2(checkpoint.spec, checkpoint.config, checkpoint.seed);
-    rl2.load(checkpoint.state);
+    // Loaded as `metamanip eval` loads it.
+    const rl2 = await learnerFromCheckpoint(readCheckpoint('checkpoints/ml1-reach-mean.json'));
     try {
       // Benchmark seed 5: goals neither its training (seed 1) nor the documented test draws used.
       const report = await evaluate(rl2, distributionByName('ML1:reach', { seed: 5 }), { split: 'test', tasks: 8, deterministic: true });
