@@ -29,13 +29,15 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { type AlgorithmDefinition, type AlgorithmState, type IterationStats, type SettingProblem, type TrainableAlgorithm, demonstrationsProblem } from './algorithm.ts';
 import type { EnvBatch } from './batch-env.ts';
-import type { EnvSpec, Task, TaskDistribution } from './envs.ts';
+import type { Demonstrator, EnvSpec, Task, TaskDistribution } from './envs.ts';
 import type { EpisodeRecord, LanePolicy } from './meta.ts';
 import { Adam, Params, addDense, loadWeightsState, matMul, weightsState } from './nn.ts';
 import { computeGae } from './ppo.ts';
 import { type Rng, gaussian, rngFor, seedFor } from './random.ts';
 import { type TrialStats, runTrials } from './rollout.ts';
 import { int, positive } from './schema.ts';
+import { searcherFamilies } from './robot-tasks.ts';
+import { getFamily } from '../sim/index.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -70,11 +72,31 @@ export interface MamlSettings {
   /** ProMP's low-variance curvature term in the outer gradient (false: MAML's own second-order gradient only). */
   lowVarianceCurvature: boolean;
   /**
-   * Iterations (the first N) whose outer objective is imitation of the task's scripted expert by the adapted
+   * Iterations (the N after the clone iterations) whose outer objective is imitation of the task's scripted expert by the adapted
    * policy, on the states it visits (Guided Meta-Policy Search's outer loop): robot benchmarks only. 0: none.
    */
   demonstrationIterations: number;
+  /**
+   * Iterations (the first N, before any demonstration or ProMP iteration) that clone the task's scripted expert
+   * into the pre-adaptation policy by plain supervised steps on the states the policy itself visits (DAgger):
+   * no inner step, robot benchmarks only. The goal stays hidden, so the clone learns the expert's action
+   * averaged over the goals it cannot see: a start that already handles the object. 0: none.
+   */
+  cloneIterations: number;
+  /**
+   * Whom clone iterations copy: the family's scripted expert (it knows the goal, so a clone that cannot see it
+   * learns the expert averaged over goals) or its goal-blind searcher (push: a sweep of the goal box with the
+   * puck, which a policy without the goal can copy exactly; adaptation is then left to the ProMP iterations).
+   */
+  cloneDemonstrator: 'expert' | 'searcher';
+  /** Episodes per task in a clone iteration. */
+  cloneEpisodes: number;
+  /** Passes over a clone iteration's labelled steps, in minibatches of CLONE_BATCH. */
+  cloneEpochs: number;
 }
+
+/** Steps per minibatch of a clone iteration's supervised passes. */
+export const CLONE_BATCH = 1024;
 
 export const MAML_DEFAULTS: MamlSettings = {
   tasksPerIteration: 20,
@@ -93,6 +115,10 @@ export const MAML_DEFAULTS: MamlSettings = {
   maxGradNorm: 1,
   lowVarianceCurvature: true,
   demonstrationIterations: 0,
+  cloneIterations: 0,
+  cloneDemonstrator: 'expert',
+  cloneEpisodes: 2,
+  cloneEpochs: 4,
 };
 
 export const mamlSettingsSchema = z.object({
@@ -112,6 +138,10 @@ export const mamlSettingsSchema = z.object({
   maxGradNorm: positive.nullable(),
   lowVarianceCurvature: z.boolean(),
   demonstrationIterations: int(0),
+  cloneIterations: int(0),
+  cloneDemonstrator: z.enum(['expert', 'searcher']),
+  cloneEpisodes: int(1),
+  cloneEpochs: int(1),
 }).strict();
 
 // ---------------------------------------------------------------------------------------------
@@ -359,7 +389,8 @@ export class MamlLanes implements LanePolicy {
     /** One weight set per lane (or one shared by all). */
     private readonly weights: Weights[],
     readonly rngs: readonly Rng[],
-    private readonly options: { deterministic?: boolean; record?: boolean; owner: object },
+    /** `drivers[i]`: lane i acts with that demonstrator's action plus the policy's noise instead of the policy's mean. */
+    private readonly options: { deterministic?: boolean; record?: boolean; owner: object; drivers?: ReadonlyArray<Demonstrator | null> },
   ) {
     if (spec.action.kind !== 'box') throw new Error('maml: needs a box action space');
     const A = spec.action.size;
@@ -383,7 +414,8 @@ export class MamlLanes implements LanePolicy {
     for (let i = 0; i < lanes; i++) {
       const w = this.weights.length === 1 ? this.weights[0] : this.weights[i];
       const x = obs.subarray(i * D, (i + 1) * D);
-      const mean = this.mean(w, x);
+      const driver = this.options.drivers?.[i];
+      const mean = driver ? driver(x) : this.mean(w, x);
       const logStd = w[w.length - 1];
       for (let k = 0; k < A; k++) {
         const noise = this.options.deterministic ? 0 : gaussian(this.rngs[i]);
@@ -436,11 +468,11 @@ export class MamlLanes implements LanePolicy {
 export type PostTargets = { advantages: Float32Array[] } | { labels: Float32Array[] };
 
 /** The scripted expert's action (clipped to the action bounds) on every recorded post-adaptation step of each task. */
-function expertLabels(distribution: TaskDistribution, tasks: readonly Task[], postData: readonly LaneData[], spec: EnvSpec): Float32Array[] {
+function expertLabels(distribution: TaskDistribution, tasks: readonly Task[], postData: readonly LaneData[], spec: EnvSpec, kind: 'expert' | 'searcher' = 'expert'): Float32Array[] {
   if (!distribution.demonstrator) throw new Error(`maml: demonstrationIterations needs a scripted demonstrator, which ${distribution.name} does not have`);
   const box = spec.action as { size: number; low: number; high: number };
   return postData.map((data, i) => {
-    const expert = distribution.demonstrator!(tasks[i]);
+    const expert = distribution.demonstrator!(tasks[i], kind);
     const labels = new Float32Array(data.steps * box.size);
     for (let t = 0; t < data.steps; t++) {
       const action = expert(data.obs.subarray(t * spec.obsSize, (t + 1) * spec.obsSize));
@@ -510,6 +542,7 @@ export class Maml implements TrainableAlgorithm {
    * each task's theta', then `outerSteps` Adam steps on ProMP's objective; eta follows the KL target.
    */
   async iterate(envs: EnvBatch, distribution: TaskDistribution, iteration: number): Promise<IterationStats> {
+    if (iteration < this.settings.cloneIterations) return this.cloneIteration(envs, distribution, iteration);
     const { settings, spec } = this;
     const started = performance.now();
     const tasks = distribution.trainTasks(iteration, settings.tasksPerIteration);
@@ -524,7 +557,7 @@ export class Maml implements TrainableAlgorithm {
     const after = runTrials(envs, post, tasks, settings.evaluationEpisodes, seedFor(this.seed, 'train-adapted', iteration));
     const postData = post.recorders!.map((r) => r.data());
     const sampled = performance.now();
-    const metrics = this.outerUpdate(preData, preAdvantages, postData, iteration < settings.demonstrationIterations
+    const metrics = this.outerUpdate(preData, preAdvantages, postData, iteration < settings.cloneIterations + settings.demonstrationIterations
       ? { labels: expertLabels(distribution, tasks, postData, spec) }
       : { advantages: postData.map((d) => laneAdvantages(d, spec.obsSize, settings.gamma, settings.lambda)) });
     const learned = performance.now();
@@ -544,6 +577,80 @@ export class Maml implements TrainableAlgorithm {
       learningSeconds: (learned - sampled) / 1000,
       metrics: { ...metrics, learningRate: settings.outerLearningRate },
     };
+  }
+
+  /**
+   * A clone iteration: `cloneEpisodes` episodes per task with the pre-adaptation policy (its own noise), the
+   * expert's action as the label of every step, then `cloneEpochs` shuffled passes of Adam on the imitation
+   * loss of theta itself (the action noise left as it is). The returns and success reported are the clone's own.
+   */
+  private async cloneIteration(envs: EnvBatch, distribution: TaskDistribution, iteration: number): Promise<IterationStats> {
+    const { settings, spec } = this;
+    const started = performance.now();
+    const tasks = distribution.trainTasks(iteration, settings.tasksPerIteration);
+    const rngs = tasks.map((_, i) => rngFor(this.seed, 'actions', iteration, 'clone', i));
+    // Every other lane is driven by the expert (with the policy's noise), so the labelled steps always include
+    // the states along the expert's way: labels on the clone's own states alone chase the clone from one
+    // mistake to the next (each iteration fits where the last one went and forgets the rest).
+    const kind = settings.cloneDemonstrator;
+    const drivers = tasks.map((task, i) => (i % 2 === 0 ? distribution.demonstrator!(task, kind) : null));
+    const lanes = new MamlLanes(tasks.length, spec, [this.weights()], rngs, { record: true, owner: this, drivers });
+    const trials = runTrials(envs, lanes, tasks, settings.cloneEpisodes, seedFor(this.seed, 'train-clone', iteration));
+    const data = lanes.recorders!.map((r) => r.data());
+    const labels = expertLabels(distribution, tasks, data, spec, kind);
+    const sampled = performance.now();
+    const loss = this.cloneSteps(data, labels, rngFor(this.seed, 'clone-batches', iteration));
+    const learned = performance.now();
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    // Reported: the lanes the policy drives (all of them where there is only one).
+    const own = <T>(xs: T[]) => (xs.length > 1 ? xs.filter((_, i) => !drivers[i]) : xs);
+    const episodeReturn = mean(own(trials.episodeReturns).map(mean));
+    const success = mean(own(trials.episodeSuccess).map((s) => mean(s.map((x) => (x ? 1 : 0)))));
+    return {
+      envSteps: tasks.length * settings.cloneEpisodes * spec.episodeSteps,
+      meanTrialReturn: mean(own(trials.trialReturns)),
+      firstEpisodeReturn: episodeReturn,
+      lastEpisodeReturn: episodeReturn,
+      firstEpisodeSuccess: success,
+      lastEpisodeSuccess: success,
+      samplingSeconds: (sampled - started) / 1000,
+      learningSeconds: (learned - sampled) / 1000,
+      metrics: { cloneLoss: loss, logStd: tf.tidy(() => tf.mean(this.theta[this.theta.length - 1]).dataSync()[0]), learningRate: settings.outerLearningRate },
+    };
+  }
+
+  /**
+   * `cloneEpochs` shuffled passes of Adam over the labelled steps of every lane, minibatches of CLONE_BATCH, on
+   * imitationLoss of theta (the log std gets no gradient); the mean loss of the last pass.
+   */
+  cloneSteps(data: readonly LaneData[], labels: readonly Float32Array[], rng: Rng): number {
+    const { spec, settings } = this;
+    const D = spec.obsSize, A = (spec.action as { size: number }).size;
+    const total = data.reduce((n, d) => n + d.steps, 0);
+    const obs = new Float32Array(total * D), targets = new Float32Array(total * A);
+    let at = 0;
+    data.forEach((d, i) => { obs.set(d.obs, at * D); targets.set(labels[i], at * A); at += d.steps; });
+    const order = Int32Array.from({ length: total }, (_, k) => k);
+    const vars = this.theta.slice(0, -1) as tf.Variable[];
+    const names = this.names.slice(0, -1);
+    let lastPass = 0;
+    for (let epoch = 0; epoch < settings.cloneEpochs; epoch++) {
+      for (let k = total - 1; k > 0; k--) { const j = Math.floor(rng.next() * (k + 1)); [order[k], order[j]] = [order[j], order[k]]; }
+      let passLoss = 0;
+      for (let start = 0; start < total; start += CLONE_BATCH) {
+        const rows = order.subarray(start, Math.min(total, start + CLONE_BATCH));
+        const x = new Float32Array(rows.length * D), y = new Float32Array(rows.length * A);
+        rows.forEach((r, k) => { x.set(obs.subarray(r * D, (r + 1) * D), k * D); y.set(targets.subarray(r * A, (r + 1) * A), k * A); });
+        const xs = tf.tensor2d(x, [rows.length, D]), ys = tf.tensor2d(y, [rows.length, A]);
+        const { value, grads } = tf.variableGrads(() => imitationLoss(this.theta, xs, ys), vars);
+        passLoss += value.dataSync()[0] * rows.length / total;
+        const named = new Map(names.map((n, k) => [n, grads[vars[k].name]] as const));
+        this.optimizer.apply(named);
+        tf.dispose([xs, ys, value, ...Object.values(grads)]);
+      }
+      lastPass = passLoss;
+    }
+    return lastPass;
   }
 
   /** theta' = theta + alpha * the inner policy gradient on one lane's steps, as plain arrays. */
@@ -697,8 +804,17 @@ export const mamlDefinition: AlgorithmDefinition<MamlSettings> = {
     const settings = { ...MAML_DEFAULTS, ...given };
     // Training adapts on as many episodes as the benchmark's protocol does, unless told otherwise.
     if (given.adaptationEpisodes === undefined) settings.adaptationEpisodes = distribution.protocol.adaptationEpisodes;
-    const noDemonstrations = settings.demonstrationIterations > 0 ? demonstrationsProblem(distribution) : null;
-    if (noDemonstrations) return { problems: [noDemonstrations] };
+    for (const key of ['demonstrationIterations', 'cloneIterations'] as const) {
+      const problem = settings[key] > 0 ? demonstrationsProblem(distribution) : null;
+      if (problem) return { problems: [{ ...problem, path: [key] }] };
+    }
+    if (settings.cloneIterations > 0 && settings.cloneDemonstrator === 'searcher') {
+      const families = distribution.benchmark?.trainFamilies ?? [];
+      const without = families.filter((f) => !getFamily(f).searcher);
+      const readsTrial = families.filter((f) => getFamily(f).searcherReadsTrial);
+      if (without.length > 0) return { problems: [{ path: ['cloneDemonstrator'], message: `searcher: ${distribution.name} has a family without a scripted searcher (${without.join(', ')}; families with one: ${searcherFamilies().join(', ')}); use expert` }] };
+      if (readsTrial.length > 0) return { problems: [{ path: ['cloneDemonstrator'], message: `searcher: the searcher of ${readsTrial.join(', ')} acts on the trial's past rewards and actions, which MAML's policy does not see (RL2's does: rl2.demonstrator: searcher); use expert` }] };
+    }
     return { settings };
   },
   withDefaults: (saved) => ({ ...MAML_DEFAULTS, ...(saved as Partial<MamlSettings>) }),

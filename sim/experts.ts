@@ -149,6 +149,21 @@ export function graspAndCarry(obs: Float32Array, carryTo: Vec3, profile: GraspPr
   return moveHandTowards(hand, graspHand, 1);
 }
 
+/** How far below the goal box's mid-line the carried puck counts as on it (then it goes along the line). */
+const SWEEP_BAND = 0.02;
+
+/**
+ * A goal-blind sweep of a goal box by the carried puck: grasp it, carry it to the near end of the box's
+ * mid-line (low x), then along the line to the far end, where it stays. A policy that cannot see the goal
+ * and does not read the reward can clone it (which leg it is on follows from where the puck is), and
+ * the puck passes within the box's half depth of every goal in it: push's 10 cm deep box against its
+ * 5 cm success radius.
+ */
+export function puckSweep(box: { low: Vec3; high: Vec3 }): (obs: Float32Array) => Action {
+  const midY = (box.low[1] + box.high[1]) / 2, z = box.low[2] + 0.01;
+  return (obs) => graspAndCarry(obs, [obs[5] > midY - SWEEP_BAND ? box.high[0] : box.low[0], midY, z]);
+}
+
 /**
  * Grip the puck and drag it along the table top to the goal's xy, then let go once it is within
  * `releaseWithin` (MetaWorld's own sweep policies drag it in the gripper as well).

@@ -112,12 +112,17 @@ export interface TaskFamily {
   /** Scripted controller: reads the observation (and the goal, which an expert may know). */
   expert(obs: Float32Array, goal: Vec3): Action;
   /**
-   * A scripted searcher, for families whose reward fixes the goal (reach: a known function of the
-   * distance to it): a new one per trial, acting only on what the trial so far tells a policy that does
-   * not know the goal: its observations and, as `previous`, the trial's last step (sim/experts.ts,
-   * climbingSearcher).
+   * A scripted searcher: a new one per trial, acting only on what the trial so far tells a policy that
+   * does not know the goal: its observations and, as `previous`, the trial's last step. Reach's climbs
+   * the reward (sim/experts.ts, climbingSearcher); push's sweeps the goal box with the puck, reading
+   * neither (puckSweep).
    */
   searcher?(goal: Vec3): (obs: Float32Array, previous?: SearcherStep) => Action;
+  /**
+   * True where the searcher acts on the trial's past (its previous steps and rewards) as well as the
+   * observation: then only a policy with memory (RL2) can copy it, not MAML's feed-forward one.
+   */
+  searcherReadsTrial?: boolean;
 }
 
 /** The step before, as a searcher is told it: the action the trial took and whether it ended an episode. */

@@ -2,10 +2,11 @@
 
 import type { TaskFamily } from '../family.ts';
 import { freeObjectTerms, objectGraspScore } from '../rewards.ts';
-import { graspAndCarry } from '../experts.ts';
+import { graspAndCarry, puckSweep } from '../experts.ts';
 import { PUCK_AND_GOAL, PUCK_BOX } from '../fixtures/puck.ts';
 
 const TARGET_RADIUS = 0.05;
+const GOAL_BOX = { low: [-0.1, 0.8, PUCK_BOX.low[2]] as [number, number, number], high: [0.1, 0.9, PUCK_BOX.high[2]] as [number, number, number] };
 
 export const push: TaskFamily = {
   ...PUCK_AND_GOAL,
@@ -13,7 +14,7 @@ export const push: TaskFamily = {
   summary: 'Push the puck across the table to a goal position.',
   // The goal lies on the table at the puck's height.
   randomBox: { low: [...PUCK_BOX.low, -0.1, 0.8, PUCK_BOX.low[2]], high: [...PUCK_BOX.high, 0.1, 0.9, PUCK_BOX.high[2]] },
-  goalBox: { low: [-0.1, 0.8, PUCK_BOX.low[2]], high: [0.1, 0.9, PUCK_BOX.high[2]] },
+  goalBox: GOAL_BOX,
   successThreshold: TARGET_RADIUS,
   evaluate(s) {
     const { object, tcpToObject, objectToTarget, inPlace } = freeObjectTerms(s);
@@ -34,4 +35,6 @@ export const push: TaskFamily = {
   },
   // Grasp the puck and slide it, held just above the table, onto the goal.
   expert: (obs, goal) => graspAndCarry(obs, [goal[0], goal[1], goal[2] + 0.01]),
+  // Goal-blind: carry the puck along the goal box's mid-line.
+  searcher: () => puckSweep(GOAL_BOX),
 };

@@ -26,4 +26,5 @@ export const reach: TaskFamily = {
   },
   expert: (obs, goal) => moveHandTowards(obs, [goal[0], goal[1], goal[2] + TCP_BELOW_HAND], -1),
   searcher: (goal) => climbingSearcher([goal[0], goal[1], goal[2] + TCP_BELOW_HAND], TARGET_RADIUS, -1),
+  searcherReadsTrial: true,
 };

@@ -1,12 +1,16 @@
 // MAML's demonstration iterations (maml.demonstrationIterations, Guided Meta-Policy Search's outer loop):
 // the adapted policy is judged by how close its means come to the scripted expert's actions on the states
 // it visited, the meta-gradient runs through the inner policy-gradient step, and the action noise is left
-// alone; refused where a benchmark has no expert.
+// alone; refused where a benchmark has no expert. And its clone iterations (maml.cloneIterations): plain
+// supervised steps of the pre-adaptation policy towards the expert's or the searcher's actions on the
+// states its lanes visit, half of them driven by that demonstrator.
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../agent/backend.ts';
 import { LocalEnvBatch } from '../../agent/batch-env.ts';
-import { MAML_DEFAULTS, Maml, type MamlSettings, mamlDefinition } from '../../agent/maml.ts';
+import { MAML_DEFAULTS, Maml, type MamlSettings, imitationLoss, mamlDefinition } from '../../agent/maml.ts';
+import { rngFor } from '../../agent/random.ts';
+import * as tf from '@tensorflow/tfjs';
 import { robotDistribution } from '../../agent/robot-tasks.ts';
 import { ML1 } from '../../sim/index.ts';
 
@@ -66,5 +70,51 @@ describe('MAML demonstration iterations', () => {
     const resolved = mamlDefinition.resolve({ demonstrationIterations: 5 }, { ...push, name: 'ML1:somewhere', demonstrator: undefined });
     expect(resolved).toEqual({ problems: [{ path: ['demonstrationIterations'], message: expect.stringMatching(/needs a benchmark with scripted experts .*ML1:somewhere has none/) }] });
     expect(mamlDefinition.resolve({ demonstrationIterations: 5 }, push)).toHaveProperty('settings.demonstrationIterations', 5);
+  });
+
+  it('clone iterations: theta fitted to the demonstrator\'s actions without an inner step, the noise left alone', async () => {
+    const settings: MamlSettings = { ...small, tasksPerIteration: 2, demonstrationIterations: 0, cloneIterations: 1, cloneDemonstrator: 'searcher', cloneEpisodes: 1, cloneEpochs: 2 };
+    const maml = new Maml(push.spec, settings, 3);
+    const envs = new LocalEnvBatch(push, settings.tasksPerIteration);
+    const before = maml.theta.map((t) => Array.from(t.dataSync()));
+    const stats = await maml.iterate(envs, push, 0);
+    const after = maml.theta.map((t) => Array.from(t.dataSync()));
+    // One episode per task, no inner step: the env steps of the lanes alone, and the clone's loss reported.
+    expect(stats.envSteps).toBe(2 * 500);
+    expect(stats.metrics!.cloneLoss).toBeGreaterThan(0);
+    expect(stats.metrics).not.toHaveProperty('klPre');
+    for (let k = 0; k < after.length - 1; k++) expect(after[k]).not.toEqual(before[k]);
+    expect(after[after.length - 1]).toEqual(before[before.length - 1]);
+    // Iteration 1 is a ProMP iteration again.
+    expect((await maml.iterate(envs, push, 1)).metrics).toHaveProperty('klPre');
+    maml.dispose();
+    envs.close();
+  }, 120_000);
+
+  it('clone steps lower theta\'s imitation loss on a fixed labelled batch', () => {
+    const maml = new Maml(push.spec, { ...small, cloneEpochs: 3 }, 4);
+    const steps = 300, D = push.spec.obsSize;
+    const wave = (k: number) => Math.sin(12.9898 * k) * 0.5;
+    const data = [0, 1].map((lane) => ({
+      obs: Float32Array.from({ length: steps * D }, (_, k) => wave(k + 5000 * lane)),
+      actions: new Float32Array(steps * 4), rewards: new Float32Array(steps), ends: new Uint8Array(steps), time: new Float32Array(steps), steps,
+    }));
+    // Labels a smooth function of the observation: the action is the first four observation entries, doubled.
+    const labels = data.map((d) => Float32Array.from({ length: steps * 4 }, (_, k) => 2 * d.obs[Math.floor(k / 4) * D + (k % 4)]));
+    const loss = () => tf.tidy(() => data.reduce((sum, d, i) => sum + imitationLoss(maml.theta, tf.tensor2d(d.obs, [steps, D]), tf.tensor2d(labels[i], [steps, 4])).dataSync()[0], 0));
+    const start = loss();
+    const passes = [0, 1, 2].map((round) => maml.cloneSteps(data, labels, rngFor(1, 'test', round)));
+    expect(loss()).toBeLessThan(0.5 * start);
+    expect(passes[2]).toBeLessThan(passes[0]);
+    maml.dispose();
+  });
+
+  it('clone iterations are refused by name where the benchmark has no expert, and copy only a searcher that reads nothing but the observation', () => {
+    expect(mamlDefinition.resolve({ cloneIterations: 5 }, { ...push, name: 'ML1:somewhere', demonstrator: undefined })).toEqual({ problems: [{ path: ['cloneIterations'], message: expect.stringMatching(/needs a benchmark with scripted experts/) }] });
+    const reach = robotDistribution(ML1('reach', 1));
+    expect(mamlDefinition.resolve({ cloneIterations: 5, cloneDemonstrator: 'searcher' }, reach)).toEqual({ problems: [{ path: ['cloneDemonstrator'], message: expect.stringMatching(/reach acts on the trial's past rewards and actions, which MAML's policy does not see/) }] });
+    const pickPlace = robotDistribution(ML1('pick-place', 1));
+    expect(mamlDefinition.resolve({ cloneIterations: 5, cloneDemonstrator: 'searcher' }, pickPlace)).toEqual({ problems: [{ path: ['cloneDemonstrator'], message: expect.stringMatching(/ML1:pick-place has a family without a scripted searcher \(pick-place; families with one: reach, push\)/) }] });
+    expect(mamlDefinition.resolve({ cloneIterations: 5, cloneDemonstrator: 'searcher' }, push)).toHaveProperty('settings.cloneDemonstrator', 'searcher');
   });
 });

@@ -145,22 +145,25 @@ describe('MAML', () => {
     a.dispose(); b.dispose(); policy.dispose();
   }, 60_000);
 
-  it('stops and resumes with the numbers of a run that was never stopped, across the end of its demonstration iterations', async () => {
+  it('stops and resumes with the numbers of a run that was never stopped, across its clone, demonstration and ProMP iterations', async () => {
     const root = mkdtempSync(join(tmpdir(), 'metamanip-maml-'));
+    // Iteration 0 clones the expert, 1 and 2 imitate it through the inner step, 3 is ProMP's.
     const scenario = {
-      name: 'tiny-maml', benchmark: 'ML1:reach', seed: 2, algorithm: 'maml', iterations: 3,
-      maml: { tasksPerIteration: 2, adaptationEpisodes: 1, evaluationEpisodes: 1, hidden: [8], outerSteps: 2, demonstrationIterations: 2 },
+      name: 'tiny-maml', benchmark: 'ML1:reach', seed: 2, algorithm: 'maml', iterations: 4,
+      maml: { tasksPerIteration: 2, adaptationEpisodes: 1, evaluationEpisodes: 1, hidden: [8], outerSteps: 2, cloneIterations: 1, cloneEpisodes: 1, cloneEpochs: 1, demonstrationIterations: 2 },
       evaluation: { every: 2, tasks: 2 }, checkpoints: { keepLast: 5 },
     };
     const straight = join(root, 'straight'), stopped = join(root, 'stopped');
     await train(resolveScenario(scenario), { runDir: straight, quiet: true, backend: 'wasm' });
     await train(resolveScenario(scenario), { runDir: stopped, quiet: true, backend: 'wasm', maxIterations: 1 });
+    await train(resolveScenario(scenario), { runDir: stopped, quiet: true, backend: 'wasm', resume: true, maxIterations: 2 });
     await train(resolveScenario(scenario), { runDir: stopped, quiet: true, backend: 'wasm', resume: true });
     const timing = /Seconds$|PerSecond$/;
     const rows = (dir: string) => new RunDir(dir).rows().map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !timing.test(key))));
     expect(rows(stopped)).toEqual(rows(straight));
-    expect(rows(straight)[2]).toHaveProperty('klPre');
-    const last = (dir: string) => readCheckpoint(join(dir, 'checkpoints', 'iter-000002.json'));
+    expect(rows(straight)[0]).toHaveProperty('cloneLoss');
+    expect(rows(straight)[3]).toHaveProperty('klPre');
+    const last = (dir: string) => readCheckpoint(join(dir, 'checkpoints', 'iter-000003.json'));
     expect(last(stopped).state).toEqual(last(straight).state);
     expect(last(straight).algorithm).toBe('maml');
   }, 180_000);

@@ -1,7 +1,8 @@
-// Reach's scripted searcher (sim/experts.ts climbingSearcher): it acts only on what a trial tells a
-// policy that does not know the goal. It climbs the reward one axis at a time (keeps its direction while
-// the reward rises, turns to the next axis direction when it does not), and in later episodes goes
-// straight to where the reward was highest.
+// The scripted searchers: they act only on what a trial tells a policy that does not know the goal.
+// Reach's (sim/experts.ts climbingSearcher) climbs the reward one axis at a time (keeps its direction
+// while the reward rises, turns to the next axis direction when it does not), and in later episodes goes
+// straight to where the reward was highest. Push's (puckSweep) reads only the observation: it sweeps
+// the goal box with the puck.
 
 import { describe, expect, it } from 'vitest';
 import { ML1, getFamily, makeEnv } from '../../sim/index.ts';
@@ -99,5 +100,50 @@ describe('reach\'s scripted searcher', () => {
       const episodes = trial(index, 3, 0.8);
       for (const episode of episodes) expect(episode.firstSuccess).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('push\'s scripted searcher (a sweep of the goal box)', () => {
+  const push = getFamily('push');
+  const pushBench = ML1('push', 1);
+
+  /** One episode on test task `index` driven by the searcher, its labels plus Gaussian-like noise of ±`noise`. */
+  function sweep(index: number, noise: number) {
+    const task = pushBench.test[index];
+    const env = makeEnv(pushBench, task);
+    const searcher = push.searcher!(push.scene(task.params).goal);
+    const rng = createRng(100 + index);
+    let obs = env.reset({ task, seed: 0 }).obs;
+    let success = false;
+    for (let t = 0; t < 500; t++) {
+      const action = [...searcher(obs)].map((v, i) => (i < 3 ? Math.max(-1, Math.min(1, v + rng.uniform(-noise, noise))) : v));
+      const step = env.step(action);
+      obs = step.obs;
+      success ||= step.info.success === 1;
+    }
+    env.close();
+    return { success, puck: [obs[4], obs[5]] };
+  }
+
+  it('is blind to the goal: two goals, the same observation, the same action', () => {
+    const [a, b] = [pushBench.test[0], pushBench.test[1]].map((task) => push.searcher!(push.scene(task.params).goal));
+    const env = makeEnv(pushBench, pushBench.test[0]);
+    let obs = env.reset({ task: pushBench.test[0], seed: 0 }).obs;
+    for (let t = 0; t < 120; t++) {
+      expect([...b(obs)]).toEqual([...a(obs)]);
+      obs = env.step([...a(obs)]).obs;
+    }
+    env.close();
+  });
+
+  it('carries the puck along the goal box\'s mid-line to its far end, passing within 5 cm of most goals, through noise', () => {
+    const indices = Array.from({ length: 16 }, (_, i) => i);
+    const runs = indices.map((i) => sweep(i, 0.5));
+    // The puck ends at the far end of the line: x 0.1, y 0.85 (the box: x -0.1..0.1, y 0.8..0.9).
+    for (const { puck } of runs) {
+      expect(Math.abs(puck[0] - 0.1)).toBeLessThan(0.03);
+      expect(Math.abs(puck[1] - 0.85)).toBeLessThan(0.03);
+    }
+    expect(runs.filter((r) => r.success).length).toBeGreaterThanOrEqual(14);
   });
 });
