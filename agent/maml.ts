@@ -93,6 +93,8 @@ export interface MamlSettings {
   cloneEpisodes: number;
   /** Passes over a clone iteration's labelled steps, in minibatches of CLONE_BATCH. */
   cloneEpochs: number;
+  /** Adam's step size in clone iterations (the outer steps take outerLearningRate). */
+  cloneLearningRate: number;
 }
 
 /** Steps per minibatch of a clone iteration's supervised passes. */
@@ -119,6 +121,7 @@ export const MAML_DEFAULTS: MamlSettings = {
   cloneDemonstrator: 'expert',
   cloneEpisodes: 2,
   cloneEpochs: 4,
+  cloneLearningRate: 1e-3,
 };
 
 export const mamlSettingsSchema = z.object({
@@ -142,6 +145,7 @@ export const mamlSettingsSchema = z.object({
   cloneDemonstrator: z.enum(['expert', 'searcher']),
   cloneEpisodes: int(1),
   cloneEpochs: int(1),
+  cloneLearningRate: positive,
 }).strict();
 
 // ---------------------------------------------------------------------------------------------
@@ -615,7 +619,7 @@ export class Maml implements TrainableAlgorithm {
       lastEpisodeSuccess: success,
       samplingSeconds: (sampled - started) / 1000,
       learningSeconds: (learned - sampled) / 1000,
-      metrics: { cloneLoss: loss, logStd: tf.tidy(() => tf.mean(this.theta[this.theta.length - 1]).dataSync()[0]), learningRate: settings.outerLearningRate },
+      metrics: { cloneLoss: loss, logStd: tf.tidy(() => tf.mean(this.theta[this.theta.length - 1]).dataSync()[0]), learningRate: settings.cloneLearningRate },
     };
   }
 
@@ -645,7 +649,7 @@ export class Maml implements TrainableAlgorithm {
         const { value, grads } = tf.variableGrads(() => imitationLoss(this.theta, xs, ys), vars);
         passLoss += value.dataSync()[0] * rows.length / total;
         const named = new Map(names.map((n, k) => [n, grads[vars[k].name]] as const));
-        this.optimizer.apply(named);
+        this.optimizer.apply(named, settings.cloneLearningRate);
         tf.dispose([xs, ys, value, ...Object.values(grads)]);
       }
       lastPass = passLoss;

@@ -92,7 +92,7 @@ describe('MAML demonstration iterations', () => {
   }, 120_000);
 
   it('clone steps lower theta\'s imitation loss on a fixed labelled batch', () => {
-    const maml = new Maml(push.spec, { ...small, cloneEpochs: 3 }, 4);
+    const maml = new Maml(push.spec, { ...small, cloneEpochs: 3, cloneLearningRate: 1e-2 }, 4);
     const steps = 300, D = push.spec.obsSize;
     const wave = (k: number) => Math.sin(12.9898 * k) * 0.5;
     const data = [0, 1].map((lane) => ({
