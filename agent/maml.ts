@@ -77,10 +77,10 @@ export interface MamlSettings {
    */
   demonstrationIterations: number;
   /**
-   * Iterations (the first N, before any demonstration or ProMP iteration) that clone the task's scripted expert
-   * into the pre-adaptation policy by plain supervised steps on the states the policy itself visits (DAgger):
-   * no inner step, robot benchmarks only. The goal stays hidden, so the clone learns the expert's action
-   * averaged over the goals it cannot see: a start that already handles the object. 0: none.
+   * Iterations (the first N, before any demonstration or ProMP iteration) that clone a scripted demonstrator
+   * (`cloneDemonstrator`) into the pre-adaptation policy by plain supervised steps on the states its lanes
+   * visit (DAgger, half the lanes driven by the demonstrator): no inner step, robot benchmarks only. A start
+   * that already handles the object. 0: none.
    */
   cloneIterations: number;
   /**
@@ -584,17 +584,18 @@ export class Maml implements TrainableAlgorithm {
   }
 
   /**
-   * A clone iteration: `cloneEpisodes` episodes per task with the pre-adaptation policy (its own noise), the
-   * expert's action as the label of every step, then `cloneEpochs` shuffled passes of Adam on the imitation
-   * loss of theta itself (the action noise left as it is). The returns and success reported are the clone's own.
+   * A clone iteration: `cloneEpisodes` episodes per task, every other lane driven by the demonstrator and the
+   * rest by the pre-adaptation policy (both with the policy's noise), the demonstrator's action as the label of
+   * every step, then `cloneEpochs` shuffled passes of Adam on the imitation loss of theta itself (the action
+   * noise left as it is). The returns and success reported are those of the lanes the policy drove.
    */
   private async cloneIteration(envs: EnvBatch, distribution: TaskDistribution, iteration: number): Promise<IterationStats> {
     const { settings, spec } = this;
     const started = performance.now();
     const tasks = distribution.trainTasks(iteration, settings.tasksPerIteration);
     const rngs = tasks.map((_, i) => rngFor(this.seed, 'actions', iteration, 'clone', i));
-    // Every other lane is driven by the expert (with the policy's noise), so the labelled steps always include
-    // the states along the expert's way: labels on the clone's own states alone chase the clone from one
+    // Every other lane is driven by the demonstrator (with the policy's noise), so the labelled steps always
+    // include the states along its way: labels on the clone's own states alone chase the clone from one
     // mistake to the next (each iteration fits where the last one went and forgets the rest).
     const kind = settings.cloneDemonstrator;
     const drivers = tasks.map((task, i) => (i % 2 === 0 ? distribution.demonstrator!(task, kind) : null));
