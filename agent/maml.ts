@@ -468,8 +468,11 @@ export class MamlLanes implements LanePolicy {
 // ---------------------------------------------------------------------------------------------
 // The learner
 
-/** What a task's post-adaptation steps are judged by: their advantages (ProMP) or the expert's actions there (imitation). */
-export type PostTargets = { advantages: Float32Array[] } | { labels: Float32Array[] };
+/**
+ * What a task's post-adaptation steps are judged by: their advantages (ProMP) or the expert's actions there
+ * (imitation; with `preLabels`, theta itself is also held to those actions on the pre-adaptation steps).
+ */
+export type PostTargets = { advantages: Float32Array[] } | { labels: Float32Array[]; preLabels?: Float32Array[] };
 
 /** The scripted expert's action (clipped to the action bounds) on every recorded post-adaptation step of each task. */
 function expertLabels(distribution: TaskDistribution, tasks: readonly Task[], postData: readonly LaneData[], spec: EnvSpec, kind: 'expert' | 'searcher' = 'expert'): Float32Array[] {
@@ -561,8 +564,10 @@ export class Maml implements TrainableAlgorithm {
     const after = runTrials(envs, post, tasks, settings.evaluationEpisodes, seedFor(this.seed, 'train-adapted', iteration));
     const postData = post.recorders!.map((r) => r.data());
     const sampled = performance.now();
+    // After clone iterations, demonstration iterations also hold theta to the clone's demonstrator on the
+    // pre-adaptation steps: the adapted policy learns the expert while what it adapts from stays the clone.
     const metrics = this.outerUpdate(preData, preAdvantages, postData, iteration < settings.cloneIterations + settings.demonstrationIterations
-      ? { labels: expertLabels(distribution, tasks, postData, spec) }
+      ? { labels: expertLabels(distribution, tasks, postData, spec), preLabels: settings.cloneIterations > 0 ? expertLabels(distribution, tasks, preData, spec, settings.cloneDemonstrator) : undefined }
       : { advantages: postData.map((d) => laneAdvantages(d, spec.obsSize, settings.gamma, settings.lambda)) });
     const learned = performance.now();
 
@@ -693,10 +698,13 @@ export class Maml implements TrainableAlgorithm {
       const oldLogStd = tf.clone(this.theta[this.theta.length - 1]);
       const steps = postData[i].steps;
       if (imitation) {
+        const A = (spec.action as { size: number }).size;
         const x = tf.tensor2d(postData[i].obs, [steps, spec.obsSize]);
-        const labels = tf.tensor2d(post.labels[i], [steps, (spec.action as { size: number }).size]);
+        const labels = tf.tensor2d(post.labels[i], [steps, A]);
         const loss = (thetaPrime: Theta) => imitationLoss(thetaPrime, x, labels);
-        return { pre, adapted, oldMean, oldLogStd, steps, loss, clipped: null, kept: [x, labels] };
+        const preLabels = post.preLabels ? tf.tensor2d(post.preLabels[i], [data.steps, A]) : null;
+        const keep = preLabels ? () => imitationLoss(this.theta, pre.x, preLabels) : null;
+        return { pre, adapted, oldMean, oldLogStd, steps, loss, keep, clipped: null, kept: preLabels ? [x, labels, preLabels] : [x, labels] };
       }
       const q = this.tensors(postData[i], post.advantages[i]);
       const oldLogProb = tf.tidy(() => logProb(adapted(), q.x, q.a));
@@ -705,7 +713,7 @@ export class Maml implements TrainableAlgorithm {
         const ratio = tf.exp(tf.sub(logProb(adapted(), q.x, q.a), oldLogProb));
         return tf.sum(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), settings.clip), 'float32')).dataSync()[0];
       });
-      return { pre, adapted, oldMean, oldLogStd, steps, loss, clipped, kept: [q.x, q.a, q.w, q.adv, oldLogProb] };
+      return { pre, adapted, oldMean, oldLogStd, steps, loss, keep: null, clipped, kept: [q.x, q.a, q.w, q.adv, oldLogProb] };
     });
     const vars = this.theta as tf.Variable[];
     const logStdName = this.names[this.names.length - 1];
@@ -718,7 +726,7 @@ export class Maml implements TrainableAlgorithm {
           const { value, grads } = tf.variableGrads(() => {
             const surrogate = f.loss(f.adapted());
             // Imitation needs no trust region: its labels do not depend on the policy that sampled.
-            if (imitation) return tf.div(surrogate, T) as tf.Scalar;
+            if (imitation) return tf.div(f.keep ? tf.add(surrogate, f.keep()) : surrogate, T) as tf.Scalar;
             const kl = gaussianKl(f.oldMean, f.oldLogStd, this.theta, f.pre.x);
             return tf.div(tf.add(surrogate, tf.mul(kl, eta)), T) as tf.Scalar;
           }, vars);

@@ -66,6 +66,33 @@ describe('MAML demonstration iterations', () => {
     maml.dispose();
   });
 
+  it('after clone iterations, holds theta to the clone\'s labels on the pre-adaptation steps while the adapted policy learns the expert\'s', () => {
+    const steps = 64, D = push.spec.obsSize;
+    const rng = (k: number) => Math.sin(12.9898 * k) * 0.5;
+    const lane = (offset: number) => ({
+      obs: Float32Array.from({ length: steps * D }, (_, k) => rng(k + offset)),
+      actions: Float32Array.from({ length: steps * 4 }, (_, k) => rng(3 * k + offset + 1)),
+      rewards: new Float32Array(steps), ends: new Uint8Array(steps), time: Float32Array.from({ length: steps }, (_, t) => t), steps,
+    });
+    const pre = [lane(0), lane(1000)], post = [lane(2000), lane(3000)];
+    const advantages = pre.map((_, i) => Float32Array.from({ length: steps }, (_, t) => rng(7 * t + i)));
+    const labels = post.map(() => Float32Array.from({ length: steps * 4 }, (_, k) => [0.8, -0.6, 0.4, 1][k % 4]));
+    const preLabels = pre.map(() => Float32Array.from({ length: steps * 4 }, (_, k) => [-0.5, 0.5, -0.2, -1][k % 4]));
+    // The same start, six rounds of outer steps with and without the pre-adaptation labels.
+    const trained = (withPre: boolean) => {
+      const maml = new Maml(push.spec, small, 5);
+      const losses = [0, 1, 2, 3, 4, 5].map(() => maml.outerUpdate(pre, advantages, post, withPre ? { labels, preLabels } : { labels }).outerLoss);
+      const preLoss = tf.tidy(() => pre.reduce((sum, d, i) => sum + imitationLoss(maml.theta, tf.tensor2d(d.obs, [steps, D]), tf.tensor2d(preLabels[i], [steps, 4])).dataSync()[0], 0));
+      maml.dispose();
+      return { losses, preLoss };
+    };
+    const held = trained(true), free = trained(false);
+    // Both outer losses fall; with the pre-adaptation labels theta's own means end nearer them than without.
+    expect(held.losses[5]).toBeLessThan(held.losses[0]);
+    expect(free.losses[5]).toBeLessThan(free.losses[0]);
+    expect(held.preLoss).toBeLessThan(0.8 * free.preLoss);
+  });
+
   it('is refused by name where the benchmark has no scripted expert', () => {
     const resolved = mamlDefinition.resolve({ demonstrationIterations: 5 }, { ...push, name: 'ML1:somewhere', demonstrator: undefined });
     expect(resolved).toEqual({ problems: [{ path: ['demonstrationIterations'], message: expect.stringMatching(/needs a benchmark with scripted experts .*ML1:somewhere has none/) }] });
