@@ -474,9 +474,12 @@ export class MamlLanes implements LanePolicy {
  */
 export type PostTargets = { advantages: Float32Array[] } | { labels: Float32Array[]; preLabels?: Float32Array[] };
 
-/** The scripted expert's action (clipped to the action bounds) on every recorded post-adaptation step of each task. */
+/**
+ * The scripted demonstrator's action (the goal-knowing expert, or the goal-blind searcher; clipped to the action
+ * bounds) on every recorded step of each task's lane.
+ */
 function expertLabels(distribution: TaskDistribution, tasks: readonly Task[], postData: readonly LaneData[], spec: EnvSpec, kind: 'expert' | 'searcher' = 'expert'): Float32Array[] {
-  if (!distribution.demonstrator) throw new Error(`maml: demonstrationIterations needs a scripted demonstrator, which ${distribution.name} does not have`);
+  if (!distribution.demonstrator) throw new Error(`maml: demonstration and clone iterations need a scripted demonstrator, which ${distribution.name} does not have`);
   const box = spec.action as { size: number; low: number; high: number };
   return postData.map((data, i) => {
     const expert = distribution.demonstrator!(tasks[i], kind);
