@@ -34,7 +34,7 @@ import type { EpisodeRecord, LanePolicy } from './meta.ts';
 import { Adam, Params, addDense, loadWeightsState, matMul, weightsState } from './nn.ts';
 import { computeGae } from './ppo.ts';
 import { type Rng, gaussian, rngFor, seedFor } from './random.ts';
-import { type TrialStats, runTrials } from './rollout.ts';
+import { runTrials } from './rollout.ts';
 import { int, positive } from './schema.ts';
 import { searcherFamilies } from './robot-tasks.ts';
 import { getFamily } from '../sim/index.ts';
@@ -492,6 +492,12 @@ function expertLabels(distribution: TaskDistribution, tasks: readonly Task[], po
   });
 }
 
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Mean over lanes and episodes of [lane][episode] returns. */
+const episodeReturnMean = (returns: number[][]) => mean(returns.map(mean));
+/** Mean over lanes and episodes of [lane][episode] success flags. */
+const successMean = (success: boolean[][]) => mean(success.map((s) => mean(s.map((x) => (x ? 1 : 0)))));
+
 export interface MamlIterationMetrics {
   outerLoss: number; klPre: number; klCoef: number; clipFraction: number; gradNorm: number; logStd: number;
 }
@@ -515,6 +521,11 @@ export class Maml implements TrainableAlgorithm {
 
   /** The policy's parameters, in Theta order. */
   get theta(): Theta { return this.names.map((n) => this.params.get(n)); }
+
+  /** The policy's log std, averaged over the action dimensions (the metrics' `logStd`). */
+  private meanLogStd(): number {
+    return tf.tidy(() => tf.mean(this.theta[this.theta.length - 1]).dataSync()[0]);
+  }
 
   private weights(theta: Theta = this.theta): Weights {
     return theta.map((t) => Float32Array.from(t.dataSync() as Float32Array));
@@ -574,16 +585,13 @@ export class Maml implements TrainableAlgorithm {
       : { advantages: postData.map((d) => laneAdvantages(d, spec.obsSize, settings.gamma, settings.lambda)) });
     const learned = performance.now();
 
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const episodeMean = (t: TrialStats) => mean(t.episodeReturns.map(mean));
-    const successMean = (t: TrialStats) => mean(t.episodeSuccess.map((s) => mean(s.map((x) => (x ? 1 : 0)))));
     return {
       envSteps: lanes * (settings.adaptationEpisodes + settings.evaluationEpisodes) * spec.episodeSteps,
       meanTrialReturn: mean(before.trialReturns.map((r, i) => r + after.trialReturns[i])),
-      firstEpisodeReturn: episodeMean(before),
-      lastEpisodeReturn: episodeMean(after),
-      firstEpisodeSuccess: successMean(before),
-      lastEpisodeSuccess: successMean(after),
+      firstEpisodeReturn: episodeReturnMean(before.episodeReturns),
+      lastEpisodeReturn: episodeReturnMean(after.episodeReturns),
+      firstEpisodeSuccess: successMean(before.episodeSuccess),
+      lastEpisodeSuccess: successMean(after.episodeSuccess),
       // Sampling includes the inner steps between the two phases.
       samplingSeconds: (sampled - started) / 1000,
       learningSeconds: (learned - sampled) / 1000,
@@ -614,11 +622,10 @@ export class Maml implements TrainableAlgorithm {
     const sampled = performance.now();
     const loss = this.cloneSteps(data, labels, rngFor(this.seed, 'clone-batches', iteration));
     const learned = performance.now();
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     // Reported: the lanes the policy drives (all of them where there is only one).
     const own = <T>(xs: T[]) => (xs.length > 1 ? xs.filter((_, i) => !drivers[i]) : xs);
-    const episodeReturn = mean(own(trials.episodeReturns).map(mean));
-    const success = mean(own(trials.episodeSuccess).map((s) => mean(s.map((x) => (x ? 1 : 0)))));
+    const episodeReturn = episodeReturnMean(own(trials.episodeReturns));
+    const success = successMean(own(trials.episodeSuccess));
     return {
       envSteps: tasks.length * settings.cloneEpisodes * spec.episodeSteps,
       meanTrialReturn: mean(own(trials.trialReturns)),
@@ -628,7 +635,7 @@ export class Maml implements TrainableAlgorithm {
       lastEpisodeSuccess: success,
       samplingSeconds: (sampled - started) / 1000,
       learningSeconds: (learned - sampled) / 1000,
-      metrics: { cloneLoss: loss, logStd: tf.tidy(() => tf.mean(this.theta[this.theta.length - 1]).dataSync()[0]), learningRate: settings.cloneLearningRate },
+      metrics: { cloneLoss: loss, logStd: this.meanLogStd(), learningRate: settings.cloneLearningRate },
     };
   }
 
@@ -768,7 +775,7 @@ export class Maml implements TrainableAlgorithm {
         else if (klPre > settings.klTarget * 1.5) next = eta * 2;
       }
       tf.tidy(() => klCoefVar.assign(tf.tensor1d([next])));
-      return { outerLoss, klPre, klCoef: eta, clipFraction, gradNorm, logStd: tf.tidy(() => tf.mean(this.theta[this.theta.length - 1]).dataSync()[0]) };
+      return { outerLoss, klPre, klCoef: eta, clipFraction, gradNorm, logStd: this.meanLogStd() };
     } finally {
       for (const f of fixed) tf.dispose([f.pre.x, f.pre.a, f.pre.w, f.pre.adv, f.oldMean, f.oldLogStd, ...f.kept]);
     }

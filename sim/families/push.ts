@@ -4,16 +4,17 @@ import type { TaskFamily } from '../family.ts';
 import { freeObjectTerms, objectGraspScore } from '../rewards.ts';
 import { graspAndCarry, puckSweep } from '../experts.ts';
 import { PUCK_AND_GOAL, PUCK_BOX } from '../fixtures/puck.ts';
+import type { Vec3 } from '../vec.ts';
 
 const TARGET_RADIUS = 0.05;
-const GOAL_BOX = { low: [-0.1, 0.8, PUCK_BOX.low[2]] as [number, number, number], high: [0.1, 0.9, PUCK_BOX.high[2]] as [number, number, number] };
+const GOAL_BOX: { low: Vec3; high: Vec3 } = { low: [-0.1, 0.8, PUCK_BOX.low[2]], high: [0.1, 0.9, PUCK_BOX.high[2]] };
 
 export const push: TaskFamily = {
   ...PUCK_AND_GOAL,
   name: 'push',
   summary: 'Push the puck across the table to a goal position.',
   // The goal lies on the table at the puck's height.
-  randomBox: { low: [...PUCK_BOX.low, -0.1, 0.8, PUCK_BOX.low[2]], high: [...PUCK_BOX.high, 0.1, 0.9, PUCK_BOX.high[2]] },
+  randomBox: { low: [...PUCK_BOX.low, ...GOAL_BOX.low], high: [...PUCK_BOX.high, ...GOAL_BOX.high] },
   goalBox: GOAL_BOX,
   successThreshold: TARGET_RADIUS,
   evaluate(s) {

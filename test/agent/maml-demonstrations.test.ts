@@ -22,6 +22,24 @@ const small: MamlSettings = {
   outerSteps: 3, outerLearningRate: 1e-2, demonstrationIterations: 2,
 };
 
+/**
+ * A fixed batch of two tasks: random states, random pre-adaptation actions and advantages, and an expert that
+ * always asks for the same action (which the mean layer's bias can learn).
+ */
+function fixedBatch() {
+  const steps = 64, D = push.spec.obsSize;
+  const rng = (k: number) => Math.sin(12.9898 * k) * 0.5;
+  const lane = (offset: number) => ({
+    obs: Float32Array.from({ length: steps * D }, (_, k) => rng(k + offset)),
+    actions: Float32Array.from({ length: steps * 4 }, (_, k) => rng(3 * k + offset + 1)),
+    rewards: new Float32Array(steps), ends: new Uint8Array(steps), time: Float32Array.from({ length: steps }, (_, t) => t), steps,
+  });
+  const pre = [lane(0), lane(1000)], post = [lane(2000), lane(3000)];
+  const advantages = pre.map((_, i) => Float32Array.from({ length: steps }, (_, t) => rng(7 * t + i)));
+  const labels = post.map(() => Float32Array.from({ length: steps * 4 }, (_, k) => [0.8, -0.6, 0.4, 1][k % 4]));
+  return { steps, D, pre, advantages, post, labels };
+}
+
 describe('MAML demonstration iterations', () => {
   it('moves the adapted means towards the expert\'s actions through the inner step, leaving the action noise alone', async () => {
     const maml = new Maml(push.spec, small, 1);
@@ -47,18 +65,7 @@ describe('MAML demonstration iterations', () => {
 
   it('lowers the imitation loss of the adapted policy on a fixed batch, the gradient taken through the inner step', () => {
     const maml = new Maml(push.spec, small, 2);
-    // A fixed batch: random states, random pre-adaptation actions and advantages, and an expert that always
-    // asks for the same action (which the mean layer's bias can learn).
-    const steps = 64, D = push.spec.obsSize;
-    const rng = (k: number) => Math.sin(12.9898 * k) * 0.5;
-    const lane = (offset: number) => ({
-      obs: Float32Array.from({ length: steps * D }, (_, k) => rng(k + offset)),
-      actions: Float32Array.from({ length: steps * 4 }, (_, k) => rng(3 * k + offset + 1)),
-      rewards: new Float32Array(steps), ends: new Uint8Array(steps), time: Float32Array.from({ length: steps }, (_, t) => t), steps,
-    });
-    const pre = [lane(0), lane(1000)], post = [lane(2000), lane(3000)];
-    const advantages = pre.map((_, i) => Float32Array.from({ length: steps }, (_, t) => rng(7 * t + i)));
-    const labels = post.map(() => Float32Array.from({ length: steps * 4 }, (_, k) => [0.8, -0.6, 0.4, 1][k % 4]));
+    const { pre, advantages, post, labels } = fixedBatch();
     const losses: number[] = [];
     for (let round = 0; round < 6; round++) losses.push(maml.outerUpdate(pre, advantages, post, { labels }).outerLoss);
     expect(losses[5]).toBeLessThan(0.8 * losses[0]);
@@ -67,16 +74,7 @@ describe('MAML demonstration iterations', () => {
   });
 
   it('after clone iterations, holds theta to the clone\'s labels on the pre-adaptation steps while the adapted policy learns the expert\'s', () => {
-    const steps = 64, D = push.spec.obsSize;
-    const rng = (k: number) => Math.sin(12.9898 * k) * 0.5;
-    const lane = (offset: number) => ({
-      obs: Float32Array.from({ length: steps * D }, (_, k) => rng(k + offset)),
-      actions: Float32Array.from({ length: steps * 4 }, (_, k) => rng(3 * k + offset + 1)),
-      rewards: new Float32Array(steps), ends: new Uint8Array(steps), time: Float32Array.from({ length: steps }, (_, t) => t), steps,
-    });
-    const pre = [lane(0), lane(1000)], post = [lane(2000), lane(3000)];
-    const advantages = pre.map((_, i) => Float32Array.from({ length: steps }, (_, t) => rng(7 * t + i)));
-    const labels = post.map(() => Float32Array.from({ length: steps * 4 }, (_, k) => [0.8, -0.6, 0.4, 1][k % 4]));
+    const { steps, D, pre, advantages, post, labels } = fixedBatch();
     const preLabels = pre.map(() => Float32Array.from({ length: steps * 4 }, (_, k) => [-0.5, 0.5, -0.2, -1][k % 4]));
     // The same start, six rounds of outer steps with and without the pre-adaptation labels.
     const trained = (withPre: boolean) => {
