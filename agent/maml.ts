@@ -36,7 +36,7 @@ import { computeGae } from './ppo.ts';
 import { type Rng, gaussian, rngFor, seedFor } from './random.ts';
 import { runTrials } from './rollout.ts';
 import { int, positive } from './schema.ts';
-import { searcherFamilies } from './robot-tasks.ts';
+import { missingSearcher } from './robot-tasks.ts';
 import { getFamily } from '../sim/index.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -832,10 +832,9 @@ export const mamlDefinition: AlgorithmDefinition<MamlSettings> = {
       if (problem) return { problems: [{ ...problem, path: [key] }] };
     }
     if (settings.cloneIterations > 0 && settings.cloneDemonstrator === 'searcher') {
-      const families = distribution.benchmark?.trainFamilies ?? [];
-      const without = families.filter((f) => !getFamily(f).searcher);
-      const readsTrial = families.filter((f) => getFamily(f).searcherReadsTrial);
-      if (without.length > 0) return { problems: [{ path: ['cloneDemonstrator'], message: `searcher: ${distribution.name} has a family without a scripted searcher (${without.join(', ')}; families with one: ${searcherFamilies().join(', ')}); use expert` }] };
+      const noSearcher = missingSearcher(distribution);
+      if (noSearcher) return { problems: [{ path: ['cloneDemonstrator'], message: noSearcher }] };
+      const readsTrial = (distribution.benchmark?.trainFamilies ?? []).filter((f) => getFamily(f).searcherReadsTrial);
       if (readsTrial.length > 0) return { problems: [{ path: ['cloneDemonstrator'], message: `searcher: the searcher of ${readsTrial.join(', ')} acts on the trial's past rewards and actions, which MAML's policy does not see (RL2's does: rl2.demonstrator: searcher); use expert` }] };
     }
     return { settings };

@@ -9,7 +9,7 @@ import type { TaskDistribution } from './envs.ts';
 import type { LanePolicy } from './meta.ts';
 import { PPO_DEFAULTS } from './ppo.ts';
 import { RL2_DEFAULTS, Rl2, type Rl2Config, type Rl2IterationStats, withRl2Defaults } from './rl2.ts';
-import { searcherFamilies } from './robot-tasks.ts';
+import { missingSearcher } from './robot-tasks.ts';
 import { rl2ConfigSchema, rl2OverridesSchema } from './schema.ts';
 
 /** The trainer's view of an Rl2 learner. */
@@ -69,9 +69,8 @@ export const rl2Definition: AlgorithmDefinition<Rl2Config> = {
       const noDemonstrations = rl2.demonstrationIterations > 0 ? demonstrationsProblem(distribution) : null;
       if (noDemonstrations) return { problems: [noDemonstrations] };
     }
-    if (rl2.demonstrator === 'searcher' && !distribution.searchers) {
-      return { problems: [{ path: ['demonstrator'], message: `searcher: ${distribution.name} has a family without a scripted searcher (families with one: ${searcherFamilies().join(', ')}); use expert` }] };
-    }
+    const noSearcher = rl2.demonstrator === 'searcher' ? missingSearcher(distribution) : null;
+    if (noSearcher) return { problems: [{ path: ['demonstrator'], message: noSearcher }] };
     if (trialSteps % rl2.bpttSteps !== 0) return { problems: [{ path: ['bpttSteps'], message: `${rl2.bpttSteps} must divide the trial length (${rl2.episodesPerTrial} episodes x ${distribution.spec.episodeSteps} steps = ${trialSteps})` }] };
     return { settings: rl2 };
   },

@@ -135,3 +135,10 @@ function roundRobin(tasks: readonly Task[]): Task[] {
 
 /** The families with a scripted searcher. */
 export const searcherFamilies = (): string[] => [...FAMILIES.values()].filter((f) => f.searcher).map((f) => f.name);
+
+/** Why `demonstrator: searcher` cannot work on a distribution (a family without a searcher), or null. */
+export function missingSearcher(distribution: TaskDistribution): string | null {
+  if (distribution.searchers) return null;
+  const without = (distribution.benchmark?.trainFamilies ?? []).filter((f) => !getFamily(f).searcher);
+  return `searcher: ${distribution.name} has a family without a scripted searcher (${without.join(', ')}; families with one: ${searcherFamilies().join(', ')}); use expert`;
+}

@@ -135,7 +135,7 @@ describe('RL2 demonstration iterations', () => {
     expect(() => resolveScenario({ benchmark: 'ML1:reach', iterations: 1, rl2: { demonstrationIterations: -1 } })).toThrow(/rl2\.demonstrationIterations/);
     expect(resolveScenario({ benchmark: 'ML1:reach', iterations: 1, rl2: { demonstrationIterations: 5 } }).rl2).toMatchObject({ demonstrationIterations: 5, demonstrator: 'expert' });
     // Searchers exist for reach and push only.
-    expect(() => resolveScenario({ benchmark: 'ML1:pick-place', iterations: 1, rl2: { demonstrationIterations: 5, demonstrator: 'searcher' } })).toThrow(/rl2\.demonstrator.*ML1:pick-place has a family without a scripted searcher \(families with one: reach, push\)/);
+    expect(() => resolveScenario({ benchmark: 'ML1:pick-place', iterations: 1, rl2: { demonstrationIterations: 5, demonstrator: 'searcher' } })).toThrow(/rl2\.demonstrator.*ML1:pick-place has a family without a scripted searcher \(pick-place; families with one: reach, push\)/);
     expect(() => resolveScenario({ benchmark: 'ML1:reach', iterations: 1, rl2: { demonstrator: 'oracle' } })).toThrow(/rl2\.demonstrator/);
     expect(resolveScenario({ benchmark: 'ML1:reach', iterations: 1, rl2: { demonstrationIterations: 5, demonstrator: 'searcher' } }).rl2).toMatchObject({ demonstrator: 'searcher' });
   });
