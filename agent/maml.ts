@@ -478,10 +478,10 @@ export type PostTargets = { advantages: Float32Array[] } | { labels: Float32Arra
  * The scripted demonstrator's action (the goal-knowing expert, or the goal-blind searcher; clipped to the action
  * bounds) on every recorded step of each task's lane.
  */
-function expertLabels(distribution: TaskDistribution, tasks: readonly Task[], postData: readonly LaneData[], spec: EnvSpec, kind: 'expert' | 'searcher' = 'expert'): Float32Array[] {
+function expertLabels(distribution: TaskDistribution, tasks: readonly Task[], lanes: readonly LaneData[], spec: EnvSpec, kind: 'expert' | 'searcher' = 'expert'): Float32Array[] {
   if (!distribution.demonstrator) throw new Error(`maml: demonstration and clone iterations need a scripted demonstrator, which ${distribution.name} does not have`);
   const box = spec.action as { size: number; low: number; high: number };
-  return postData.map((data, i) => {
+  return lanes.map((data, i) => {
     const expert = distribution.demonstrator!(tasks[i], kind);
     const labels = new Float32Array(data.steps * box.size);
     for (let t = 0; t < data.steps; t++) {
