@@ -36,7 +36,7 @@ import { computeGae } from './ppo.ts';
 import { type Rng, gaussian, rngFor, seedFor } from './random.ts';
 import { runTrials } from './rollout.ts';
 import { int, positive } from './schema.ts';
-import { missingSearcher } from './robot-tasks.ts';
+import { goalAxes, goalCode, missingSearcher } from './robot-tasks.ts';
 import { getFamily } from '../sim/index.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -95,6 +95,17 @@ export interface MamlSettings {
   cloneEpochs: number;
   /** Adam's step size in clone iterations (the outer steps take outerLearningRate). */
   cloneLearningRate: number;
+  /**
+   * Size of the policy's latent input (MAESN, Gupta et al. 2018, arXiv:1802.07245): drawn once per pre-adaptation
+   * episode from a meta-learned Gaussian (its mean and log std are meta-parameters), moved by the inner step
+   * (latentLearningRate), and held at its adapted mean after adaptation. Clone iterations bind it to the task's goal
+   * code (the goal's place in its box, on the axes goals vary along), so it must then be that many numbers. 0: none.
+   */
+  latentSize: number;
+  /** Initial log std of the latent's Gaussian (the spread of the pre-adaptation episodes' guesses). */
+  initLatentLogStd: number;
+  /** The inner step size of the latent's mean. */
+  latentLearningRate: number;
 }
 
 /** Steps per minibatch of a clone iteration's supervised passes. */
@@ -122,6 +133,9 @@ export const MAML_DEFAULTS: MamlSettings = {
   cloneEpisodes: 2,
   cloneEpochs: 4,
   cloneLearningRate: 1e-3,
+  latentSize: 0,
+  initLatentLogStd: 0,
+  latentLearningRate: 1,
 };
 
 export const mamlSettingsSchema = z.object({
@@ -146,6 +160,9 @@ export const mamlSettingsSchema = z.object({
   cloneEpisodes: int(1),
   cloneEpochs: int(1),
   cloneLearningRate: positive,
+  latentSize: int(0),
+  initLatentLogStd: z.number(),
+  latentLearningRate: z.number().min(0),
 }).strict();
 
 // ---------------------------------------------------------------------------------------------
@@ -159,16 +176,44 @@ export function parameterNames(hidden: readonly number[]): string[] {
   return [...hidden.flatMap((_, i) => [`layer${i}/w`, `layer${i}/b`]), 'mean/w', 'mean/b', 'logStd'];
 }
 
-/** A new policy's parameters from (seed, 'maml-init'): tanh layers at unit gain, the mean layer at 0.01. */
-export function policyParams(spec: EnvSpec, settings: Pick<MamlSettings, 'hidden' | 'initLogStd'>, seed: number): Params {
+/** The latent's parameter names (its Gaussian's mean and log std), where the policy has a latent input. */
+export const LATENT_NAMES = ['latent/mean', 'latent/logStd'] as const;
+
+/**
+ * A new policy's parameters from (seed, 'maml-init'): tanh layers at unit gain (their input: the observation,
+ * then the latent), the mean layer at 0.01; the latent's Gaussian at mean 0.
+ */
+export function policyParams(spec: EnvSpec, settings: Pick<MamlSettings, 'hidden' | 'initLogStd'> & Partial<Pick<MamlSettings, 'latentSize' | 'initLatentLogStd'>>, seed: number): Params {
+  const latentSize = settings.latentSize ?? 0;
   if (spec.action.kind !== 'box') throw new Error('maml: needs a box action space');
   const params = new Params();
   const rng = rngFor(seed, 'maml-init');
-  let inputs = spec.obsSize;
+  let inputs = spec.obsSize + latentSize;
   settings.hidden.forEach((units, i) => { addDense(params, rng, `layer${i}`, inputs, units); inputs = units; });
   addDense(params, rng, 'mean', inputs, spec.action.size, 0.01);
   params.add('logStd', [spec.action.size], new Float32Array(spec.action.size).fill(settings.initLogStd));
+  if (latentSize > 0) {
+    params.add(LATENT_NAMES[0], [latentSize], new Float32Array(latentSize));
+    params.add(LATENT_NAMES[1], [latentSize], new Float32Array(latentSize).fill(settings.initLatentLogStd ?? 0));
+  }
   return params;
+}
+
+/**
+ * MAESN's inner step of the latent's mean: mean + beta * grad_mean sum_n weights_n log N(z_n; mean, std), with
+ * z_n = mean + std * noise_n the latent of step n's episode, i.e. mean + beta * sum_n weights_n noise_n / std.
+ * Tensor ops, differentiable in the mean and log std (the drawn noise held fixed).
+ */
+export function latentStep(mean: tf.Tensor, logStd: tf.Tensor, noise: tf.Tensor2D, weights: tf.Tensor1D, beta: number): tf.Tensor1D {
+  const score = tf.sum(tf.mul(tf.reshape(weights, [-1, 1]), noise), 0);
+  return tf.add(mean, tf.mul(tf.mul(score, tf.exp(tf.neg(logStd))), beta)) as tf.Tensor1D;
+}
+
+/** The policy's input: observations, then the latent (one row per step, or one row for every step). */
+export function withLatent(obs: tf.Tensor2D, latent: tf.Tensor | null): tf.Tensor2D {
+  if (!latent) return obs;
+  const rows = latent.rank === 1 ? tf.tile(tf.reshape(latent, [1, -1]), [obs.shape[0], 1]) : latent;
+  return tf.concat([obs, rows as tf.Tensor2D], 1);
 }
 
 /** The mean's hidden activations (hs[0] = x) and the mean itself. */
@@ -237,6 +282,12 @@ export function logProbDirectional(theta: Theta, x: tf.Tensor2D, actions: tf.Ten
   return tf.add(viaMean, viaStd) as tf.Tensor1D;
 }
 
+/** One lane's steps as tensors (Maml.tensors): observations, the latent's standard noise (or null), actions, inner weights A_n / N, advantages. */
+interface StepTensors { obs: tf.Tensor2D; noise: tf.Tensor2D | null; a: tf.Tensor2D; w: tf.Tensor1D; adv: tf.Tensor1D }
+
+/** A lane's adapted policy as plain arrays: theta' in Theta order, and the latent's adapted mean (null: no latent). */
+interface Adapted { weights: Float32Array[]; latent: Float32Array | null }
+
 /** theta + alpha * step, elementwise over the lists. */
 const addScaled = (theta: Theta, step: Theta, alpha: number): Theta => theta.map((t, k) => tf.add(t, tf.mul(step[k], alpha)));
 
@@ -261,8 +312,11 @@ function gaussianKl(oldMean: tf.Tensor2D, oldLogStd: tf.Tensor, theta: Theta, x:
 // Advantages: a linear feature baseline per task (Duan et al. 2016's: observation, its square, and a
 // cubic in the time step, fitted by ridge regression to the discounted returns), then GAE.
 
-/** One lane's recorded steps: observations, actions (the unclipped draws), rewards, episode ends, time in episode. */
-export interface LaneData { obs: Float32Array; actions: Float32Array; rewards: Float32Array; ends: Uint8Array; time: Float32Array; steps: number }
+/**
+ * One lane's recorded steps: observations, actions (the unclipped draws), rewards, episode ends, time in episode,
+ * and where the policy has a latent input, the latent it acted with (`latentSize` numbers per step).
+ */
+export interface LaneData { obs: Float32Array; actions: Float32Array; rewards: Float32Array; ends: Uint8Array; time: Float32Array; steps: number; latent?: Float32Array }
 
 function baselineFeatures(data: LaneData, obsSize: number): { features: Float64Array; width: number } {
   const width = 2 * obsSize + 4;
@@ -342,18 +396,20 @@ export function laneAdvantages(data: LaneData, obsSize: number, gamma: number, l
 type Weights = Float32Array[];
 
 class Recorder {
-  obs: Float32Array; actions: Float32Array; rewards: Float32Array; ends: Uint8Array; time: Float32Array; steps = 0;
-  constructor(private readonly obsSize: number, private readonly actionSize: number, capacity = 1024) {
+  obs: Float32Array; actions: Float32Array; rewards: Float32Array; ends: Uint8Array; time: Float32Array; latent: Float32Array; steps = 0;
+  constructor(private readonly obsSize: number, private readonly actionSize: number, private readonly latentSize: number, capacity = 1024) {
     this.obs = new Float32Array(capacity * obsSize);
+    this.latent = new Float32Array(capacity * latentSize);
     this.actions = new Float32Array(capacity * actionSize);
     this.rewards = new Float32Array(capacity);
     this.ends = new Uint8Array(capacity);
     this.time = new Float32Array(capacity);
   }
 
-  add(obs: Float32Array, action: Float32Array, time: number): void {
+  add(obs: Float32Array, action: Float32Array, time: number, latent: Float32Array | null): void {
     if (this.steps === this.rewards.length) this.grow();
     this.obs.set(obs, this.steps * this.obsSize);
+    if (latent) this.latent.set(latent, this.steps * this.latentSize);
     this.actions.set(action, this.steps * this.actionSize);
     this.time[this.steps] = time;
     this.steps++;
@@ -371,13 +427,22 @@ class Recorder {
     this.rewards = grow(this.rewards, (n) => new Float32Array(n));
     this.ends = grow(this.ends, (n) => new Uint8Array(n));
     this.time = grow(this.time, (n) => new Float32Array(n));
+    this.latent = grow(this.latent, (n) => new Float32Array(n));
   }
 
   data(): LaneData {
     const n = this.steps;
-    return { obs: this.obs.subarray(0, n * this.obsSize), actions: this.actions.subarray(0, n * this.actionSize), rewards: this.rewards.subarray(0, n), ends: this.ends.subarray(0, n), time: this.time.subarray(0, n), steps: n };
+    const data: LaneData = { obs: this.obs.subarray(0, n * this.obsSize), actions: this.actions.subarray(0, n * this.actionSize), rewards: this.rewards.subarray(0, n), ends: this.ends.subarray(0, n), time: this.time.subarray(0, n), steps: n };
+    if (this.latentSize > 0) data.latent = this.latent.subarray(0, n * this.latentSize);
+    return data;
   }
 }
+
+/**
+ * A lane policy's latent input: per lane (or one for all) the Gaussian's mean, and its std (null: every episode
+ * acts with the mean, as adapted and cloning lanes do).
+ */
+export interface LaneLatents { means: Float32Array[]; std: Float32Array | null }
 
 /** MAML's lane policy: a Gaussian MLP per lane, acting in JavaScript; records each lane's steps when asked. */
 export class MamlLanes implements LanePolicy {
@@ -386,6 +451,8 @@ export class MamlLanes implements LanePolicy {
   private readonly envActions: Float32Array;
   private readonly time: Int32Array;
   private readonly scratch: Float64Array[];
+  /** Per lane: the observation followed by the latent of its current episode. */
+  private readonly inputs: Float32Array[];
 
   constructor(
     readonly lanes: number,
@@ -393,16 +460,21 @@ export class MamlLanes implements LanePolicy {
     /** One weight set per lane (or one shared by all). */
     private readonly weights: Weights[],
     readonly rngs: readonly Rng[],
-    /** `drivers[i]`: lane i acts with that demonstrator's action plus the policy's noise instead of the policy's mean. */
-    private readonly options: { deterministic?: boolean; record?: boolean; owner: object; drivers?: ReadonlyArray<Demonstrator | null> },
+    /**
+     * `drivers[i]`: lane i acts with that demonstrator's action plus the policy's noise instead of the policy's mean.
+     * `latent`: the latent input, where the policy has one (drawn at each episode's first step, on the lane's stream).
+     */
+    private readonly options: { deterministic?: boolean; record?: boolean; owner: object; drivers?: ReadonlyArray<Demonstrator | null>; latent?: LaneLatents },
   ) {
     if (spec.action.kind !== 'box') throw new Error('maml: needs a box action space');
     const A = spec.action.size;
+    const L = options.latent?.means[0].length ?? 0;
     this.actionsOut = new Float32Array(lanes * A);
     this.envActions = new Float32Array(lanes * A);
     this.time = new Int32Array(lanes);
-    this.recorders = options.record ? Array.from({ length: lanes }, () => new Recorder(spec.obsSize, A)) : null;
-    const widest = Math.max(spec.obsSize, ...weights[0].filter((_, k) => k % 2 === 1).map((b) => b.length));
+    this.inputs = Array.from({ length: lanes }, () => new Float32Array(spec.obsSize + L));
+    this.recorders = options.record ? Array.from({ length: lanes }, () => new Recorder(spec.obsSize, A, L)) : null;
+    const widest = Math.max(spec.obsSize + L, ...weights[0].filter((_, k) => k % 2 === 1).map((b) => b.length));
     this.scratch = [new Float64Array(widest), new Float64Array(widest)];
   }
 
@@ -418,8 +490,11 @@ export class MamlLanes implements LanePolicy {
     for (let i = 0; i < lanes; i++) {
       const w = this.weights.length === 1 ? this.weights[0] : this.weights[i];
       const x = obs.subarray(i * D, (i + 1) * D);
+      const latent = this.latentOf(i);
+      const input = this.inputs[i];
+      input.set(x);
       const driver = this.options.drivers?.[i];
-      const mean = driver ? driver(x) : this.mean(w, x);
+      const mean = driver ? driver(x) : this.mean(w, input);
       const logStd = w[w.length - 1];
       for (let k = 0; k < A; k++) {
         const noise = this.options.deterministic ? 0 : gaussian(this.rngs[i]);
@@ -427,9 +502,30 @@ export class MamlLanes implements LanePolicy {
         this.actionsOut[i * A + k] = a;
         this.envActions[i * A + k] = Math.min(box.high, Math.max(box.low, a));
       }
-      this.recorders?.[i].add(x, this.actionsOut.subarray(i * A, (i + 1) * A), this.time[i]);
+      this.recorders?.[i].add(x, this.actionsOut.subarray(i * A, (i + 1) * A), this.time[i], latent);
     }
     return this.envActions;
+  }
+
+  /** The latent lane i acts with in its current episode (a copy), or null without a latent input. */
+  currentLatent(i: number): Float32Array | null {
+    return this.options.latent ? this.inputs[i].slice(this.spec.obsSize) : null;
+  }
+
+  /** Lane i's latent for this step (drawn at an episode's first step, into the end of its input), or null. */
+  private latentOf(i: number): Float32Array | null {
+    const latent = this.options.latent;
+    if (!latent) return null;
+    const D = this.spec.obsSize;
+    const z = this.inputs[i].subarray(D);
+    if (this.time[i] === 0) {
+      const mean = latent.means.length === 1 ? latent.means[0] : latent.means[i];
+      for (let k = 0; k < z.length; k++) {
+        const noise = latent.std && !this.deterministic ? gaussian(this.rngs[i]) : 0;
+        z[k] = Math.fround(mean[k] + (latent.std ? latent.std[k] : 0) * noise);
+      }
+    }
+    return z;
   }
 
   observe(rewards: ArrayLike<number>, dones: ArrayLike<number>): void {
@@ -531,9 +627,24 @@ export class Maml implements TrainableAlgorithm {
     return theta.map((t) => Float32Array.from(t.dataSync() as Float32Array));
   }
 
+  /** The latent's mean and log std (variables), or null where the policy has no latent input. */
+  private get latent(): [tf.Variable, tf.Variable] | null {
+    return this.settings.latentSize > 0 ? [this.params.get(LATENT_NAMES[0]) as tf.Variable, this.params.get(LATENT_NAMES[1]) as tf.Variable] : null;
+  }
+
+  /** The outer steps' parameter names: the policy's, then the latent's. */
+  private get metaNames(): string[] { return this.latent ? [...this.names, ...LATENT_NAMES] : this.names; }
+
+  /** Pre-adaptation lanes' latents: the meta-learned Gaussian (undefined without a latent input). */
+  private priorLatents(): LaneLatents | undefined {
+    const latent = this.latent;
+    if (!latent) return undefined;
+    return { means: [Float32Array.from(latent[0].dataSync())], std: Float32Array.from(latent[1].dataSync(), Math.exp) };
+  }
+
   explorationPolicy(lanes: number, options: { seed: number; deterministic?: boolean }): MamlLanes {
     const rngs = Array.from({ length: lanes }, (_, i) => rngFor(options.seed, 'actions', i));
-    return new MamlLanes(lanes, this.spec, [this.weights()], rngs, { deterministic: options.deterministic, record: true, owner: this });
+    return new MamlLanes(lanes, this.spec, [this.weights()], rngs, { deterministic: options.deterministic, record: true, owner: this, latent: this.priorLatents() });
   }
 
   /** The inner step per lane from the lanes' recorded adaptation episodes; the new policy continues each lane's action-noise stream. */
@@ -544,17 +655,49 @@ export class Maml implements TrainableAlgorithm {
       const data = recorder.data();
       return this.adaptedFrom(data, laneAdvantages(data, this.spec.obsSize, settings.gamma, settings.lambda));
     });
-    return new MamlLanes(policy.lanes, this.spec, adapted, policy.rngs, { deterministic: policy.deterministic, owner: this });
+    return this.adaptedLanes(adapted, policy.rngs, { deterministic: policy.deterministic });
   }
 
-  /** One lane's steps as tensors, with inner weights A_n / N. */
-  private tensors(data: LaneData, advantages: Float32Array): { x: tf.Tensor2D; a: tf.Tensor2D; w: tf.Tensor1D; adv: tf.Tensor1D } {
+  /** Lanes acting with adapted weights (and their adapted latents, held at the mean). */
+  private adaptedLanes(adapted: Adapted[], rngs: readonly Rng[], options: { deterministic?: boolean; record?: boolean }): MamlLanes {
+    const latent = this.latent ? { means: adapted.map((a) => a.latent!), std: null } : undefined;
+    return new MamlLanes(adapted.length, this.spec, adapted.map((a) => a.weights), rngs, { ...options, owner: this, latent });
+  }
+
+  /**
+   * One lane's steps as tensors, with inner weights A_n / N; where the policy has a latent input, the standard
+   * noise that drew each step's latent under the current latent Gaussian.
+   */
+  private tensors(data: LaneData, advantages: Float32Array): StepTensors {
     const A = (this.spec.action as { size: number }).size;
+    const latent = this.latent;
+    let noise: tf.Tensor2D | null = null;
+    if (latent) {
+      const L = this.settings.latentSize;
+      const mean = latent[0].dataSync(), std = Float32Array.from(latent[1].dataSync(), Math.exp);
+      noise = tf.tensor2d(data.latent!.map((z, k) => (z - mean[k % L]) / std[k % L]), [data.steps, L]);
+    }
     return {
-      x: tf.tensor2d(data.obs, [data.steps, this.spec.obsSize]),
+      obs: tf.tensor2d(data.obs, [data.steps, this.spec.obsSize]),
+      noise,
       a: tf.tensor2d(data.actions, [data.steps, A]),
       w: tf.tensor1d(advantages.map((v) => v / data.steps)),
       adv: tf.tensor1d(advantages),
+    };
+  }
+
+  /** The pre-adaptation input as a function of the latent's parameters (its draws reparameterised: mean + std * noise). */
+  private preInput(t: StepTensors): tf.Tensor2D {
+    const latent = this.latent;
+    return withLatent(t.obs, latent ? tf.add(latent[0], tf.mul(tf.exp(latent[1]), t.noise!)) : null);
+  }
+
+  /** The inner step on one lane's tensors, as tensors: theta', and the latent's adapted mean. */
+  private innerStep(t: StepTensors): { theta: Theta; latent: tf.Tensor1D | null } {
+    const latent = this.latent;
+    return {
+      theta: addScaled(this.theta, innerGradient(this.theta, this.preInput(t), t.a, t.w), this.settings.innerLearningRate),
+      latent: latent ? latentStep(latent[0], latent[1], t.noise!, t.w, this.settings.latentLearningRate) : null,
     };
   }
 
@@ -569,19 +712,20 @@ export class Maml implements TrainableAlgorithm {
     const tasks = distribution.trainTasks(iteration, settings.tasksPerIteration);
     const lanes = tasks.length;
     const rngs = (phase: string) => tasks.map((_, i) => rngFor(this.seed, 'actions', iteration, phase, i));
-    const pre = new MamlLanes(lanes, spec, [this.weights()], rngs('pre'), { record: true, owner: this });
+    const pre = new MamlLanes(lanes, spec, [this.weights()], rngs('pre'), { record: true, owner: this, latent: this.priorLatents() });
     const before = runTrials(envs, pre, tasks, settings.adaptationEpisodes, seedFor(this.seed, 'train', iteration));
     const preData = pre.recorders!.map((r) => r.data());
     const preAdvantages = preData.map((d) => laneAdvantages(d, spec.obsSize, settings.gamma, settings.lambda));
-    const adaptedWeights = preData.map((d, i) => this.adaptedFrom(d, preAdvantages[i]));
-    const post = new MamlLanes(lanes, spec, adaptedWeights, rngs('post'), { record: true, owner: this });
+    const post = this.adaptedLanes(preData.map((d, i) => this.adaptedFrom(d, preAdvantages[i])), rngs('post'), { record: true });
     const after = runTrials(envs, post, tasks, settings.evaluationEpisodes, seedFor(this.seed, 'train-adapted', iteration));
     const postData = post.recorders!.map((r) => r.data());
     const sampled = performance.now();
     // After clone iterations, demonstration iterations also hold theta to the clone's demonstrator on the
-    // pre-adaptation steps: the adapted policy learns the expert while what it adapts from stays the clone.
+    // pre-adaptation steps: the adapted policy learns the expert while what it adapts from stays the clone. Not
+    // with a latent: there the pre-adaptation steps act on guessed goals, which the true goal's expert would undo.
+    const holdPre = settings.cloneIterations > 0 && !this.latent;
     const metrics = this.outerUpdate(preData, preAdvantages, postData, iteration < settings.cloneIterations + settings.demonstrationIterations
-      ? { labels: expertLabels(distribution, tasks, postData, spec), preLabels: settings.cloneIterations > 0 ? expertLabels(distribution, tasks, preData, spec, settings.cloneDemonstrator) : undefined }
+      ? { labels: expertLabels(distribution, tasks, postData, spec), preLabels: holdPre ? expertLabels(distribution, tasks, preData, spec, settings.cloneDemonstrator) : undefined }
       : { advantages: postData.map((d) => laneAdvantages(d, spec.obsSize, settings.gamma, settings.lambda)) });
     const learned = performance.now();
 
@@ -595,8 +739,14 @@ export class Maml implements TrainableAlgorithm {
       // Sampling includes the inner steps between the two phases.
       samplingSeconds: (sampled - started) / 1000,
       learningSeconds: (learned - sampled) / 1000,
-      metrics: { ...metrics, learningRate: settings.outerLearningRate },
+      metrics: { ...metrics, learningRate: settings.outerLearningRate, ...this.latentMetrics() },
     };
+  }
+
+  /** The latent Gaussian's mean std (metrics' `latentStd`), where the policy has a latent. */
+  private latentMetrics(): { latentStd?: number } {
+    const latent = this.latent;
+    return latent ? { latentStd: tf.tidy(() => tf.mean(tf.exp(latent[1])).dataSync()[0]) } : {};
   }
 
   /**
@@ -615,7 +765,9 @@ export class Maml implements TrainableAlgorithm {
     // mistake to the next (each iteration fits where the last one went and forgets the rest).
     const kind = settings.cloneDemonstrator;
     const drivers = tasks.map((task, i) => (i % 2 === 0 ? distribution.demonstrator!(task, kind) : null));
-    const lanes = new MamlLanes(tasks.length, spec, [this.weights()], rngs, { record: true, owner: this, drivers });
+    // A latent input is bound to the goal: every lane acts with its task's goal code.
+    const latent = this.latent ? { means: tasks.map((task) => goalCode(task, goalAxes(distribution.benchmark!))), std: null } : undefined;
+    const lanes = new MamlLanes(tasks.length, spec, [this.weights()], rngs, { record: true, owner: this, drivers, latent });
     const trials = runTrials(envs, lanes, tasks, settings.cloneEpisodes, seedFor(this.seed, 'train-clone', iteration));
     const data = lanes.recorders!.map((r) => r.data());
     const labels = expertLabels(distribution, tasks, data, spec, kind);
@@ -635,7 +787,7 @@ export class Maml implements TrainableAlgorithm {
       lastEpisodeSuccess: success,
       samplingSeconds: (sampled - started) / 1000,
       learningSeconds: (learned - sampled) / 1000,
-      metrics: { cloneLoss: loss, logStd: this.meanLogStd(), learningRate: settings.cloneLearningRate },
+      metrics: { cloneLoss: loss, logStd: this.meanLogStd(), learningRate: settings.cloneLearningRate, ...this.latentMetrics() },
     };
   }
 
@@ -645,11 +797,19 @@ export class Maml implements TrainableAlgorithm {
    */
   cloneSteps(data: readonly LaneData[], labels: readonly Float32Array[], rng: Rng): number {
     const { spec, settings } = this;
-    const D = spec.obsSize, A = (spec.action as { size: number }).size;
+    // The policy's inputs: the observation, then the latent it acted with (where it has one).
+    const O = spec.obsSize, L = settings.latentSize, D = O + L, A = (spec.action as { size: number }).size;
     const total = data.reduce((n, d) => n + d.steps, 0);
     const obs = new Float32Array(total * D), targets = new Float32Array(total * A);
     let at = 0;
-    data.forEach((d, i) => { obs.set(d.obs, at * D); targets.set(labels[i], at * A); at += d.steps; });
+    data.forEach((d, i) => {
+      for (let t = 0; t < d.steps; t++) {
+        obs.set(d.obs.subarray(t * O, (t + 1) * O), (at + t) * D);
+        if (L) obs.set(d.latent!.subarray(t * L, (t + 1) * L), (at + t) * D + O);
+      }
+      targets.set(labels[i], at * A);
+      at += d.steps;
+    });
     const order = Int32Array.from({ length: total }, (_, k) => k);
     const vars = this.theta.slice(0, -1) as tf.Variable[];
     const names = this.names.slice(0, -1);
@@ -673,16 +833,17 @@ export class Maml implements TrainableAlgorithm {
     return lastPass;
   }
 
-  /** theta' = theta + alpha * the inner policy gradient on one lane's steps, as plain arrays. */
-  private adaptedFrom(data: LaneData, advantages: Float32Array): Weights {
-    const adapted = tf.tidy(() => {
-      const { x, a, w } = this.tensors(data, advantages);
-      return addScaled(this.theta, innerGradient(this.theta, x, a, w), this.settings.innerLearningRate);
+  /** theta' = theta + alpha * the inner policy gradient on one lane's steps (and the latent's adapted mean), as plain arrays. */
+  private adaptedFrom(data: LaneData, advantages: Float32Array): Adapted {
+    const step = tf.tidy(() => {
+      const { theta, latent } = this.innerStep(this.tensors(data, advantages));
+      return latent ? [...theta, latent] : theta;
     });
     try {
-      return this.weights(adapted);
+      const arrays = this.weights(step);
+      return this.latent ? { weights: arrays.slice(0, -1), latent: arrays[arrays.length - 1] } : { weights: arrays, latent: null };
     } finally {
-      tf.dispose(adapted);
+      tf.dispose(step);
     }
   }
 
@@ -700,32 +861,36 @@ export class Maml implements TrainableAlgorithm {
     const imitation = 'labels' in post;
     // What stays fixed over the outer steps: each task's tensors, the old pre-adaptation policy's means on the
     // pre-adaptation steps, and the task's post-adaptation loss as a function of its adapted parameters (ProMP:
-    // against the old adapted policy's log-probabilities of the post-adaptation actions).
+    // against the old adapted policy's log-probabilities of the post-adaptation actions). The post-adaptation
+    // input's latent is the adapted one (adapted lanes act with its mean).
     const fixed = preData.map((data, i) => {
       const pre = this.tensors(data, preAdvantages[i]);
-      const adapted = () => addScaled(this.theta, innerGradient(this.theta, pre.x, pre.a, pre.w), alpha);
-      const oldMean = tf.tidy(() => forward(this.theta, pre.x).mean);
+      const adapted = () => this.innerStep(pre);
+      const oldMean = tf.tidy(() => forward(this.theta, this.preInput(pre)).mean);
       const oldLogStd = tf.clone(this.theta[this.theta.length - 1]);
       const steps = postData[i].steps;
+      const postObs = tf.tensor2d(postData[i].obs, [steps, spec.obsSize]);
+      const postInput = (latent: tf.Tensor1D | null) => withLatent(postObs, latent);
       if (imitation) {
         const A = (spec.action as { size: number }).size;
-        const x = tf.tensor2d(postData[i].obs, [steps, spec.obsSize]);
         const labels = tf.tensor2d(post.labels[i], [steps, A]);
-        const loss = (thetaPrime: Theta) => imitationLoss(thetaPrime, x, labels);
+        const loss = (thetaPrime: Theta, latent: tf.Tensor1D | null) => imitationLoss(thetaPrime, postInput(latent), labels);
         const preLabels = post.preLabels ? tf.tensor2d(post.preLabels[i], [data.steps, A]) : null;
-        const keep = preLabels ? () => imitationLoss(this.theta, pre.x, preLabels) : null;
-        return { pre, adapted, oldMean, oldLogStd, steps, loss, keep, clipped: null, kept: preLabels ? [x, labels, preLabels] : [x, labels] };
+        const keep = preLabels ? () => imitationLoss(this.theta, this.preInput(pre), preLabels) : null;
+        return { pre, adapted, oldMean, oldLogStd, steps, loss, keep, clipped: null, kept: preLabels ? [postObs, labels, preLabels] : [postObs, labels] };
       }
       const q = this.tensors(postData[i], post.advantages[i]);
-      const oldLogProb = tf.tidy(() => logProb(adapted(), q.x, q.a));
-      const loss = (thetaPrime: Theta) => this.clippedLoss(thetaPrime, q, oldLogProb);
+      const oldLogProb = tf.tidy(() => { const { theta, latent } = adapted(); return logProb(theta, postInput(latent), q.a); });
+      const loss = (thetaPrime: Theta, latent: tf.Tensor1D | null) => this.clippedLoss(thetaPrime, postInput(latent), q, oldLogProb);
       const clipped = () => tf.tidy(() => {
-        const ratio = tf.exp(tf.sub(logProb(adapted(), q.x, q.a), oldLogProb));
+        const { theta, latent } = adapted();
+        const ratio = tf.exp(tf.sub(logProb(theta, postInput(latent), q.a), oldLogProb));
         return tf.sum(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), settings.clip), 'float32')).dataSync()[0];
       });
-      return { pre, adapted, oldMean, oldLogStd, steps, loss, keep: null, clipped, kept: [q.x, q.a, q.w, q.adv, oldLogProb] };
+      return { pre, adapted, oldMean, oldLogStd, steps, loss, keep: null, clipped, kept: [postObs, q.obs, q.a, q.w, q.adv, ...(q.noise ? [q.noise] : []), oldLogProb] };
     });
-    const vars = this.theta as tf.Variable[];
+    const names = this.metaNames;
+    const vars = names.map((n) => this.params.get(n) as tf.Variable);
     const logStdName = this.names[this.names.length - 1];
     let outerLoss = 0, clipFraction = 0, gradNorm = 0;
     try {
@@ -734,21 +899,22 @@ export class Maml implements TrainableAlgorithm {
         let loss = 0, clipped = 0, count = 0;
         for (const f of fixed) {
           const { value, grads } = tf.variableGrads(() => {
-            const surrogate = f.loss(f.adapted());
+            const { theta, latent } = f.adapted();
+            const surrogate = f.loss(theta, latent);
             // Imitation needs no trust region: its labels do not depend on the policy that sampled.
             if (imitation) return tf.div(f.keep ? tf.add(surrogate, f.keep()) : surrogate, T) as tf.Scalar;
-            const kl = gaussianKl(f.oldMean, f.oldLogStd, this.theta, f.pre.x);
+            const kl = gaussianKl(f.oldMean, f.oldLogStd, this.theta, this.preInput(f.pre));
             return tf.div(tf.add(surrogate, tf.mul(kl, eta)), T) as tf.Scalar;
           }, vars);
           loss += value.dataSync()[0];
           value.dispose();
           if (settings.lowVarianceCurvature) {
-            const extra = this.curvatureTerm(f.pre, f.adapted, alpha, (thetaPrime) => tf.div(f.loss(thetaPrime), T) as tf.Scalar);
+            const extra = this.curvatureTerm(f.pre, f.adapted, alpha, (thetaPrime, latent) => tf.div(f.loss(thetaPrime, latent), T) as tf.Scalar);
             this.names.forEach((n, k) => { const g = grads[vars[k].name]; grads[vars[k].name] = tf.add(g, extra[k]); g.dispose(); extra[k].dispose(); });
           }
           vars.forEach((v, k) => {
             const g = grads[v.name];
-            const name = this.names[k];
+            const name = names[k];
             const sum = total.get(name);
             total.set(name, sum ? tf.add(sum, g) : g);
             if (sum) { sum.dispose(); g.dispose(); }
@@ -768,7 +934,7 @@ export class Maml implements TrainableAlgorithm {
       }
       // The KL of the pre-adaptation policy the steps made, and eta's adaptation.
       let klPre = 0;
-      for (const f of fixed) klPre += tf.tidy(() => gaussianKl(f.oldMean, f.oldLogStd, this.theta, f.pre.x).dataSync()[0]) / T;
+      for (const f of fixed) klPre += tf.tidy(() => gaussianKl(f.oldMean, f.oldLogStd, this.theta, this.preInput(f.pre)).dataSync()[0]) / T;
       let next = eta;
       if (settings.klTarget !== null && !imitation) {
         if (klPre < settings.klTarget / 1.5) next = eta / 2;
@@ -777,28 +943,30 @@ export class Maml implements TrainableAlgorithm {
       tf.tidy(() => klCoefVar.assign(tf.tensor1d([next])));
       return { outerLoss, klPre, klCoef: eta, clipFraction, gradNorm, logStd: this.meanLogStd() };
     } finally {
-      for (const f of fixed) tf.dispose([f.pre.x, f.pre.a, f.pre.w, f.pre.adv, f.oldMean, f.oldLogStd, ...f.kept]);
+      for (const f of fixed) tf.dispose([f.pre.obs, f.pre.a, f.pre.w, f.pre.adv, ...(f.pre.noise ? [f.pre.noise] : []), f.oldMean, f.oldLogStd, ...f.kept]);
     }
   }
 
   /** ProMP's clipped surrogate (negated, to minimise) of adapted parameters on one task's post-adaptation steps. */
-  private clippedLoss(adapted: Theta, post: { x: tf.Tensor2D; a: tf.Tensor2D; adv: tf.Tensor1D }, oldLogProb: tf.Tensor1D): tf.Scalar {
-    const ratio = tf.exp(tf.sub(logProb(adapted, post.x, post.a), oldLogProb));
+  private clippedLoss(adapted: Theta, x: tf.Tensor2D, post: { a: tf.Tensor2D; adv: tf.Tensor1D }, oldLogProb: tf.Tensor1D): tf.Scalar {
+    const ratio = tf.exp(tf.sub(logProb(adapted, x, post.a), oldLogProb));
     const clip = this.settings.clip;
     return tf.neg(tf.mean(tf.minimum(tf.mul(ratio, post.adv), tf.mul(tf.clipByValue(ratio, 1 - clip, 1 + clip), post.adv)))) as tf.Scalar;
   }
 
   /**
-   * ProMP's low-variance curvature term of one task's outer gradient: alpha * mean_n A_n grad log pi_n
-   * (grad log pi_n . v), v the gradient of the task's post-adaptation loss with respect to its adapted parameters
-   * (`adapted`: theta + alpha * the inner gradient on `pre`).
+   * ProMP's low-variance curvature term of one task's outer gradient (for theta; the latent's parameters get
+   * none): alpha * mean_n A_n grad log pi_n (grad log pi_n . v), v the gradient of the task's post-adaptation
+   * loss with respect to its adapted parameters (`adapted`: theta + alpha * the inner gradient on `pre`).
    */
-  private curvatureTerm(pre: { x: tf.Tensor2D; a: tf.Tensor2D; w: tf.Tensor1D }, adapted: () => Theta, alpha: number, postLoss: (thetaPrime: Theta) => tf.Scalar): Theta {
+  private curvatureTerm(pre: StepTensors, adapted: () => { theta: Theta; latent: tf.Tensor1D | null }, alpha: number, postLoss: (thetaPrime: Theta, latent: tf.Tensor1D | null) => tf.Scalar): Theta {
     return tf.tidy(() => {
+      const { theta, latent } = adapted();
       // Plus 0 x the log std: tf.grads wants every input connected, and the imitation loss never reads the std.
-      const v = tf.grads((...thetaPrime: tf.Tensor[]) => tf.add(postLoss(thetaPrime), tf.mul(tf.sum(thetaPrime[thetaPrime.length - 1]), 0)) as tf.Scalar)(adapted());
-      const c = logProbDirectional(this.theta, pre.x, pre.a, v);
-      return innerGradient(this.theta, pre.x, pre.a, tf.mul(tf.mul(pre.w, c), alpha) as tf.Tensor1D);
+      const v = tf.grads((...thetaPrime: tf.Tensor[]) => tf.add(postLoss(thetaPrime, latent), tf.mul(tf.sum(thetaPrime[thetaPrime.length - 1]), 0)) as tf.Scalar)(theta);
+      const x = this.preInput(pre);
+      const c = logProbDirectional(this.theta, x, pre.a, v);
+      return innerGradient(this.theta, x, pre.a, tf.mul(tf.mul(pre.w, c), alpha) as tf.Tensor1D);
     });
   }
 
@@ -836,6 +1004,12 @@ export const mamlDefinition: AlgorithmDefinition<MamlSettings> = {
       if (noSearcher) return { problems: [{ path: ['cloneDemonstrator'], message: noSearcher }] };
       const readsTrial = (distribution.benchmark?.trainFamilies ?? []).filter((f) => getFamily(f).searcherReadsTrial);
       if (readsTrial.length > 0) return { problems: [{ path: ['cloneDemonstrator'], message: `searcher: the searcher of ${readsTrial.join(', ')} acts on the trial's past rewards and actions, which MAML's policy does not see (RL2's does: rl2.demonstrator: searcher); use expert` }] };
+    }
+    if (settings.latentSize > 0 && settings.cloneIterations > 0) {
+      // Clone iterations bind the latent to the goal code; the demonstrator must then be the goal-knowing expert.
+      const axes = distribution.benchmark ? goalAxes(distribution.benchmark) : [];
+      if (settings.latentSize !== axes.length) return { problems: [{ path: ['latentSize'], message: `clone iterations teach the latent to be the task's goal code, and ${distribution.name}'s goals vary along ${axes.length} axes (${axes.map((a) => 'xyz'[a]).join(', ')}): use latentSize ${axes.length}, or 0 for no latent` }] };
+      if (settings.cloneDemonstrator !== 'expert') return { problems: [{ path: ['cloneDemonstrator'], message: 'searcher: with a latent (latentSize > 0) clone iterations bind it to the goal, which only the expert acts on; use expert' }] };
     }
     return { settings };
   },

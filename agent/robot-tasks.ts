@@ -142,3 +142,20 @@ export function missingSearcher(distribution: TaskDistribution): string | null {
   const without = (distribution.benchmark?.trainFamilies ?? []).filter((f) => !getFamily(f).searcher);
   return `searcher: ${distribution.name} has a family without a scripted searcher (${without.join(', ')}; families with one: ${searcherFamilies().join(', ')}); use expert`;
 }
+
+/** The axes (0: x, 1: y, 2: z) along which a benchmark's goals vary: where some training family's goal box has width. */
+export function goalAxes(benchmark: Benchmark): number[] {
+  const families = benchmark.trainFamilies.map((f) => getFamily(f));
+  return [0, 1, 2].filter((axis) => families.some((f) => f.goalBox.high[axis] > f.goalBox.low[axis]));
+}
+
+/**
+ * A task's goal code: its goal's place in its family's goal box, scaled to [-1, 1] on each of `axes` (0 on an
+ * axis along which the family's box has no width). What a goal-bound latent (MAML's `latentSize`) is taught to mean.
+ */
+export function goalCode(task: Task, axes: readonly number[]): Float32Array {
+  const family = getFamily(task.family);
+  const goal = family.scene(task.params).goal;
+  const { low, high } = family.goalBox;
+  return Float32Array.from(axes, (axis) => (high[axis] > low[axis] ? (2 * (goal[axis] - low[axis])) / (high[axis] - low[axis]) - 1 : 0));
+}
