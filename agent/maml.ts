@@ -24,6 +24,12 @@
 // the part of the inner step's curvature that comes from the pre-update sampling distribution: alpha *
 // mean_t A_t grad log pi_t (grad log pi_t . v), v the outer gradient at theta', computed from a
 // forward-mode directional derivative (logProbDirectional) and one more explicit policy gradient.
+//
+// With a latent input (latentSize > 0; MAESN, Gupta et al. 2018, arXiv:1802.07245) the policy reads the
+// observation and a latent z drawn once per pre-adaptation episode from N(m, s^2), m and log s meta-learned
+// beside theta; the inner step also moves m by the policy gradient of log N(z; m, s) (latentStep), and the
+// adapted lanes act with z = m'. The outer gradient reaches m and s through that step and through the draws
+// z = m + s * noise (reparameterised). Clone iterations bind z to the task's goal code (robot-tasks goalCode).
 
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';

@@ -13,6 +13,7 @@ import { LocalEnvBatch } from '../../agent/batch-env.ts';
 import { readCheckpoint } from '../../agent/checkpoint.ts';
 import { MAML_DEFAULTS, Maml, type MamlSettings, innerGradient, latentStep, logProb, mamlDefinition, parameterNames, policyParams, withLatent } from '../../agent/maml.ts';
 import { gaussian, rngFor } from '../../agent/random.ts';
+import { loadPolicy } from '../../agent/policy.ts';
 import { goalAxes, goalCode, robotDistribution } from '../../agent/robot-tasks.ts';
 import { runTrials } from '../../agent/rollout.ts';
 import { RunDir } from '../../agent/run.ts';
@@ -128,6 +129,24 @@ describe('MAML with a latent input', () => {
     expect(mamlDefinition.resolve({ cloneIterations: 5, latentSize: 2, cloneDemonstrator: 'searcher' }, push)).toEqual({ problems: [{ path: ['cloneDemonstrator'], message: expect.stringMatching(/only the expert acts on; use expert/) }] });
     expect(mamlDefinition.resolve({ cloneIterations: 5, latentSize: 2 }, push)).toHaveProperty('settings.latentSize', 2);
   });
+
+  it('serves a latent checkpoint one robot at a time: each session adapts its own latent from its own rewards', () => {
+    const policy = loadPolicy('checkpoints/maml-ml1-push.json');
+    const [a, b] = [policy.session({ seed: 3 }), policy.session({ seed: 3 })];
+    const obs = (t: number) => Float32Array.from({ length: 39 }, (_, i) => 0.3 * Math.sin(i + t / 50));
+    const run = (session: typeof a, reward: (t: number) => number, episodes: number) => {
+      const actions: Float32Array[] = [];
+      for (let e = 0; e < episodes; e++) for (let t = 0; t < 500; t++) actions.push(session.act(obs(t), reward(t), e > 0 && t === 0));
+      return actions;
+    };
+    const first = run(a, (t) => t / 100, 12), second = run(b, (t) => 5 - t / 100, 12);
+    expect(a.adapted && b.adapted).toBe(true);
+    // Before the step the two robots act alike (same seed: the same guesses and noise).
+    expect(first.slice(0, 5000)).toEqual(second.slice(0, 5000));
+    // After it each robot acts on its own adapted latent.
+    expect(first[5000]).not.toEqual(second[5000]);
+    a.dispose(); b.dispose(); policy.dispose();
+  }, 60_000);
 
   it('stops and resumes with the numbers of a run that was never stopped, its latent included', async () => {
     const root = mkdtempSync(join(tmpdir(), 'metamanip-maml-latent-'));
