@@ -671,14 +671,15 @@ export class Maml implements TrainableAlgorithm {
   }
 
   /**
-   * One lane's steps as tensors, with inner weights A_n / N; where the policy has a latent input, the standard
-   * noise that drew each step's latent under the current latent Gaussian.
+   * One lane's steps as tensors, with inner weights A_n / N; for pre-adaptation steps (`drawn`) of a policy with a
+   * latent input, the standard noise that drew each step's latent under the current latent Gaussian (adapted lanes
+   * act with a fixed latent, which no noise drew).
    */
-  private tensors(data: LaneData, advantages: Float32Array): StepTensors {
+  private tensors(data: LaneData, advantages: Float32Array, drawn = true): StepTensors {
     const A = (this.spec.action as { size: number }).size;
     const latent = this.latent;
     let noise: tf.Tensor2D | null = null;
-    if (latent) {
+    if (latent && drawn) {
       const L = this.settings.latentSize;
       const mean = latent[0].dataSync(), std = Float32Array.from(latent[1].dataSync(), Math.exp);
       noise = tf.tensor2d(data.latent!.map((z, k) => (z - mean[k % L]) / std[k % L]), [data.steps, L]);
@@ -875,17 +876,18 @@ export class Maml implements TrainableAlgorithm {
       const oldMean = tf.tidy(() => forward(this.theta, this.preInput(pre)).mean);
       const oldLogStd = tf.clone(this.theta[this.theta.length - 1]);
       const steps = postData[i].steps;
-      const postObs = tf.tensor2d(postData[i].obs, [steps, spec.obsSize]);
-      const postInput = (latent: tf.Tensor1D | null) => withLatent(postObs, latent);
       if (imitation) {
         const A = (spec.action as { size: number }).size;
+        const postObs = tf.tensor2d(postData[i].obs, [steps, spec.obsSize]);
+        const postInput = (latent: tf.Tensor1D | null) => withLatent(postObs, latent);
         const labels = tf.tensor2d(post.labels[i], [steps, A]);
         const loss = (thetaPrime: Theta, latent: tf.Tensor1D | null) => imitationLoss(thetaPrime, postInput(latent), labels);
         const preLabels = post.preLabels ? tf.tensor2d(post.preLabels[i], [data.steps, A]) : null;
         const keep = preLabels ? () => imitationLoss(this.theta, this.preInput(pre), preLabels) : null;
         return { pre, adapted, oldMean, oldLogStd, steps, loss, keep, clipped: null, kept: preLabels ? [postObs, labels, preLabels] : [postObs, labels] };
       }
-      const q = this.tensors(postData[i], post.advantages[i]);
+      const q = this.tensors(postData[i], post.advantages[i], false);
+      const postInput = (latent: tf.Tensor1D | null) => withLatent(q.obs, latent);
       const oldLogProb = tf.tidy(() => { const { theta, latent } = adapted(); return logProb(theta, postInput(latent), q.a); });
       const loss = (thetaPrime: Theta, latent: tf.Tensor1D | null) => this.clippedLoss(thetaPrime, postInput(latent), q, oldLogProb);
       const clipped = () => tf.tidy(() => {
@@ -893,7 +895,7 @@ export class Maml implements TrainableAlgorithm {
         const ratio = tf.exp(tf.sub(logProb(theta, postInput(latent), q.a), oldLogProb));
         return tf.sum(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), settings.clip), 'float32')).dataSync()[0];
       });
-      return { pre, adapted, oldMean, oldLogStd, steps, loss, keep: null, clipped, kept: [postObs, q.obs, q.a, q.w, q.adv, ...(q.noise ? [q.noise] : []), oldLogProb] };
+      return { pre, adapted, oldMean, oldLogStd, steps, loss, keep: null, clipped, kept: [q.obs, q.a, q.w, q.adv, oldLogProb] };
     });
     const names = this.metaNames;
     const vars = names.map((n) => this.params.get(n) as tf.Variable);

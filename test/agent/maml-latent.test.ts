@@ -14,6 +14,7 @@ import { readCheckpoint } from '../../agent/checkpoint.ts';
 import { MAML_DEFAULTS, Maml, type MamlSettings, innerGradient, latentStep, logProb, mamlDefinition, parameterNames, policyParams, withLatent } from '../../agent/maml.ts';
 import { gaussian, rngFor } from '../../agent/random.ts';
 import { loadPolicy } from '../../agent/policy.ts';
+import { servedActions } from './served-trial.ts';
 import { goalAxes, goalCode, robotDistribution } from '../../agent/robot-tasks.ts';
 import { runTrials } from '../../agent/rollout.ts';
 import { RunDir } from '../../agent/run.ts';
@@ -133,13 +134,7 @@ describe('MAML with a latent input', () => {
   it('serves a latent checkpoint one robot at a time: each session adapts its own latent from its own rewards', () => {
     const policy = loadPolicy('checkpoints/maml-ml1-push.json');
     const [a, b] = [policy.session({ seed: 3 }), policy.session({ seed: 3 })];
-    const obs = (t: number) => Float32Array.from({ length: 39 }, (_, i) => 0.3 * Math.sin(i + t / 50));
-    const run = (session: typeof a, reward: (t: number) => number, episodes: number) => {
-      const actions: Float32Array[] = [];
-      for (let e = 0; e < episodes; e++) for (let t = 0; t < 500; t++) actions.push(session.act(obs(t), reward(t), e > 0 && t === 0));
-      return actions;
-    };
-    const first = run(a, (t) => t / 100, 12), second = run(b, (t) => 5 - t / 100, 12);
+    const first = servedActions(a, (t) => t / 100, 12), second = servedActions(b, (t) => 5 - t / 100, 12);
     expect(a.adapted && b.adapted).toBe(true);
     // Before the step the two robots act alike (same seed: the same guesses and noise).
     expect(first.slice(0, 5000)).toEqual(second.slice(0, 5000));

@@ -9,6 +9,7 @@ import { distributionByName } from '../../agent/distributions.ts';
 import type { EnvSpec } from '../../agent/envs.ts';
 import { evaluate } from '../../agent/evaluate.ts';
 import { loadPolicy } from '../../agent/policy.ts';
+import { servedActions } from './served-trial.ts';
 import { MAML_DEFAULTS, Maml, type Theta, innerGradient, laneAdvantages, logProb, logProbDirectional, parameterNames, policyParams } from '../../agent/maml.ts';
 import { gaussian, rngFor } from '../../agent/random.ts';
 import { RunDir } from '../../agent/run.ts';
@@ -128,20 +129,14 @@ describe('MAML', () => {
     const policy = loadPolicy('checkpoints/maml-ml1-reach.json');
     expect([policy.algorithm, policy.adaptationEpisodes, policy.episodesPerTrial]).toEqual(['maml', 10, 13]);
     const [a, b] = [policy.session({ seed: 1 }), policy.session({ seed: 1 })];
-    const obs = (t: number) => Float32Array.from({ length: 39 }, (_, i) => 0.3 * Math.sin(i + t / 50));
-    const run = (session: typeof a, reward: (t: number) => number, episodes: number) => {
-      const actions: Float32Array[] = [];
-      for (let e = 0; e < episodes; e++) for (let t = 0; t < 500; t++) actions.push(session.act(obs(t), reward(t), e > 0 && t === 0));
-      return actions;
-    };
     // Two robots, the same seed, different rewards: the same actions until the step, different ones after.
-    const first = run(a, (t) => t / 100, 11), second = run(b, (t) => 5 - t / 100, 11);
+    const first = servedActions(a, (t) => t / 100, 11), second = servedActions(b, (t) => 5 - t / 100, 11);
     expect(a.adapted && b.adapted).toBe(true);
     expect(first.slice(0, 5000)).toEqual(second.slice(0, 5000));
     expect(first[5000]).not.toEqual(second[5000]);
     a.reset({ seed: 1 });
     expect([a.adapted, a.trial, a.step]).toEqual([false, 2, 0]);
-    expect(run(a, (t) => t / 100, 1)).toEqual(first.slice(0, 500));
+    expect(servedActions(a, (t) => t / 100, 1)).toEqual(first.slice(0, 500));
     a.dispose(); b.dispose(); policy.dispose();
   }, 60_000);
 
